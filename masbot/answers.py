@@ -1,0 +1,137 @@
+"""Answers to the person who wrote in: built here, sent at once, never stored.
+
+Every answer is marked ``Auto-Submitted: auto-replied`` (RFC 3834) so that other robots do
+not answer it, and is sent with a null envelope sender so its bounces come back to no one.
+"""
+
+from __future__ import annotations
+
+import email.policy
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from masbot.appeal import Appeal
+from masbot.forms import Catalogue, Template, blank_form
+from masbot.story import Form
+from masbot.validate import Validation
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who answers: the society's name and address."""
+
+    name: str
+    address: str
+
+
+def _message(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,
+             now: datetime, message_id: str) -> EmailMessage:
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = f"{sender.name} <{sender.address}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    if in_reply_to and "\n" not in in_reply_to and len(in_reply_to) < 400:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["Precedence"] = "auto_reply"
+    msg.set_content(body, charset="utf-8", cte="quoted-printable")
+    return msg
+
+
+def _re(subject: str) -> str:
+    subject = " ".join(subject.split())[:200]
+    return subject if subject.casefold().startswith("re:") else f"Re: {subject}".rstrip()
+
+
+def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: bool) -> tuple[str, str]:
+    """Subject and text telling a member their appeal is published (or held for review)."""
+    lines = []
+    if held:
+        lines.append(f"Thank you. Your appeal {appeal.appeal_id} is valid and waits for a "
+                     "moderator of the society before it is posted.")
+    else:
+        lines.append(f"Thank you. Your appeal is published as {appeal.appeal_id}.")
+    lines += [
+        "",
+        "Keep this key to update, extend, close or withdraw the appeal later; it is shown only",
+        "once and the society keeps only a fingerprint of it:",
+        "",
+        f"    Update-Key: {update_key}",
+        "",
+    ]
+    if validation.warnings:
+        lines.append("Please check:")
+        lines += [f"? {w}" for w in validation.warnings]
+        lines.append("")
+    lines.append("This is the public text, exactly as readers will see it:")
+    lines.append("")
+    lines += appeal.canonical_text().rstrip("\n").split("\n")
+    return f"[{appeal.appeal_id}] {appeal.title}", "\n".join(lines) + "\n"
+
+
+def annotated(form: Form, validation: Validation) -> str:
+    """The member's own text with ``! field: what is wrong`` under each line that needs work.
+
+    Problems that belong to no line (a missing field) are listed first.
+    """
+    by_line: dict[int, list[str]] = {}
+    loose: list[str] = []
+    for issue in validation.issues:
+        mark = "!" if issue.severity == "error" else "?"
+        text = f"{mark} {issue}"
+        if issue.line is None:
+            loose.append(text)
+        else:
+            by_line.setdefault(issue.line, []).append(text)
+    out = [
+        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ?",
+        "are worth a second look. Correct your text and send it again.",
+        "",
+    ]
+    if loose:
+        out += loose + [""]
+    for number, line in enumerate(form.lines, start=1):
+        if line.lstrip().startswith(">"):
+            continue
+        out.append(line.rstrip())
+        out += by_line.pop(number, [])
+    for rest in by_line.values():  # issues on lines past the text, if any
+        out += rest
+    out += ["", "Send \"help\" for the list of templates, or \"template NAME\" for a blank form."]
+    return "\n".join(out) + "\n"
+
+
+def help_text(catalogue: Catalogue, society: str) -> str:
+    """The list of templates and how to use them."""
+    out = [f"{society} posts requests for help to its members and partner societies.",
+           "Write your request in one of these forms and mail it here:", ""]
+    for name in catalogue.names():
+        out.append(f"  {name:<10} {catalogue.templates[name].title}")
+    out += ["", "Send \"template NAME\" (for example \"template bail\") to get a blank form.",
+            "Put the template in the subject like \"[bail] Get Sam home\" or write",
+            "\"Template: bail\" as the first line. Never include dates of birth, booking or",
+            "case numbers, or street addresses: the appeal is public."]
+    return "\n".join(out) + "\n"
+
+
+def template_text(tpl: Template) -> str:
+    """A blank form with instructions."""
+    return ("Fill in this form, keep the keys, and mail it back. Everything after the \"-- \" "
+            "line is only notes.\n\n" + blank_form(tpl))
+
+
+def build(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,
+          now: datetime, message_id: str) -> EmailMessage:
+    """A complete answer message; ``now`` and ``message_id`` are handed in by the caller."""
+    return _message(sender, to, subject, body, in_reply_to=in_reply_to, now=now,
+                    message_id=message_id)
+
+
+def reply_subject(original: str, fallback: str) -> str:
+    """``Re: <original>``, or the fallback when the original had none."""
+    return _re(original) if original.strip() else fallback

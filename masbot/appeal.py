@@ -1,0 +1,102 @@
+"""The canonical appeal: the public text every rendering and every signature derives from."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from masbot.validate import Validation, Value
+
+PENDING_CONSENT_DAYS = 7
+"""Appeals filed with ``Consent: pending`` expire after a week unless updated."""
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """A published appeal at one revision. ``fields`` are public, in template order."""
+
+    appeal_id: str
+    revision: int
+    society: str
+    issued: datetime
+    expires: date
+    status: str
+    updates_to: str
+    fields: tuple[tuple[str, Value], ...]
+
+    @property
+    def template(self) -> str:
+        return str(dict(self.fields)["Template"])
+
+    @property
+    def title(self) -> str:
+        return str(dict(self.fields).get("Title", ""))
+
+    def get(self, name: str, default: Value = "") -> Value:
+        """The value of public field ``name``."""
+        return dict(self.fields).get(name, default)
+
+    def canonical_text(self) -> str:
+        """The text that is clearsigned: ``Key: value`` lines, sections, ``- `` items.
+
+        Deterministic for the same appeal, ends with a newline and has no trailing
+        whitespace, so it survives clearsigning and a copy-paste round trip.
+        """
+        head = [
+            ("Appeal-ID", self.appeal_id),
+            ("Revision", str(self.revision)),
+            ("Society", self.society),
+            ("Issued", self.issued.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            ("Expires", self.expires.isoformat()),
+            ("Status", self.status),
+            ("Updates-To", self.updates_to),
+        ]
+        out = [f"{k}: {v}" for k, v in head]
+        for name, value in self.fields:
+            if isinstance(value, tuple):
+                if name in ("Tags",):
+                    out.append(f"{name}: {', '.join(value)}")
+                else:
+                    out.append(f"{name}:")
+                    out.extend(f"- {item}" for item in value)
+            elif "\n" in value or name in _SECTIONS:
+                out.append(f"{name}:")
+                out.extend(line.rstrip() if line.strip() else "" for line in value.split("\n"))
+            else:
+                out.append(f"{name}: {value}")
+        return "\n".join(out) + "\n"
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical text: how an update names the revision it supersedes."""
+        return hashlib.sha256(self.canonical_text().encode("utf-8")).hexdigest()
+
+
+_SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body"})
+
+
+def appeal_id(society_id: str, year: int, number: int) -> str:
+    """``ANYTOWN-2026-0007``: the society, the year and a per-year sequence number."""
+    return f"{society_id}-{year}-{number:04d}"
+
+
+def build(validation: Validation, *, appeal_id: str, society: str, updates_to: str,
+          issued: datetime, appeal_days: int) -> Appeal:
+    """The first revision of an appeal from a valid form.
+
+    ``issued`` is handed in (the core reads no clock); the appeal expires after
+    ``appeal_days``, or after a week when consent is still pending.
+    """
+    if not validation.ok:
+        raise ValueError("only a valid form becomes an appeal")
+    days = PENDING_CONSENT_DAYS if validation.values.get("Consent") == "pending" else appeal_days
+    return Appeal(
+        appeal_id=appeal_id,
+        revision=1,
+        society=society,
+        issued=issued.astimezone(timezone.utc).replace(microsecond=0),
+        expires=(issued + timedelta(days=days)).date(),
+        status="open",
+        updates_to=updates_to,
+        fields=tuple(validation.values.items()),
+    )

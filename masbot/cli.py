@@ -1,0 +1,245 @@
+"""The ``masbot`` command line (DESIGN §5). Exit codes: 0 success, 1 a negative answer
+(invalid, not verified), 2 a usage or configuration error."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from masbot import __version__
+
+OK, NEGATIVE, USAGE = 0, 1, 2
+
+
+def _load(path: str):
+    from masbot.config import ConfigError, load_config
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from masbot.config import check_config
+    problems = check_config(args.config)
+    if not problems:
+        from masbot.config import load_config
+        from masbot.signer import Signer, SignerError
+        config = load_config(args.config)
+        try:
+            Signer(config.society.gnupghome, config.society.key)
+        except SignerError as exc:
+            print(f"{args.config}: society key: {exc}", file=sys.stderr)
+            return USAGE
+        print(f"{args.config}: ok")
+        return OK
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return USAGE
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from masbot.config import ConfigError
+    from masbot.daemon import Daemon
+    from masbot.signer import SignerError
+    try:
+        return asyncio.run(Daemon(Path(args.config)).run())
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return USAGE
+    except SignerError as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from masbot import demo
+    return demo.run(Path(args.out))
+
+
+def _catalogue(args: argparse.Namespace):
+    from masbot import forms
+    if getattr(args, "config", None):
+        config = _load(args.config)
+        if config is None:
+            return None, None
+        return forms.load(config.templates_dir), config
+    return forms.builtin(), None
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from masbot import answers, forms
+    catalogue, _ = _catalogue(args)
+    if catalogue is None:
+        return USAGE
+    if not args.name:
+        print(answers.help_text(catalogue, "The society"), end="")
+        return OK
+    tpl = catalogue.template(args.name)
+    if tpl is None:
+        print(f"masbot: no template '{args.name}'; known: {', '.join(catalogue.names())}",
+              file=sys.stderr)
+        return USAGE
+    print(forms.blank_form(tpl), end="")
+    return OK
+
+
+def _read_input(name: str) -> bytes | None:
+    try:
+        return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        print(f"masbot: cannot read {name}: {exc.strerror}", file=sys.stderr)
+        return None
+
+
+def _verdict(raw: bytes, catalogue, society: str):
+    from masbot import intake, pipeline
+    msg = intake.read(raw)
+    if not msg.body and not msg.problem and b"\n\n" not in raw.replace(b"\r\n", b"\n"):
+        msg.body = raw.decode("utf-8", "replace")  # a bare form, not a mail
+    now = datetime.now(timezone.utc)
+    return msg, pipeline.run(msg, pipeline.Context(catalogue, society, now.date())), now
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from masbot import appeal
+    catalogue, config = _catalogue(args)
+    if catalogue is None:
+        return USAGE
+    raw = _read_input(args.file)
+    if raw is None:
+        return USAGE
+    society = config.society if config else None
+    _, verdict, now = _verdict(raw, catalogue, society.name if society else "The society")
+    if verdict.kind != "request":
+        print(verdict.answer_body or f"not a request: {verdict.reason}", end="")
+        return NEGATIVE
+    preview = appeal.build(
+        verdict.validation,
+        appeal_id=appeal.appeal_id(society.id if society else "PREVIEW", now.year, 0),
+        society=society.name if society else "(your society)",
+        updates_to=society.address if society else "(the society's address)",
+        issued=now, appeal_days=society.appeal_days if society else 30)
+    print(preview.canonical_text(), end="")
+    for warning in verdict.validation.warnings:
+        print(f"? {warning}", file=sys.stderr)
+    return OK
+
+
+def cmd_rules_explain(args: argparse.Namespace) -> int:
+    from masbot.relay import rules
+    catalogue, config = _catalogue(args)
+    if config is None:
+        return USAGE
+    raw = _read_input(args.file)
+    if raw is None:
+        return USAGE
+    _, verdict, _ = _verdict(raw, catalogue, config.society.name)
+    print(f"pipeline: {' > '.join(verdict.trace)} -> {verdict.kind} ({verdict.reason})")
+    if verdict.kind != "request":
+        print("not an appeal: nothing would be relayed")
+        return NEGATIVE
+    values = verdict.validation.values
+    facts = rules.Facts(origin="local", template=str(values["Template"]),
+                        tags=tuple(values.get("Tags", ())),
+                        language=str(values.get("Language", config.society.language)),
+                        location=str(values.get("Location", "")), kind="new")
+    decision = rules.decide(config, facts)
+    for line in decision.trace:
+        print(f"  {line}")
+    print(f"action: {decision.action} (decided by {decision.rule})")
+    for destination in decision.destinations:
+        print(f"  -> {destination}")
+    return OK
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from masbot.signer import Signer, SignerError, init_key
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    soc = config.society
+    passphrase = (soc.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+                  if soc.passphrase_file else None)
+    try:
+        if args.action == "init":
+            fpr = init_key(soc.gnupghome, soc.name, soc.address, passphrase)
+            print(fpr)
+            print(f"set society.key: {fpr} in {args.config} and give partners "
+                  "'masbot keys export' to pin", file=sys.stderr)
+            return OK
+        signer = Signer(soc.gnupghome, soc.key, passphrase)
+        print(signer.export_public() if args.action == "export" else signer.fingerprint, end=""
+              if args.action == "export" else "\n")
+        return OK
+    except SignerError as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import time
+    from masbot.daemon import store_path
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    store = Store(store_path(config))
+    rows = store.queue_summary()
+    print(f"store: {store_path(config)}")
+    if not rows:
+        print("outbox: empty")
+    for destination, pending, oldest, failed, error in rows:
+        age = f", oldest {int(time.time() - oldest)} s" if oldest else ""
+        print(f"{destination}: {pending} pending{age}, {failed} failed"
+              + (f"; last error: {error}" if error else ""))
+    store.close()
+    return OK
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = argparse.ArgumentParser(prog="masbot", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"masbot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_: str, config: str | None = "required"):
+        sp = sub.add_parser(name, help=help_, description=help_)
+        if config == "required":
+            sp.add_argument("-c", "--config", required=True, help="the YAML configuration")
+        elif config == "optional":
+            sp.add_argument("-c", "--config", help="a YAML configuration (for its templates)")
+        sp.set_defaults(func=func)
+        return sp
+
+    add("run", cmd_run, "run the daemon until SIGTERM; SIGHUP reloads the configuration")
+    add("demo", cmd_demo, "a complete run with no outside servers", None).add_argument(
+        "--out", required=True, help="an empty or new directory for the results")
+    add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines")
+    add("template", cmd_template, "list the templates, or print NAME's blank form",
+        "optional").add_argument("name", nargs="?")
+    add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
+        "optional").add_argument("file")
+    add("status", cmd_status, "queue depth, oldest item and last error per destination")
+    keys = add("keys", cmd_keys, "manage the society's OpenPGP key")
+    keys.add_argument("action", choices=["init", "export", "fingerprint"])
+    rules = sub.add_parser("rules", help="relay rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    explain = rules_sub.add_parser("explain", help="where a message would go, without sending")
+    explain.add_argument("-c", "--config", required=True)
+    explain.add_argument("file")
+    explain.set_defaults(func=cmd_rules_explain)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,130 @@
+"""``masbot run``: inbound (IMAP and/or listener) -> society -> outbox -> SMTP, until SIGTERM.
+
+SIGHUP, or a change of the config file, reloads the configuration: a new config that fails the
+check is refused, its problems are logged, and the running one is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from masbot import listener, logs
+from masbot.config import Config, ConfigError, load_config
+from masbot.inbox import ImapInbox
+from masbot.relay.delivery import Deliverer
+from masbot.relay.smtp import SmtpTransport
+from masbot.service import Society
+from masbot.signer import Signer
+from masbot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def public_addresses(config: Config) -> list[str]:
+    """The addresses that may appear in logs: the society's own, its lists and moderators."""
+    return [config.society.address, config.local_list, *config.moderators,
+            *(a for p in config.partners for a in p.addresses)]
+
+
+def store_path(config: Config) -> Path:
+    """Where the SQLite store lives."""
+    return config.data_dir / "masbot.sqlite3"
+
+
+@dataclass
+class Parts:
+    """Everything a running society is made of, for the daemon and the demo."""
+
+    config: Config
+    store: Store
+    signer: Signer
+    deliverer: Deliverer
+    society: Society
+
+
+def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
+    """Open the store and the key, and wire the society to its transports."""
+    store = Store(store_path(config))
+    passphrase = (config.society.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+                  if config.society.passphrase_file else None)
+    signer = Signer(config.society.gnupghome, config.society.key, passphrase)
+    password = config.smtp.password.read(environ) if config.smtp.password else None
+    transport = SmtpTransport(config.smtp, password)
+    deliverer = Deliverer(store, transport, config.society.address)
+    society = Society(config, store, signer, transport, deliverer)
+    return Parts(config, store, signer, deliverer, society)
+
+
+class Daemon:
+    """The long-running process."""
+
+    def __init__(self, config_path: Path, environ: Mapping[str, str] | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.environ = environ
+        self.stopping = asyncio.Event()
+        self.inbox: ImapInbox | None = None
+
+    def reload(self, parts: Parts) -> None:
+        """Load the config file again; keep the running config when the new one has problems."""
+        try:
+            config = load_config(self.config_path, self.environ)
+        except ConfigError as exc:
+            log.error("reload refused, the running configuration is kept:\n%s", exc)
+            return
+        parts.society.reconfigure(config)
+        parts.config = config
+        log.info("configuration reloaded")
+
+    async def _watch(self, parts: Parts) -> None:
+        def stamp() -> float | None:
+            try:
+                return os.stat(self.config_path).st_mtime
+            except OSError:
+                return None
+        seen = stamp()
+        while True:
+            await asyncio.sleep(2)
+            now = stamp()
+            if now != seen:
+                seen = now
+                self.reload(parts)
+
+    async def run(self) -> int:
+        """Run until SIGTERM or SIGINT; return the exit code."""
+        config = load_config(self.config_path, self.environ)
+        logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
+        parts = assemble(config, self.environ)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(parts))
+        tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
+                 asyncio.create_task(self._watch(parts), name="config-watch")]
+        server = None
+        if config.imap is not None:
+            self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
+                                   parts.society.handle)
+            tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
+        if config.listener is not None:
+            server = await listener.serve(parts.society.handle, config.listener.host,
+                                          config.listener.port, lmtp=config.listener.lmtp,
+                                          max_bytes=config.limits.max_message_bytes)
+        log.info("masbot running for %s (key %s)", config.society.name, parts.signer.fingerprint)
+        await self.stopping.wait()
+        log.info("stopping")
+        if server is not None:
+            server.close()
+        # Finish the message in hand before stopping: handle() holds this lock.
+        async with parts.society.busy:
+            for task in tasks:
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        parts.store.close()
+        log.info("stopped")
+        return 0

@@ -1,0 +1,179 @@
+"""The IMAP inbox: picks up mail with IDLE (or polling), hands it over, removes the original.
+
+UID based. Every message in the mailbox is work to do, because handled originals are removed:
+after a crash, whatever is still there is handled again, and the store recognises the ones
+whose outcome was already committed. Any failure (login refused, connection dropped, server
+restarted) closes the session and reconnects after an exponential backoff with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from typing import Awaitable, Callable
+
+import aioimaplib
+
+from masbot.config import ImapConfig
+
+log = logging.getLogger(__name__)
+Handler = Callable[[bytes], Awaitable[object]]
+
+
+class ImapError(Exception):
+    """The server said NO or BAD, or the connection broke."""
+
+
+def _ok(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
+    if response.result != "OK":
+        text = b" ".join(bytes(line) for line in response.lines[-1:]).decode("utf-8", "replace")
+        raise ImapError(f"{what}: {response.result} {text}".strip())
+    return response
+
+
+def backoff(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
+    """Delay before reconnect attempt ``attempt`` (1-based): full jitter, capped."""
+    ceiling = min(maximum, initial * 2 ** (attempt - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class ImapInbox:
+    """Watches one mailbox and hands every message to ``handler``, once."""
+
+    def __init__(self, config: ImapConfig, password: str, handler: Handler,
+                 rng: random.Random | None = None) -> None:
+        self.config = config
+        self.password = password
+        self.handler = handler
+        self.rng = rng or random.Random()
+        self.state = "starting"
+        self.last_error: str | None = None
+        self.handled = 0
+
+    async def run(self) -> None:
+        """Keep a session open until cancelled; reconnect with backoff after any failure."""
+        failures = 0
+        while True:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                self.state = "stopped"
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure leads to a reconnect
+                failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                delay = backoff(failures, self.config.backoff_initial, self.config.backoff_max,
+                                self.rng)
+                self.state = f"reconnecting in {delay:.1f} s"
+                log.warning("imap %s:%s: %s; reconnecting in %.1f s (attempt %d)",
+                            self.config.host, self.config.port, self.last_error, delay, failures)
+                await asyncio.sleep(delay)
+            else:
+                failures = 0
+
+    def _connect(self, lost: asyncio.Event) -> aioimaplib.IMAP4:
+        cfg = self.config
+        on_lost = lambda exc: lost.set()  # noqa: E731
+        if cfg.tls == "implicit":
+            ctx = ssl.create_default_context(cafile=str(cfg.cafile) if cfg.cafile else None)
+            return aioimaplib.IMAP4_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
+                                        ssl_context=ctx, conn_lost_cb=on_lost)
+        return aioimaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout, conn_lost_cb=on_lost)
+
+    async def _session(self) -> None:
+        cfg = self.config
+        lost = asyncio.Event()
+        self.state = "connecting"
+        client = self._connect(lost)
+        try:
+            await client.wait_hello_from_server()
+            response = await client.login(cfg.username, self.password)
+            if response.result != "OK":
+                raise ImapError("login refused by the server (check imap.username and the password)")
+            _ok(await client.select(cfg.mailbox), f"select {cfg.mailbox}")
+            if cfg.after == "move":
+                await client.create(cfg.move_to)  # NO when it exists already: fine
+            idle = cfg.idle and client.has_capability("IDLE")
+            self.last_error = None
+            log.info("imap %s:%s: connected, %s", cfg.host, cfg.port,
+                     "waiting with IDLE" if idle else f"polling every {cfg.poll_seconds:g} s")
+            while True:
+                await self._drain(client, lost)
+                if idle:
+                    self.state = "idle"
+                    await self._idle(client, lost)
+                else:
+                    self.state = "polling"
+                    try:
+                        await asyncio.wait_for(lost.wait(), cfg.poll_seconds)
+                    except TimeoutError:
+                        pass
+                    _ok(await client.noop(), "noop")
+                if lost.is_set():
+                    raise ImapError("connection lost")
+        finally:
+            await self._close(client, lost)
+
+    async def _idle(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
+        idle_task = await client.idle_start(timeout=self.config.idle_seconds)
+        push = asyncio.ensure_future(client.wait_server_push(timeout=self.config.idle_seconds + 30))
+        gone = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({push, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (push, gone):
+                task.cancel()
+        if lost.is_set():
+            raise ImapError("connection lost during IDLE")
+        client.idle_done()
+        await asyncio.wait_for(idle_task, self.config.timeout)
+
+    async def _drain(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
+        """Handle every message in the mailbox, oldest UID first."""
+        response = _ok(await client.uid_search("ALL"), "uid search")
+        uids = [int(u) for u in bytes(response.lines[0]).split() if u.isdigit()]
+        for uid in sorted(uids):
+            if lost.is_set():
+                raise ImapError("connection lost")
+            raw = await self._fetch(client, uid)
+            if raw is None:
+                continue  # expunged meanwhile
+            self.state = "handling"
+            await self.handler(raw)  # returns once the outcome is committed
+            await self._remove(client, uid)
+            self.handled += 1
+
+    async def _fetch(self, client: aioimaplib.IMAP4, uid: int) -> bytes | None:
+        response = _ok(await client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), f"fetch {uid}")
+        for line in response.lines:
+            if isinstance(line, bytearray):
+                return bytes(line)
+        return None
+
+    async def _remove(self, client: aioimaplib.IMAP4, uid: int) -> None:
+        cfg = self.config
+        if cfg.after == "move":
+            if client.has_capability("MOVE"):
+                _ok(await client.uid("move", str(uid), cfg.move_to), f"move {uid}")
+                return
+            _ok(await client.uid("copy", str(uid), cfg.move_to), f"copy {uid}")
+        _ok(await client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Deleted)"), f"delete {uid}")
+        if client.has_capability("UIDPLUS"):
+            _ok(await client.uid("expunge", str(uid)), f"expunge {uid}")
+        else:
+            _ok(await client.expunge(), "expunge")
+
+    async def _close(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
+        if not lost.is_set():
+            try:
+                if client.protocol.state in ("AUTH", "SELECTED"):
+                    await asyncio.wait_for(client.logout(), 5)
+            except Exception:  # noqa: BLE001 - closing a broken session may fail; it is closed anyway
+                pass
+        transport = getattr(client.protocol, "transport", None)
+        if transport is not None:
+            transport.close()
+
+

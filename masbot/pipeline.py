@@ -1,0 +1,130 @@
+"""The pipeline: an ordered table of named steps from an inbound message to a verdict.
+
+Pure: the steps read an :class:`~masbot.intake.Inbound` and the template catalogue and return
+a :class:`Verdict`. The first step that returns a verdict ends the chain; ``trace`` names the
+steps that ran, so the way a message went can always be printed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+from masbot import answers
+from masbot.forms import Catalogue
+from masbot.intake import Inbound
+from masbot.story import Form, parse
+from masbot.validate import Validation, validate
+
+_COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?\s*[.!]?\s*$", re.I)
+
+
+@dataclass
+class Verdict:
+    """What to do with one inbound message."""
+
+    kind: str  # request / invalid / help / template / not-a-request / automatic / unreadable / partner-post
+    reason: str  # short, public: safe to log
+    answer_subject: str | None = None
+    answer_body: str | None = None  # None: no answer at all
+    form: Form | None = None
+    validation: Validation | None = None
+    trace: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a step may read besides the message."""
+
+    catalogue: Catalogue
+    society: str
+    today: date
+
+
+Step = Callable[[Inbound, Context], Verdict | None]
+
+
+def _unreadable(msg: Inbound, ctx: Context) -> Verdict | None:
+    if msg.problem is None:
+        return None
+    body = (f"{ctx.society} could not read your message: {msg.problem}.\n"
+            "Please send your request as plain text in the body of a mail.\n")
+    return Verdict("unreadable", msg.problem, "Your message could not be read", body)
+
+
+def _automatic(msg: Inbound, ctx: Context) -> Verdict | None:
+    if msg.automatic is None:
+        return None
+    return Verdict("automatic", f"automatic mail, not answered ({msg.automatic})")
+
+
+def _partner_post(msg: Inbound, ctx: Context) -> Verdict | None:
+    if not msg.signed:
+        return None
+    return Verdict("partner-post", "signed post refused: partner verification is not enabled")
+
+
+def _command_line(msg: Inbound) -> str:
+    for line in msg.body.split("\n"):
+        if line.strip():
+            return line
+    return msg.subject
+
+
+def _command(msg: Inbound, ctx: Context) -> Verdict | None:
+    m = _COMMAND.match(_command_line(msg)) or _COMMAND.match(msg.subject)
+    if not m:
+        return None
+    word, name = m.group(1).casefold(), m.group(2)
+    if word == "help" or not name:
+        return Verdict("help", "help sent", f"How to ask {ctx.society} for help",
+                       answers.help_text(ctx.catalogue, ctx.society))
+    tpl = ctx.catalogue.template(name)
+    if tpl is None:
+        return Verdict("help", "unknown template asked for",
+                       f"There is no template called {name[:30]}",
+                       f"There is no template called '{name[:30]}'.\n\n"
+                       + answers.help_text(ctx.catalogue, ctx.society))
+    return Verdict("template", f"blank {tpl.name} form sent", f"The {tpl.name} form",
+                   answers.template_text(tpl))
+
+
+def _form(msg: Inbound, ctx: Context) -> Verdict | None:
+    form = parse(msg.body, msg.subject, ctx.catalogue)
+    if not form.entries and form.template_name is None:
+        body = ("Thank you for writing. This address only takes requests written in one of the "
+                "society's forms, so your message was not posted.\n\n"
+                + answers.help_text(ctx.catalogue, ctx.society))
+        return Verdict("not-a-request", "no form fields found",
+                       answers.reply_subject(msg.subject, "How to ask for help"), body)
+    validation = validate(form, ctx.catalogue, ctx.today)
+    if not validation.ok:
+        errors = len(validation.errors)
+        return Verdict("invalid", f"form has {errors} error{'s' if errors != 1 else ''}",
+                       answers.reply_subject(msg.subject, "Your request needs changes"),
+                       answers.annotated(form, validation), form, validation)
+    return Verdict("request", f"valid {validation.template.name} request", form=form,
+                   validation=validation)
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("unreadable", _unreadable),
+    ("automatic", _automatic),
+    ("partner-post", _partner_post),
+    ("command", _command),
+    ("form", _form),
+]
+
+
+def run(msg: Inbound, ctx: Context) -> Verdict:
+    """Run the steps in order until one returns a verdict."""
+    trace: list[str] = []
+    for name, step in STEPS:
+        trace.append(name)
+        verdict = step(msg, ctx)
+        if verdict is not None:
+            verdict.trace = trace
+            return verdict
+    raise AssertionError("the form step always returns a verdict")

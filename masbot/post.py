@@ -1,0 +1,128 @@
+"""The post: what goes over SMTP to the local list and partner master lists (RFC 3156).
+
+::
+
+    multipart/signed; protocol="application/pgp-signature"   <- signed by the posting society
+      multipart/mixed                                         <- the signed content
+        text/plain            the appeal, clearsigned by its origin society
+        text/plain            the relay record (origin, appeal id, revision, path)
+        application/pgp-keys  the origin society's public key
+      application/pgp-signature
+
+Headers are built from an allow-list; nothing of an inbound message's headers is ever copied.
+The functions here build bytes only: signing happens in :mod:`masbot.signer`, and the caller
+hands in every random token and timestamp.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime
+
+POLICY = email.policy.SMTP
+PREAMBLE = b"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)"
+MICALG = {"8": "pgp-sha256", "9": "pgp-sha384", "10": "pgp-sha512", "11": "pgp-sha224"}
+ALLOWED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version",
+                   "Content-Type", "Auto-Submitted")
+"""Every header a post carries, in order. Nothing else is ever written."""
+
+
+@dataclass(frozen=True)
+class RelayRecord:
+    """Where an appeal came from and which societies it has passed, inside the signature."""
+
+    origin: str  # fingerprint of the origin society's key
+    origin_name: str
+    appeal_id: str
+    revision: int
+    path: tuple[str, ...]  # fingerprints of societies that posted it, origin first
+
+    def text(self) -> str:
+        """The record as ``Key: value`` lines."""
+        return (
+            "Masbot-Relay: 1\n"
+            f"Origin: {self.origin}\n"
+            f"Origin-Name: {_one_line(self.origin_name)}\n"
+            f"Appeal-ID: {self.appeal_id}\n"
+            f"Revision: {self.revision}\n"
+            f"Path: {', '.join(self.path)}\n"
+        )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _escape_from(data: bytes) -> bytes:
+    # Some MDAs and archives turn a leading "From " into ">From ", which breaks signatures.
+    # In quoted-printable parts "=46rom " decodes to the same text and is safe everywhere.
+    return re.sub(rb"(?m)^From ", b"=46rom ", data)
+
+
+def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str) -> bytes:
+    """The exact CRLF bytes the posting society signs: appeal, relay record, origin key."""
+    content = MIMEPart(policy=POLICY)
+    content.set_content(clearsigned_appeal, charset="utf-8", cte="quoted-printable",
+                        disposition="inline")
+    content.add_attachment(record.text(), charset="utf-8", cte="quoted-printable",
+                           filename="relay-record.txt")
+    content.add_attachment(origin_key.encode("ascii"), maintype="application", subtype="pgp-keys",
+                           cte="7bit", filename="origin-key.asc")
+    data = content.as_bytes(policy=POLICY)
+    return _escape_from(data)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The allow-listed header values of a post."""
+
+    from_name: str
+    from_address: str
+    to: tuple[str, ...]
+    subject: str
+    date: datetime
+    message_id: str  # "<token@domain>", handed in by the caller
+
+
+def assemble(content: bytes, signature: bytes, hash_algo: str, envelope: Envelope,
+             boundary: str) -> bytes:
+    """The complete post: allow-listed headers and the signed content, byte for byte.
+
+    ``content`` must be exactly the bytes ``signature`` covers; they are copied unchanged
+    between the boundary lines, so what partners verify is what was signed.
+    """
+    if ("--" + boundary).encode() in content:
+        raise ValueError("boundary occurs in the content")
+    micalg = MICALG.get(hash_algo)
+    if micalg is None:
+        raise ValueError(f"unknown hash algorithm {hash_algo!r}")
+    head = EmailMessage(policy=POLICY)
+    head["From"] = f"{_one_line(envelope.from_name)} <{envelope.from_address}>"
+    head["To"] = ", ".join(envelope.to)
+    head["Subject"] = _one_line(envelope.subject)
+    head["Date"] = format_datetime(envelope.date.astimezone(timezone.utc))
+    head["Message-ID"] = envelope.message_id
+    head["MIME-Version"] = "1.0"
+    head["Content-Type"] = (f'multipart/signed; boundary="{boundary}"; micalg={micalg}; '
+                            'protocol="application/pgp-signature"')
+    head["Auto-Submitted"] = "auto-generated"
+    headers = b"".join(POLICY.fold_binary(name, value) for name, value in head.items())
+    signature = signature.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").rstrip(b"\r\n")
+    delimiter = b"--" + boundary.encode("ascii")
+    return b"".join([
+        headers, b"\r\n",
+        PREAMBLE, b"\r\n",
+        delimiter, b"\r\n",
+        content, b"\r\n",
+        delimiter, b"\r\n",
+        b'Content-Type: application/pgp-signature; name="signature.asc"\r\n',
+        b"Content-Description: OpenPGP digital signature\r\n",
+        b'Content-Disposition: attachment; filename="signature.asc"\r\n',
+        b"\r\n",
+        signature, b"\r\n",
+        delimiter, b"--\r\n",
+    ])

@@ -1,0 +1,1 @@
+"""Where appeals go: relay rules, the SMTP transport and outbox delivery."""

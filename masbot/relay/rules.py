@@ -1,0 +1,92 @@
+"""Relay rules: which lists an appeal goes to, decided from plain data.
+
+Rules are tried in order; the first whose every given criterion matches decides. A criterion
+given as a list matches when any of its values matches. When no rule matches, the config's
+``default`` decides. The trace says which rules were tried and why each did not match, so an
+operator can ask "why did this go there?" and get the answer the code used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from masbot.config import Action, Config, Rule
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules may look at: public facts of the appeal and where it came from."""
+
+    origin: str  # "local", or the name of the partner it came from
+    template: str
+    tags: tuple[str, ...] = ()
+    language: str = ""
+    location: str = ""
+    kind: str = "new"  # "new" or "update"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome: the action, the lists it goes to, which rule decided, and the trace."""
+
+    action: str
+    targets: tuple[str, ...]
+    destinations: tuple[str, ...]
+    rule: str
+    trace: tuple[str, ...]
+
+
+def _mismatch(rule: Rule, facts: Facts) -> str | None:
+    """Why ``rule`` does not match ``facts``, or None when it matches."""
+    m = rule.match
+    if m.origin is not None:
+        if m.origin == "any":
+            pass
+        elif m.origin == "partner":
+            if facts.origin == "local":
+                return "origin is local, not a partner"
+        elif m.origin != facts.origin:
+            return f"origin is {facts.origin}, not {m.origin}"
+    if m.template is not None and facts.template not in m.template:
+        return f"template is {facts.template}, not {'/'.join(m.template)}"
+    if m.tags is not None and not set(t.casefold() for t in m.tags) & set(facts.tags):
+        return f"none of the tags {', '.join(m.tags)}"
+    if m.language is not None and not any(
+            facts.language.casefold() == lang.casefold()
+            or facts.language.casefold().startswith(lang.casefold() + "-") for lang in m.language):
+        return f"language is {facts.language or 'unknown'}, not {'/'.join(m.language)}"
+    if m.location is not None and not any(
+            loc.casefold() in facts.location.casefold() for loc in m.location):
+        return f"location '{facts.location}' mentions none of {', '.join(m.location)}"
+    if m.kind is not None and m.kind != facts.kind:
+        return f"kind is {facts.kind}, not {m.kind}"
+    return None
+
+
+def decide(config: Config, facts: Facts) -> Decision:
+    """Apply the rules of ``config`` to ``facts``. Pure; never sends anything.
+
+    An appeal is never sent back to the partner it came from.
+    """
+    trace: list[str] = []
+    chosen: Action = config.default
+    rule_name = "default"
+    for rule in config.rules:
+        why_not = _mismatch(rule, facts)
+        if why_not is None:
+            trace.append(f"rule '{rule.name}' (line {rule.line}): matches -> {rule.action.action}")
+            chosen, rule_name = rule.action, rule.name
+            break
+        trace.append(f"rule '{rule.name}' (line {rule.line}): no match, {why_not}")
+    else:
+        trace.append(f"no rule matched: default -> {chosen.action}")
+    destinations: tuple[str, ...] = ()
+    if chosen.action == "relay":
+        exclude = set()
+        if facts.origin != "local":
+            origin = config.partner(facts.origin)
+            if origin is not None:
+                exclude = set(origin.addresses)
+                trace.append(f"not sent back to {facts.origin}, where it came from")
+        destinations = tuple(d for d in config.destinations(chosen.to) if d not in exclude)
+    return Decision(chosen.action, tuple(chosen.to), destinations, rule_name, tuple(trace))

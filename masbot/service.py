@@ -1,0 +1,184 @@
+"""One society at work: an inbound message in, its outcome recorded, posts queued, one answer out.
+
+This is the seam between the pure core (intake, pipeline, appeal, rules, post) and the
+adapters (store, signer, transports). :meth:`Society.handle` promises: when it returns, the
+message's outcome is committed to the store, so the caller may remove the original; a
+message already handled (same bytes) is recognised and never posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from masbot import answers, appeal as appeals, forms, intake, pipeline, post
+from masbot.config import Config
+from masbot.relay import rules
+from masbot.relay.delivery import Deliverer
+from masbot.relay.smtp import DeliveryError, Transport
+from masbot.signer import Signer
+from masbot.store import AppealRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What became of one inbound message (public facts only; safe to log and print)."""
+
+    ref: str
+    kind: str
+    reason: str
+    appeal_id: str | None = None
+    action: str | None = None
+    destinations: tuple[str, ...] = ()
+    answered: bool = False
+    trace: list[str] = field(default_factory=list)
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1]
+
+
+class Society:
+    """Handles inbound messages for one society."""
+
+    def __init__(self, config: Config, store: Store, signer: Signer, answers_via: Transport,
+                 deliverer: Deliverer | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.config = config
+        self.store = store
+        self.signer = signer
+        self.answers_via = answers_via
+        self.deliverer = deliverer
+        self.clock = clock
+        self.catalogue = forms.load(config.templates_dir)
+        self.public_key = signer.export_public()
+        self.busy = asyncio.Lock()  # held while a message is handled
+
+    def reconfigure(self, config: Config) -> None:
+        """Use a new, already checked config from the next message on."""
+        self.config = config
+        self.catalogue = forms.load(config.templates_dir)
+
+    def _message_id(self) -> str:
+        return f"<{secrets.token_hex(16)}@{_domain(self.config.society.address)}>"
+
+    async def handle(self, raw: bytes) -> Outcome:
+        """Handle one message end to end; see the module docstring for the promise."""
+        async with self.busy:
+            return await self._handle(raw)
+
+    async def _handle(self, raw: bytes) -> Outcome:
+        cfg = self.config
+        limits = intake.Limits(cfg.limits.max_message_bytes, cfg.limits.max_mime_parts,
+                               cfg.limits.max_mime_depth)
+        msg = intake.read(raw, limits)
+        previous = self.store.handled(msg.digest)
+        if previous is not None:
+            log.info("message %s: already handled (%s); not handled again", msg.ref, previous)
+            return Outcome(msg.ref, "duplicate", f"already handled ({previous})")
+        now = self.clock()
+        ctx = pipeline.Context(self.catalogue, cfg.society.name, now.date())
+        verdict = pipeline.run(msg, ctx)
+        outcome = Outcome(msg.ref, verdict.kind, verdict.reason, trace=verdict.trace)
+        subject, body = verdict.answer_subject, verdict.answer_body
+        if verdict.kind == "request":
+            subject, body = await self._publish(msg, verdict, now, outcome)
+        else:
+            self.store.record(msg.digest, verdict.kind)
+        log.info("message %s: %s (%s) via %s", msg.ref, outcome.kind, outcome.reason,
+                 " > ".join(outcome.trace))
+        if body is not None and msg.answer_to:
+            outcome.answered = await self._answer(msg, subject or "Your request", body, now)
+        return outcome
+
+    async def _publish(self, msg: intake.Inbound, verdict: pipeline.Verdict, now: datetime,
+                       outcome: Outcome) -> tuple[str, str]:
+        cfg = self.config
+        validation = verdict.validation
+        number = self.store.next_number(f"{cfg.society.id}-{now.year}")
+        appeal = appeals.build(
+            validation, appeal_id=appeals.appeal_id(cfg.society.id, now.year, number),
+            society=cfg.society.name, updates_to=cfg.society.address, issued=now,
+            appeal_days=cfg.society.appeal_days)
+        language = str(validation.values.get("Language", cfg.society.language))
+        decision = rules.decide(cfg, rules.Facts(
+            origin="local", template=appeal.template, tags=tuple(validation.values.get("Tags", ())),
+            language=language, location=str(validation.values.get("Location", "")), kind="new"))
+        outcome.trace += [f"rules: {line}" for line in decision.trace]
+        signed_text = await asyncio.to_thread(self.signer.clearsign, appeal.canonical_text())
+        data = None
+        if decision.action == "relay" and decision.destinations:
+            data = await self._build_post(appeal, signed_text, decision.destinations, now)
+        update_key = secrets.token_urlsafe(18)
+        record = AppealRecord(
+            appeal_id=appeal.appeal_id, revision=appeal.revision, origin=self.signer.fingerprint,
+            template=appeal.template, status=appeal.status, issued=appeal.issued.isoformat(),
+            expires=appeal.expires.isoformat(), digest=appeal.digest(),
+            update_key_hash=hashlib.sha256(update_key.encode()).hexdigest(),
+            action=decision.action, signed_text=signed_text)
+        self.store.record(msg.digest, "accepted", appeal=record, post=data,
+                          destinations=decision.destinations if data else ())
+        if data and self.deliverer is not None:
+            self.deliverer.kick()
+        outcome.appeal_id, outcome.action = appeal.appeal_id, decision.action
+        outcome.destinations = decision.destinations if data else ()
+        outcome.reason += f", {decision.action} by {decision.rule}"
+        if decision.action == "drop":
+            return (f"Your request was not posted",
+                    "Your request is valid, but this society's policy does not post it. "
+                    "Please ask the society's organisers if you think this is a mistake.\n")
+        if decision.action == "hold" and cfg.moderators:
+            await self._notify_moderators(appeal, signed_text, validation.private, now)
+        return answers.accepted(appeal, update_key, validation, held=decision.action == "hold")
+
+    async def _build_post(self, appeal: appeals.Appeal, signed_text: str,
+                          destinations: tuple[str, ...], now: datetime) -> bytes:
+        cfg = self.config
+        record = post.RelayRecord(origin=self.signer.fingerprint, origin_name=cfg.society.name,
+                                  appeal_id=appeal.appeal_id, revision=appeal.revision,
+                                  path=(self.signer.fingerprint,))
+        content = post.signed_content(signed_text, record, self.public_key)
+        signature = await asyncio.to_thread(self.signer.detach_sign, content)
+        envelope = post.Envelope(
+            from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
+            subject=f"[{appeal.appeal_id}] {appeal.title}", date=now,
+            message_id=self._message_id())
+        return post.assemble(content, signature.data, signature.hash_algo, envelope,
+                             boundary=f"=-masbot-{secrets.token_hex(12)}")
+
+    async def _notify_moderators(self, appeal: appeals.Appeal, signed_text: str, private: str,
+                                 now: datetime) -> None:
+        body = (f"Appeal {appeal.appeal_id} is held for moderation by the relay rules.\n"
+                "Nothing about its sender is kept or shown here.\n\n" + signed_text)
+        if private.strip():
+            body += "\nPrivate notes from the filer (never published, not kept):\n" + private + "\n"
+        for moderator in self.config.moderators:
+            msg = answers.build(answers.Sender(self.config.society.name, self.config.society.address),
+                                moderator, f"[held] {appeal.appeal_id} {appeal.title}", body,
+                                in_reply_to=None, now=now, message_id=self._message_id())
+            try:
+                await self.answers_via.send(msg.as_bytes(), "", [moderator])
+            except DeliveryError as exc:
+                log.error("moderator notice for %s not sent: %s", appeal.appeal_id, exc)
+
+    async def _answer(self, msg: intake.Inbound, subject: str, body: str, now: datetime) -> bool:
+        answer = answers.build(answers.Sender(self.config.society.name, self.config.society.address),
+                               msg.answer_to, subject, body, in_reply_to=msg.in_reply_to, now=now,
+                               message_id=self._message_id())
+        try:
+            await self.answers_via.send(answer.as_bytes(), "", [msg.answer_to])
+        except DeliveryError as exc:
+            # Answers are never queued to disk, so a failed one is only logged (without address).
+            log.warning("message %s: the answer could not be sent: %s", msg.ref,
+                        str(exc).replace(msg.answer_to, "<sender>"))
+            return False
+        return True
+
+

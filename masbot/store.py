@@ -1,0 +1,233 @@
+"""The durable store (SQLite): handled messages, appeals, posts and the outbox.
+
+No table holds a member's address, name or any header of their mail: a handled message is
+remembered only by the SHA-256 digest of its bytes, so that a crash between recording an
+outcome and removing the original from the mailbox never posts twice.
+
+Durability: WAL with ``synchronous=FULL``. A commit returns only after the WAL is on disk,
+because a commit is followed by things that cannot be undone (the original is deleted from
+the mailbox, an LMTP ``250`` is answered). ``secure_delete`` overwrites freed pages.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS handled (
+    digest  TEXT PRIMARY KEY,      -- SHA-256 of the inbound message bytes
+    outcome TEXT NOT NULL,         -- accepted / invalid / answered / ignored / refused
+    at      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    scope TEXT PRIMARY KEY,        -- e.g. "ANYTOWN-2026"
+    next  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS appeals (
+    appeal_id       TEXT NOT NULL,
+    revision        INTEGER NOT NULL,
+    origin          TEXT NOT NULL, -- fingerprint of the origin society
+    template        TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    issued          TEXT NOT NULL,
+    expires         TEXT NOT NULL,
+    digest          TEXT NOT NULL, -- SHA-256 of the canonical text
+    update_key_hash TEXT,          -- only for our own appeals; never the key itself
+    action          TEXT NOT NULL, -- relay / hold / drop
+    signed_text     TEXT NOT NULL, -- the clearsigned public appeal
+    PRIMARY KEY (origin, appeal_id, revision)
+);
+CREATE TABLE IF NOT EXISTS posts (
+    id        INTEGER PRIMARY KEY,
+    appeal_id TEXT NOT NULL,
+    revision  INTEGER NOT NULL,
+    data      BLOB NOT NULL,       -- the signed post, byte for byte as sent
+    created   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id            INTEGER PRIMARY KEY,
+    post_id       INTEGER NOT NULL REFERENCES posts(id),
+    destination   TEXT NOT NULL,   -- a list address from the config
+    state         TEXT NOT NULL DEFAULT 'pending',  -- pending / sent / failed
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    created       INTEGER NOT NULL,
+    next_attempt  INTEGER NOT NULL,
+    last_error    TEXT,
+    done_at       INTEGER,
+    UNIQUE (post_id, destination)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+"""
+
+
+@dataclass(frozen=True)
+class AppealRecord:
+    """What the store keeps of one appeal revision."""
+
+    appeal_id: str
+    revision: int
+    origin: str
+    template: str
+    status: str
+    issued: str
+    expires: str
+    digest: str
+    update_key_hash: str | None
+    action: str
+    signed_text: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One post waiting for (or done with) one destination."""
+
+    id: int
+    post_id: int
+    destination: str
+    state: str
+    attempts: int
+    created: int
+    next_attempt: int
+    last_error: str | None
+
+
+class Store:
+    """The SQLite store. One instance per process; all methods are quick and synchronous."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA secure_delete=ON")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.close()
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self.db)
+
+    # -- handled messages ------------------------------------------------------------------
+    def handled(self, digest: str) -> str | None:
+        """The recorded outcome of the message with this digest, or None if never handled."""
+        row = self.db.execute("SELECT outcome FROM handled WHERE digest=?", (digest,)).fetchone()
+        return row[0] if row else None
+
+    def next_number(self, scope: str) -> int:
+        """The next sequence number in ``scope``, committed at once (gaps are harmless)."""
+        with self._tx():
+            row = self.db.execute("SELECT next FROM counters WHERE scope=?", (scope,)).fetchone()
+            number = row[0] if row else 1
+            self.db.execute(
+                "INSERT INTO counters(scope, next) VALUES(?, ?) "
+                "ON CONFLICT(scope) DO UPDATE SET next=excluded.next", (scope, number + 1))
+        return number
+
+    def record(self, digest: str, outcome: str, *, appeal: AppealRecord | None = None,
+               post: bytes | None = None, destinations: Iterable[str] = (),
+               now: int | None = None) -> int | None:
+        """Record a message's outcome, its appeal and its post for every destination, atomically.
+
+        Returns the post id when a post was queued. Once this returns, the outcome is on disk.
+        """
+        now = int(time.time()) if now is None else now
+        post_id = None
+        with self._tx():
+            self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
+                            (digest, outcome, now))
+            if appeal is not None:
+                self.db.execute(
+                    "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                    (appeal.appeal_id, appeal.revision, appeal.origin, appeal.template,
+                     appeal.status, appeal.issued, appeal.expires, appeal.digest,
+                     appeal.update_key_hash, appeal.action, appeal.signed_text))
+            if post is not None:
+                cur = self.db.execute(
+                    "INSERT INTO posts(appeal_id, revision, data, created) VALUES(?,?,?,?)",
+                    (appeal.appeal_id if appeal else "", appeal.revision if appeal else 0,
+                     post, now))
+                post_id = cur.lastrowid
+                self.db.executemany(
+                    "INSERT INTO outbox(post_id, destination, created, next_attempt) "
+                    "VALUES(?,?,?,?)", [(post_id, d, now, now) for d in destinations])
+        return post_id
+
+    def appeals(self) -> list[AppealRecord]:
+        """Every appeal revision recorded, oldest first."""
+        rows = self.db.execute("SELECT * FROM appeals ORDER BY issued, appeal_id, revision")
+        return [AppealRecord(*row) for row in rows]
+
+    # -- outbox --------------------------------------------------------------------------
+    def due(self, now: int, limit: int = 100) -> list[OutboxItem]:
+        """Pending items whose next attempt is due, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, post_id, destination, state, attempts, created, next_attempt, last_error "
+            "FROM outbox WHERE state='pending' AND next_attempt<=? ORDER BY next_attempt, id "
+            "LIMIT ?", (now, limit))
+        return [OutboxItem(*row) for row in rows]
+
+    def next_due(self) -> int | None:
+        """When the earliest pending item is due, or None when nothing is pending."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt) FROM outbox WHERE state='pending'").fetchone()
+        return row[0]
+
+    def post_data(self, post_id: int) -> bytes:
+        """The signed bytes of a post."""
+        return bytes(self.db.execute("SELECT data FROM posts WHERE id=?", (post_id,)).fetchone()[0])
+
+    def mark_sent(self, item_id: int, now: int) -> None:
+        """The destination accepted the post."""
+        with self._tx():
+            self.db.execute("UPDATE outbox SET state='sent', attempts=attempts+1, done_at=?, "
+                            "last_error=NULL WHERE id=?", (now, item_id))
+
+    def mark_retry(self, item_id: int, error: str, next_attempt: int) -> None:
+        """A temporary failure: try again at ``next_attempt``."""
+        with self._tx():
+            self.db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt=? "
+                            "WHERE id=?", (error[:500], next_attempt, item_id))
+
+    def mark_failed(self, item_id: int, error: str, now: int) -> None:
+        """A permanent failure, kept for the operator to see."""
+        with self._tx():
+            self.db.execute("UPDATE outbox SET state='failed', attempts=attempts+1, last_error=?, "
+                            "done_at=? WHERE id=?", (error[:500], now, item_id))
+
+    def queue_summary(self) -> list[tuple[str, int, int | None, int, str | None]]:
+        """Per destination: (destination, pending, oldest pending created, failed, last error)."""
+        rows = self.db.execute(
+            "SELECT destination, SUM(state='pending'), MIN(CASE WHEN state='pending' THEN created END), "
+            "SUM(state='failed'), (SELECT last_error FROM outbox o2 WHERE o2.destination=o.destination "
+            "AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) FROM outbox o GROUP BY destination "
+            "ORDER BY destination")
+        return [tuple(r) for r in rows]
+
+    def pending_count(self) -> int:
+        """How many deliveries are still pending."""
+        return self.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+

@@ -1,0 +1,183 @@
+"""Validate a parsed form against its story template.
+
+``validate(form, catalogue, today)`` returns every error and warning at once, each tied to
+the line the member wrote, and the cleaned public values the appeal is built from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from masbot import checks, privacy
+from masbot.forms import Catalogue, FieldSpec, Template
+from masbot.story import Form
+
+Value = str | tuple[str, ...]
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem with a form, pinned to a line when there is one."""
+
+    message: str
+    line: int | None = None
+    field: str | None = None
+    severity: str = "error"  # "error" blocks publication, "warning" does not
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{where}{self.message}"
+
+
+@dataclass
+class Validation:
+    """The outcome of validating a form."""
+
+    template: Template | None
+    values: dict[str, Value] = field(default_factory=dict)  # cleaned, public, in template order
+    private: str = ""  # the Private section, for moderators only
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks publication."""
+        return not any(i.severity == "error" for i in self.issues)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+
+def _required(spec: FieldSpec, champion: bool) -> bool:
+    return spec.required is True or (spec.required == "champion" and champion)
+
+
+def _check_value(spec: FieldSpec, entry, today: date, catalogue: Catalogue) -> tuple[Value, list[str]]:
+    text = entry.value.strip()
+    if spec.kind in ("text", "choice", "amount", "date-or-asap", "location", "language", "tags"):
+        text = " ".join(text.split())  # a section-opened one-line field joins its lines
+    if spec.kind == "choice":
+        allowed = spec.values or tuple(catalogue.names())
+        if text.casefold() not in allowed:
+            return text, [f"'{text}' is not one of: {', '.join(allowed)}"]
+        return text.casefold(), []
+    if spec.kind == "amount":
+        return checks.amount(text)
+    if spec.kind == "date-or-asap":
+        return checks.date_or_asap(text, today)
+    if spec.kind == "links":
+        values = entry.items or (entry.value.split("\n") if entry.section else re.split(r"[,\s]+", text))
+        values_out, problems = checks.links(values)
+        return tuple(values_out), problems
+    if spec.kind == "language":
+        return checks.language(text)
+    if spec.kind == "tags":
+        values_out, problems = checks.tags(text)
+        return tuple(values_out), problems
+    if spec.kind == "list":
+        items = entry.items or [t.strip() for t in entry.value.split("\n") if t.strip()]
+        if not items and entry.value.strip():
+            items = [entry.value.strip()]
+        problems = [] if items else ["list at least one item, one \"- \" line each"]
+        too_long = [i for i in items if len(i) > 300]
+        if too_long:
+            problems.append("keep each item under 300 characters")
+        return tuple(items), problems
+    problems = []
+    if spec.kind == "location":
+        problems += checks.location(text)
+    if spec.kind == "section" and spec.min_words and len(text.split()) < spec.min_words:
+        problems.append(f"write at least {spec.min_words} words ({len(text.split())} so far)")
+    if spec.max and len(text) > spec.max:
+        problems.append(f"at most {spec.max} characters ({len(text)} given)")
+    return text, problems
+
+
+def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
+    """Check ``form`` against its template; collect every issue, never raise."""
+    issues: list[Issue] = [
+        Issue(n.message, n.line, None, n.severity) for n in form.notes
+    ]
+    name = form.template_name
+    template = catalogue.template(name) if name else None
+    if template is None:
+        where = form.entries.get("Template")
+        issues.append(Issue(
+            (f"'{name}' is not a template; " if name else "name the template: ")
+            + f"write Template: followed by one of {', '.join(catalogue.names())}",
+            where.line if where else None, "Template",
+        ))
+        return Validation(None, {}, "", issues)
+
+    result = Validation(template)
+    champion = form.value("Filed-By").casefold() == "champion"
+    for spec in template.fields:
+        entry = form.entries.get(spec.name)
+        if spec.name == "Template":
+            result.values["Template"] = template.name
+            continue
+        if entry is None or not entry.value.strip():
+            if _required(spec, champion):
+                need = " (you are filing as a champion)" if spec.required == "champion" else ""
+                issues.append(Issue(f"this field is required{need}: {spec.help}",
+                                    entry.line if entry else None, spec.name))
+            continue
+        if spec.private:
+            result.private = entry.value
+            continue
+        value, problems = _check_value(spec, entry, today, catalogue)
+        for p in problems:
+            severity = "warning" if "more than a year ahead" in p else "error"
+            issues.append(Issue(p, entry.line, spec.name, severity))
+        result.values[spec.name] = value
+
+    for name_ in form.entries:
+        if template.field(name_) is None:
+            issues.append(Issue(f"the {template.name} template has no such field; it is ignored",
+                                form.entries[name_].line, name_, "warning"))
+            
+    issues.extend(_cross_checks(form, template, result.values, champion))
+    result.issues = issues
+    return result
+
+
+def _cross_checks(form: Form, template: Template, values: dict[str, Value], champion: bool) -> list[Issue]:
+    issues: list[Issue] = []
+    line = lambda n: form.entries[n].line if n in form.entries else None  # noqa: E731
+    consent = "direct" if not champion else str(values.get("Consent", ""))
+    for spec in template.fields:
+        if spec.consent and spec.name in values and consent != spec.consent:
+            issues.append(Issue(f"only published with Consent: {spec.consent} "
+                                "(the person approved this exact text); remove it or get consent",
+                                line(spec.name), spec.name))
+    alias = str(values.get("Name-To-Publish", ""))
+    if alias and checks.looks_like_full_name(alias):
+        if consent == "pending":
+            issues.append(Issue("with Consent: pending publish an alias or initials only",
+                                line("Name-To-Publish"), "Name-To-Publish"))
+        elif consent != "direct":
+            issues.append(Issue("this looks like a full name; without Consent: direct use a "
+                                "first name, alias or initials", line("Name-To-Publish"),
+                                "Name-To-Publish", "warning"))
+    contact = str(values.get("Contact", ""))
+    if contact and (_EMAIL.search(contact) or _PHONE.search(contact)) \
+            and str(values.get("Contact-Public", "no")) != "yes":
+        issues.append(Issue("a personal phone or email is only published with Contact-Public: yes; "
+                            "leave Contact empty to use the society's address",
+                            line("Contact"), "Contact"))
+    goal, raised = values.get("Goal"), values.get("Raised")
+    if isinstance(goal, str) and isinstance(raised, str) and goal.split()[-1] != raised.split()[-1]:
+        issues.append(Issue("give Raised in the same currency as Goal", line("Raised"), "Raised"))
+
+    texts = [(k, v if isinstance(v, str) else "\n".join(v)) for k, v in values.items()]
+    for field_name, message in privacy.lint(template.checks, texts):
+        issues.append(Issue(message, line(field_name), field_name))
+    return issues
