@@ -166,14 +166,15 @@ class ImapInbox:
             _ok(await client.expunge(), "expunge")
 
     async def _close(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
-        if not lost.is_set():
+        protocol = client.protocol
+        if not lost.is_set() and protocol.state in ("AUTH", "SELECTED"):
             try:
-                if client.protocol.state in ("AUTH", "SELECTED"):
-                    await asyncio.wait_for(client.logout(), 5)
-            except Exception:  # noqa: BLE001 - closing a broken session may fail; it is closed anyway
+                if protocol.has_pending_idle_command():
+                    client.idle_done()
+                await asyncio.wait_for(client.logout(), 2)
+            except Exception:  # noqa: BLE001 - a broken session may not log out; it is closed anyway
                 pass
-        transport = getattr(client.protocol, "transport", None)
-        if transport is not None:
-            transport.close()
-
-
+        if getattr(protocol, "transport", None) is not None:
+            protocol.transport.close()
+        for task in list(client.tasks):
+            task.cancel()
