@@ -1,0 +1,128 @@
+"""The command-line contract (DESIGN §5): outputs and exit codes, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.openpgp import extract_signed, sqop_inline_verify, sqop_verify
+from support import bail_request, invalid_request, write_config
+
+SAMPLES = Path(__file__).resolve().parent.parent / "masbot" / "samples"
+
+
+def masbot(*args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "masbot", *args], input=stdin,
+                          capture_output=True, timeout=timeout)
+
+
+def test_demo_leaves_posts_that_verify_with_sqop(tmp_path):
+    out = tmp_path / "demo"
+    result = masbot("demo", "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    cert = (out / "society.asc").read_bytes()
+    posts = sorted((out / "sent").rglob("*.eml"))
+    assert len(posts) >= 3
+    for post in posts:
+        signed, signature = extract_signed(post.read_bytes())
+        assert sqop_verify(signature, signed, cert).ok
+    for appeal in sorted((out / "archive").glob("*.txt")):
+        assert sqop_inline_verify(appeal.read_bytes(), cert).ok
+    summary = json.loads((out / "summary.json").read_text())
+    kinds = {s["sample"]: s["outcome"] for s in summary["samples"]}
+    assert kinds["03-bail-invalid"] == "invalid" and kinds["06-auto-reply"] == "automatic"
+    assert sum(1 for s in summary["samples"] if s["appeal_id"]) == 3
+    assert {p.parent.name for p in posts} == {"members@anytown.example",
+                                              "master@lists.riverside.example",
+                                              "red@lists.valle.example"}
+    # The demo's sample senders reach their answers but nothing that is kept.
+    kept = b"".join(p.read_bytes() for p in (out / "data").rglob("*") if p.is_file())
+    kept += b"".join(p.read_bytes() for p in posts)
+    for sender in (b"river.k.1998", b"hm.anytown", b"jo.quick.2024", b"dee.phone.mail"):
+        assert sender not in kept
+
+
+def test_demo_refuses_a_non_empty_directory(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = masbot("demo", "--out", str(tmp_path))
+    assert result.returncode == 2 and b"not empty" in result.stdout
+
+
+def test_check_config_reports_every_problem_with_its_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("society:\n  name: X\n  id: lower\n  address: not-an-address\n"
+                   "  gnupghome: /nonexistent/gpg\n  colour: blue\n"
+                   "smtp:\n  host: 127.0.0.1\n  port: many\n"
+                   "local_list: members@anytown.example\n"
+                   "rules:\n  - match: {origin: nowhere}\n    action: relay\n    to: [ghost]\n")
+    result = masbot("check-config", "-c", str(bad))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert all(line.startswith(f"{bad}:") for line in lines), lines
+    for expected in (f"{bad}:3:", f"{bad}:4:", f"{bad}:5:", f"{bad}:6:", f"{bad}:9:", f"{bad}:12:",
+                     f"{bad}:14:"):
+        assert any(line.startswith(expected) for line in lines), (expected, lines)
+
+
+def test_check_config_accepts_a_valid_config_and_wants_the_key(tmp_path, gpg_home):
+    home = gpg_home()
+    files = write_config(tmp_path, Path(home.path), smtp_port=2525, imap_port=1143)
+    result = masbot("check-config", "-c", str(files.config))
+    assert result.returncode == 2 and b"keys init" in result.stderr
+    init = masbot("keys", "init", "-c", str(files.config))
+    assert init.returncode == 0, init.stderr.decode()
+    fingerprint = init.stdout.decode().strip()
+    assert len(fingerprint) == 40
+    assert masbot("check-config", "-c", str(files.config)).returncode == 0
+    assert masbot("keys", "fingerprint", "-c", str(files.config)).stdout.decode().strip() == fingerprint
+    exported = masbot("keys", "export", "-c", str(files.config)).stdout
+    assert exported.startswith(b"-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    again = masbot("keys", "init", "-c", str(files.config))
+    assert again.returncode == 2 and b"refusing" in again.stderr
+
+
+def test_validate_prints_the_appeal_or_the_annotated_form(tmp_path):
+    good = tmp_path / "good.eml"
+    good.write_bytes(bail_request("someone@example.net"))
+    ok = masbot("validate", str(good))
+    assert ok.returncode == 0, ok.stdout.decode()
+    assert b"Template: bail" in ok.stdout and b"someone" not in ok.stdout
+    bad = masbot("validate", "-", stdin=invalid_request("x@example.net"))
+    assert bad.returncode == 1
+    assert b"! Needed-By: this date is in the past" in bad.stdout
+    missing = masbot("validate", str(tmp_path / "absent.eml"))
+    assert missing.returncode == 2 and b"cannot read" in missing.stderr
+
+
+def test_template_lists_and_prints_forms():
+    listing = masbot("template")
+    assert listing.returncode == 0 and b"bail" in listing.stdout
+    form = masbot("template", "bail")
+    assert form.returncode == 0 and form.stdout.startswith(b"Template: bail\n")
+    assert masbot("template", "nonsense").returncode == 2
+
+
+def test_rules_explain_names_the_rule_and_destinations(tmp_path, gpg_home):
+    home = gpg_home()
+    extra = ("rules:\n  - name: bail stays local\n    match: {template: bail}\n"
+             "    action: relay\n    to: [local]\n")
+    files = write_config(tmp_path, Path(home.path), smtp_port=2525, imap_port=1143, extra=extra)
+    request = tmp_path / "r.eml"
+    request.write_bytes(bail_request("someone@example.net"))
+    result = masbot("rules", "explain", "-c", str(files.config), str(request))
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "rule 'bail stays local'" in out and "matches -> relay" in out
+    assert "-> members@anytown.example" in out and "riverside" not in out
+
+
+@pytest.mark.parametrize("argv", [[], ["run"], ["frobnicate"]])
+def test_usage_errors_exit_2(argv):
+    assert masbot(*argv).returncode == 2
