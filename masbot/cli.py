@@ -28,8 +28,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     problems = check_config(args.config)
     if not problems:
         from masbot.config import load_config
+        from masbot.daemon import inbound_problem
         from masbot.signer import Signer, SignerError
         config = load_config(args.config)
+        if problem := inbound_problem(config):
+            print(problem, file=sys.stderr)
+            return USAGE
         try:
             Signer(config.society.gnupghome, config.society.key)
         except SignerError as exc:

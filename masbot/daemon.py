@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from masbot import listener, logs
-from masbot.config import Config, ConfigError, load_config
+from masbot.config import Config, ConfigError, Problem, load_config
 from masbot.inbox import ImapInbox
 from masbot.relay.delivery import Deliverer
 from masbot.relay.smtp import SmtpTransport
@@ -24,6 +24,14 @@ from masbot.signer import Signer
 from masbot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def inbound_problem(config: Config) -> Problem | None:
+    """Why this config cannot run as a daemon (it has no way to receive mail), or None."""
+    if config.imap is None and config.listener is None:
+        return Problem(str(config.path), 1,
+                       "no inbound: give an imap section, a listener section, or both")
+    return None
 
 
 def public_addresses(config: Config) -> list[str]:
@@ -98,6 +106,9 @@ class Daemon:
     async def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
         config = load_config(self.config_path, self.environ)
+        problem = inbound_problem(config)
+        if problem:
+            raise ConfigError([problem])
         logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
         parts = assemble(config, self.environ)
         loop = asyncio.get_running_loop()

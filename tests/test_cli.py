@@ -126,3 +126,13 @@ def test_rules_explain_names_the_rule_and_destinations(tmp_path, gpg_home):
 @pytest.mark.parametrize("argv", [[], ["run"], ["frobnicate"]])
 def test_usage_errors_exit_2(argv):
     assert masbot(*argv).returncode == 2
+
+
+def test_a_config_without_inbound_cannot_run(tmp_path, gpg_home):
+    home = gpg_home()
+    files = write_config(tmp_path, Path(home.path), smtp_port=2525)
+    assert masbot("keys", "init", "-c", str(files.config)).returncode == 0
+    for command in ("check-config", "run"):
+        result = masbot(command, "-c", str(files.config))
+        assert result.returncode == 2
+        assert f"{files.config}:1: no inbound".encode() in result.stderr

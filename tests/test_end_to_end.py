@@ -166,3 +166,27 @@ async def test_reconnects_after_dovecot_restart(society, dovecot):
     await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3, timeout=30)
     await job
     assert mailbox.count(dovecot, USER, PASSWORD) == 0
+
+
+def test_masbot_run_stops_cleanly_on_sigterm(society, dovecot):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files, sink, _ = society
+    mailbox.append(dovecot, USER, PASSWORD, bail_request("sigterm.sender@example.net"))
+    proc = subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(files.config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert sink.wait_for(3, 20), "the appeal was not delivered"
+        deadline = time.monotonic() + 10
+        while mailbox.count(dovecot, USER, PASSWORD) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+    assert "stopped" in (files.config.parent / "masbot.log").read_text()
