@@ -15,7 +15,8 @@ COPY masbot /src/masbot
 RUN python3 -m venv /opt/masbot \
  && /opt/masbot/bin/pip install --no-cache-dir /src \
  && rm -rf /src
-RUN useradd --system --uid 10001 --create-home --home-dir /home/masbot masbot \
+RUN groupadd --system --gid 10001 masbot \
+ && useradd --system --uid 10001 --gid 10001 --no-log-init --create-home --home-dir /home/masbot masbot \
  && mkdir -p /config /data && chown masbot:masbot /data
 USER masbot
 WORKDIR /home/masbot
