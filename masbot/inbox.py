@@ -75,12 +75,12 @@ class ImapInbox:
 
     def _connect(self, lost: asyncio.Event) -> aioimaplib.IMAP4:
         cfg = self.config
-        on_lost = lambda exc: lost.set()  # noqa: E731
+        ctx = None
         if cfg.tls == "implicit":
             ctx = ssl.create_default_context(cafile=str(cfg.cafile) if cfg.cafile else None)
-            return aioimaplib.IMAP4_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
-                                        ssl_context=ctx, conn_lost_cb=on_lost)
-        return aioimaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout, conn_lost_cb=on_lost)
+        # IMAP4 itself (not IMAP4_SSL, which drops conn_lost_cb) takes the TLS context.
+        return aioimaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout, ssl_context=ctx,
+                                conn_lost_cb=lambda exc: lost.set())
 
     async def _session(self) -> None:
         cfg = self.config

@@ -22,7 +22,7 @@ class SocietyFiles:
 def write_config(tmp: Path, gnupghome: Path, *, smtp_port: int, imap_port: int | None = None,
                  imap_password: str = "societypw", after: str = "delete", idle: bool = True,
                  listener_port: int | None = None, extra: str = "",
-                 backoff_initial: float = 0.05) -> SocietyFiles:
+                 backoff_initial: float = 0.05, imap_cafile: Path | None = None) -> SocietyFiles:
     """A complete society config in ``tmp``: loopback IMAP and SMTP, two partners."""
     secrets = tmp / "secrets"
     secrets.mkdir(exist_ok=True)
@@ -32,7 +32,9 @@ def write_config(tmp: Path, gnupghome: Path, *, smtp_port: int, imap_port: int |
     if imap_port is not None:
         imap = (
             "imap:\n  host: 127.0.0.1\n"
-            f"  port: {imap_port}\n  tls: none\n  username: society\n"
+            f"  port: {imap_port}\n"
+            + (f"  tls: implicit\n  cafile: {imap_cafile}\n" if imap_cafile else "  tls: none\n")
+            + "  username: society\n"
             "  password_file: secrets/imap\n"
             f"  after: {after}\n" + ("  move_to: Processed\n" if after == "move" else "")
             + f"  idle: {'true' if idle else 'false'}\n  poll_seconds: 0.5\n"

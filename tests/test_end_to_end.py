@@ -190,3 +190,14 @@ def test_masbot_run_stops_cleanly_on_sigterm(society, dovecot):
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
     assert "stopped" in (files.config.parent / "masbot.log").read_text()
+
+
+async def test_imap_over_implicit_tls(tmp_path, gpg_home, dovecot, smtp_sink):
+    home = gpg_home()
+    init_key(Path(home.path), "Anytown", SOCIETY_ADDRESS)
+    sink = smtp_sink()
+    files = write_config(tmp_path, Path(home.path), smtp_port=sink.port,
+                         imap_port=dovecot.imaps_port, imap_cafile=Path(dovecot.cafile))
+    mailbox.append(dovecot, USER, PASSWORD, bail_request("tls.sender@example.net"))
+    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3)
+    assert mailbox.count(dovecot, USER, PASSWORD) == 0
