@@ -18,8 +18,19 @@ URL_SHORTENERS = frozenset(
     soo.gd qr.ae po.st db.tt""".split()
 )
 _AMOUNT = re.compile(
-    r"^(?:(?P<pre>[A-Za-z]{3})\s*)?[$€£]?\s*(?P<num>\d[\d,.' ]*?)\s*(?P<post>[A-Za-z]{3})?$"
+    r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<sym>[$€£₹₱₩₦])?\s*(?P<num>\d[\d,.' ]*?)\s*"
+    r"(?P<sym2>[$€£₹₱₩₦])?\s*(?P<post>[A-Za-z]{3})?$"
 )
+# 1,234.56 / 1.234,56 / 1234.5 / 25,50: one grouping separator used consistently, then at
+# most two decimals after the other separator.
+_NUMBER = re.compile(
+    r"^(?P<int>\d{1,3}(?:(?P<group>[.,])\d{3}(?:(?P=group)\d{3})*)?|\d+)"
+    r"(?:(?P<dec>[.,])(?P<frac>\d{1,2}))?$"
+)
+_SYMBOLS = {"€": "EUR", "£": "GBP", "₹": "INR", "₱": "PHP", "₩": "KRW", "₦": "NGN"}
+NOT_MONEY = frozenset({"XAU", "XAG", "XPD", "XPT", "XDR", "XXX", "XTS", "XBA", "XBB", "XBC",
+                       "XBD", "XSU", "XUA"})
+"""ISO 4217 codes that are metals, units of account or test codes, not money people give."""
 _HANDLE = re.compile(r"^(?:[A-Za-z][A-Za-z ]{1,20}:?\s+)?[$@][A-Za-z0-9_.-]{2,40}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _TAG = re.compile(r"^[\w][\w -]{0,29}$")
@@ -29,39 +40,71 @@ _STREET = re.compile(
     r"calle|avenida|strasse|straße|rue)\b\.?|\bp\.?\s?o\.?\s+box\b|\b(?:apt|apartment|unit|suite)\s*#?\s*\d",
     re.IGNORECASE,
 )
-_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y")
+_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y",
+                 "%b %d %Y")
+_ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
+_UNSAFE_LINK = re.compile(r"\b(javascript|vbscript):\S|\b(data):(?:[\w.+-]+/[\w.+-]+)?[;,]",
+                          re.IGNORECASE)
 
 Result = tuple[object, list[str]]
 
 
+def _decimal(number: str) -> Decimal | None:
+    """``"2,500.50"``, ``"2.500,50"``, ``"1'000"`` or ``"1 000"`` as a Decimal, else None."""
+    m = _NUMBER.match(re.sub(r"[' ]", "", number))
+    if not m or (m.group("dec") and m.group("dec") == m.group("group")):
+        return None
+    digits = re.sub(r"[.,]", "", m.group("int"))
+    if m.group("frac"):
+        digits += "." + m.group("frac")
+    try:
+        return Decimal(digits)
+    except InvalidOperation:  # pragma: no cover - the pattern only lets digits through
+        return None
+
+
 def amount(text: str) -> Result:
-    """``"2,500 usd"`` -> ``"2500 USD"``; the currency must be an ISO 4217 code."""
+    """``"2,500 usd"`` -> ``"2500 USD"``; the currency must be an ISO 4217 code.
+
+    ``€``, ``£`` (and a few other unambiguous signs) stand for their currency; ``$`` is
+    used by many currencies and needs the code.
+    """
     m = _AMOUNT.match(text.strip())
     if not m:
         return text, ["write an amount and its currency code, like 2500 USD"]
-    currency = (m.group("pre") or m.group("post") or "").upper()
-    if not currency:
-        return text, ["add the ISO 4217 currency code, like 2500 USD"]
-    if m.group("pre") and m.group("post"):
+    if m.group("sym") and m.group("sym2"):
+        return text, ["write an amount and its currency code, like 2500 USD"]
+    symbol = m.group("sym") or m.group("sym2") or ""
+    codes = {c.upper() for c in (m.group("pre"), m.group("post"), _SYMBOLS.get(symbol)) if c}
+    if len(codes) > 1 or (m.group("pre") and m.group("post")):
         return text, ["give the currency code once, like 2500 USD"]
-    if pycountry.currencies.get(alpha_3=currency) is None:
+    value = _decimal(m.group("num"))
+    if not codes:
+        if symbol == "$" and value is not None and value > 0:
+            shown = _shown(value)
+            return text, [f"$ is used by several currencies: write the code, like {shown} USD "
+                          f"or {shown} CAD"]
+        return text, ["add the ISO 4217 currency code, like 2500 USD"]
+    currency = codes.pop()
+    if currency in NOT_MONEY or pycountry.currencies.get(alpha_3=currency) is None:
         return text, [f"{currency} is not an ISO 4217 currency code (USD, EUR, MXN, ...)"]
-    digits = re.sub(r"[,' ]", "", m.group("num"))
-    try:
-        value = Decimal(digits)
-    except InvalidOperation:
+    if value is None:
         return text, ["write the amount with digits, like 2500 or 2500.50"]
-    if value <= 0 or value >= Decimal("1e9") or value.as_tuple().exponent < -2:
+    if value <= 0 or value >= Decimal("1e9"):
         return text, ["the amount must be above zero, with at most two decimals"]
-    shown = f"{value:.2f}".removesuffix(".00")
-    return f"{shown} {currency}", []
+    return f"{_shown(value)} {currency}", []
+
+
+def _shown(value: Decimal) -> str:
+    return f"{value:.2f}".removesuffix(".00")
 
 
 def parse_date(text: str) -> date | None:
-    """A calendar date written as 2026-12-18, 18 December 2026 or December 18, 2026."""
+    """A calendar date written as 2026-12-18, 18 December 2026 or December 18(th), 2026."""
+    text = " ".join(_ORDINAL.sub(r"\1", text).split())
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(text.strip(), fmt).date()
+            return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
     return None
@@ -86,7 +129,7 @@ def link(text: str) -> list[str]:
     text = text.strip()
     lowered = text.casefold()
     if lowered.startswith(("javascript:", "data:", "vbscript:", "file:")):
-        return [f"{text.split(':')[0]}: links are not allowed"]
+        return [f"{lowered.split(':')[0]}: links are not allowed"]
     if _HANDLE.match(text):
         return []
     if any(ch.isspace() for ch in text):
@@ -105,6 +148,38 @@ def link(text: str) -> list[str]:
     if host in URL_SHORTENERS:
         return [f"{host} is a link shortener: give the full link so readers can see where it goes"]
     return []
+
+
+def is_handle(text: str) -> bool:
+    """True for a payment handle like ``@name``, ``$cashtag`` or ``Venmo: @name``."""
+    return bool(_HANDLE.match(text.strip()))
+
+
+def split_links(lines: list[str]) -> list[str]:
+    """The links and handles in ``lines``: one per line, or several separated by commas or
+    spaces (``https://a, https://b``). A line that reads like prose is kept whole, so that
+    its error names the whole line.
+    """
+    out: list[str] = []
+    for line in lines:
+        for piece in re.split(r",(?=\s|https?:|[@$])", line):
+            piece = piece.strip()
+            if not piece:
+                continue
+            words = piece.split()
+            if is_handle(piece) or len(words) == 1 \
+                    or not all(re.search(r"[.:/@$]", w) for w in words):
+                out.append(piece)
+            else:
+                out.extend(words)
+    return out
+
+
+def unsafe_links(text: str) -> list[tuple[str, str]]:
+    """The ``javascript:``, ``vbscript:`` and ``data:`` links anywhere in ``text``: each as
+    (the text found, the message for the member); empty when there are none."""
+    return [(m.group(0), f"{(m.group(1) or m.group(2)).casefold()}: links are not allowed")
+            for m in _UNSAFE_LINK.finditer(text)]
 
 
 def links(values: list[str]) -> Result:

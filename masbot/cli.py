@@ -195,6 +195,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = Store(store_path(config))
     rows = store.queue_summary()
     print(f"store: {store_path(config)}")
+    for key, (value, at) in sorted(store.states().items()):
+        print(f"{key}: {value} (since {int(time.time() - at)} s)")
     if not rows:
         print("outbox: empty")
     for destination, pending, oldest, failed, error in rows:

@@ -28,7 +28,7 @@ from masbot.schema import (
 
 __all__ = [
     "Problem", "ConfigError", "Secret", "Config", "SocietyConfig", "ImapConfig", "ListenerConfig",
-    "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits",
+    "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits", "Delivery",
     "check_config", "load_config", "is_address", "normalise_fingerprint", "is_loopback",
     "CONFIG_SCHEMA", "RESERVED_NAMES",
 ]
@@ -168,6 +168,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How the outbox retries temporary failures."""
+
+    retry_first_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    max_age_hours: float = 120.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     society: SocietyConfig
@@ -183,6 +192,7 @@ class Config:
     log: LogConfig
     templates_dir: Path | None
     limits: Limits
+    delivery: Delivery = Delivery()
 
     def partner(self, name: str) -> Partner | None:
         """The partner called ``name``, or None."""
@@ -523,6 +533,12 @@ LIMITS = Section((
     Field("max_mime_depth", Int(1, 100), 10),
 ), _of(Limits))
 
+DELIVERY = Section((
+    Field("retry_first_seconds", SECONDS, 30.0),
+    Field("retry_max_seconds", SECONDS, 3600.0),
+    Field("max_age_hours", Float(above=0, high=24 * 365), 120.0),
+), _of(Delivery))
+
 CONFIG_SCHEMA = Section((
     Field("society", SOCIETY, required=True),
     Field("data_dir", PathKind("new-dir"), required=True),
@@ -537,6 +553,7 @@ CONFIG_SCHEMA = Section((
     Field("log", LOG, LogConfig()),
     Field("templates_dir", PathKind("dir")),
     Field("limits", LIMITS, Limits()),
+    Field("delivery", DELIVERY, Delivery()),
 ), lambda found: Config(path=found.ctx.source, **found.values), (_cross_checks,))
 
 

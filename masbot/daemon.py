@@ -17,7 +17,7 @@ from typing import Mapping
 from masbot import listener, logs
 from masbot.config import Config, ConfigError, Problem, load_config
 from masbot.inbox import ImapInbox
-from masbot.relay.delivery import Deliverer
+from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
 from masbot.service import Society
 from masbot.signer import Signer
@@ -64,7 +64,9 @@ def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     signer = Signer(config.society.gnupghome, config.society.key, passphrase)
     password = config.smtp.password.read(environ) if config.smtp.password else None
     transport = SmtpTransport(config.smtp, password)
-    deliverer = Deliverer(store, transport, config.society.address)
+    retry = RetryPolicy(config.delivery.retry_first_seconds, config.delivery.retry_max_seconds,
+                        config.delivery.max_age_hours * 3600)
+    deliverer = Deliverer(store, transport, config.society.address, retry)
     society = Society(config, store, signer, transport, deliverer)
     return Parts(config, store, signer, deliverer, society)
 
@@ -103,6 +105,17 @@ class Daemon:
                 seen = now
                 self.reload(parts)
 
+    async def _publish_state(self, store: Store) -> None:
+        last = None
+        while True:
+            inbox = self.inbox
+            state = (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
+                                         else "")) if inbox else "no IMAP inbox configured"
+            if state != last:
+                store.set_state("imap", state)
+                last = state
+            await asyncio.sleep(1)
+
     async def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
         config = load_config(self.config_path, self.environ)
@@ -122,6 +135,7 @@ class Daemon:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
                                    parts.society.handle)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
+        tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
         if config.listener is not None:
             server = await listener.serve(parts.society.handle, config.listener.host,
                                           config.listener.port, lmtp=config.listener.lmtp,
@@ -136,6 +150,7 @@ class Daemon:
             for task in tasks:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        parts.store.set_state("imap", "stopped")
         parts.store.close()
         log.info("stopped")
         return 0

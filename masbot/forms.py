@@ -102,6 +102,14 @@ class Catalogue:
         """The canonical field name for a key as a member typed it, or None when unknown."""
         return self.keys.get(normalise_key(key))
 
+    def takes_section(self, name: str) -> bool:
+        """True when field ``name`` (canonical) is a section, list or links field somewhere.
+
+        Such a field keeps collecting lines after a value on its key line.
+        """
+        return any(spec.kind in SECTION_KINDS
+                   for tpl in self.templates.values() if (spec := tpl.field(name)) is not None)
+
     def names(self) -> list[str]:
         """Template names in a stable order."""
         return sorted(self.templates)

@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (post_id, destination)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+CREATE TABLE IF NOT EXISTS daemon_state (
+    key   TEXT PRIMARY KEY,        -- e.g. "imap": the inbox connection's state, for `status`
+    value TEXT NOT NULL,
+    at    INTEGER NOT NULL
+);
 """
 
 
@@ -214,6 +219,17 @@ class Store:
             "AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) FROM outbox o GROUP BY destination "
             "ORDER BY destination")
         return [tuple(r) for r in rows]
+
+    def set_state(self, key: str, value: str, now: int | None = None) -> None:
+        """Publish a piece of the running daemon's state for ``masbot status``."""
+        now = int(time.time()) if now is None else now
+        with self._tx():
+            self.db.execute("INSERT OR REPLACE INTO daemon_state(key, value, at) VALUES(?,?,?)",
+                            (key, value, now))
+
+    def states(self) -> dict[str, tuple[str, int]]:
+        """Everything the daemon published: key -> (value, when)."""
+        return {k: (v, at) for k, v, at in self.db.execute("SELECT key, value, at FROM daemon_state")}
 
     def pending_count(self) -> int:
         """How many deliveries are still pending."""

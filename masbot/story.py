@@ -16,13 +16,19 @@ from dataclasses import dataclass, field
 from masbot.forms import Catalogue
 
 # Invisible characters that can reorder or hide text (Trojan Source style) or glue words.
+# Every "format" character (Unicode category Cf) is removed as well; this table is kept for
+# readers who want the well-known ones named.
 INVISIBLE = dict.fromkeys(
     [0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, *range(0x202A, 0x202F),
      *range(0x2066, 0x206A)]
 )
-_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 _-]{0,39}?)\s*:(?:\s+(.*)|\s*)$")
-_SUBJECT_TAG = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg)\s*:\s*)*\[\s*([A-Za-z][A-Za-z0-9-]{0,30})\s*\]",
+_LINE_BREAKS = {0x2028: "\n", 0x2029: "\n", 0x0085: "\n", 0x000B: "\n", 0x000C: "\n"}
+# A key: letters, digits, space, "-" or "_", then a colon not starting "://" (a link).
+_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 _-]{0,39}?)\s*:(?!//)\s*(.*?)\s*$")
+_REPLY_PREFIX = r"(?:re|fwd?|aw|wg|sv|vs|tr|rv|enc|antw|ref)\s*:\s*"
+_SUBJECT_TAG = re.compile(r"^\s*(?:" + _REPLY_PREFIX + r")*((?:\[[^\]\n]{0,40}\]\s*)+)",
                           re.IGNORECASE)
+_TAG_NAME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]{0,30})\s*$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
 
 
@@ -64,20 +70,51 @@ class Form:
 
 
 def clean_text(text: str) -> str:
-    """NFC-normalised text without invisible direction controls, with Unix line ends."""
-    text = unicodedata.normalize("NFC", text).translate(INVISIBLE)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc")
+    """NFC-normalised text with Unix line ends, without invisible or control characters.
+
+    Removes every Unicode format character (category Cf: direction overrides and isolates,
+    zero-width characters, soft hyphens, tag characters) and every control character except
+    the line feed; tabs become four spaces; the Unicode line and paragraph separators become
+    line feeds.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_BREAKS)
+    text = unicodedata.normalize("NFC", text.replace("\t", "    "))
+    return "".join(ch for ch in text
+                   if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
 
 
-def subject_template(subject: str) -> str | None:
-    """The template named by a subject tag like ``[bail] Get Sam home``, or None."""
+def subject_template(subject: str, catalogue: Catalogue | None = None) -> str | None:
+    """The template named by a subject tag like ``[bail] Get Sam home``, or None.
+
+    ``Re:``/``Fwd:`` style prefixes are skipped. When several tags lead the subject (a list
+    may add its own, like ``[members] [bail] ...``), the first that names a template of
+    ``catalogue`` wins; otherwise the first tag is returned, so that a misspelt template can
+    be reported.
+    """
     m = _SUBJECT_TAG.match(subject or "")
-    return m.group(1).casefold() if m else None
+    if not m:
+        return None
+    names = [t.group(1).casefold() for raw in re.findall(r"\[([^\]]*)\]", m.group(1))
+             if (t := _TAG_NAME.match(raw))]
+    if catalogue is not None:
+        known = [n for n in names if catalogue.template(n) is not None]
+        if known:
+            return known[0]
+    return names[0] if names else None
 
 
 def _is_signature(line: str) -> bool:
-    return line in ("-- ", "--") or line.rstrip() == "--"
+    return line.rstrip() == "--"
+
+
+@dataclass
+class _Open:
+    """The entry whose section or continuation lines are being collected."""
+
+    entry: Entry
+    lines: list[str]
+    discard: bool = False  # a duplicate: its lines are swallowed, not used
+    inline: bool = False  # the key line carried a value
 
 
 def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
@@ -88,8 +125,8 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     lines = clean_text(body).split("\n")
     entries: dict[str, Entry] = {}
     notes: list[Note] = []
-    current: Entry | None = None  # the entry whose section or continuation is open
-    section_lines: dict[str, list[str]] = {}
+    sections: list[_Open] = []
+    current: _Open | None = None  # the entry whose section or continuation is open
     body_end = len(lines)
     seen_first_key = False
 
@@ -104,52 +141,60 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         name = catalogue.canonical_key(m.group(1)) if m else None
         if name:
             seen_first_key = True
-            value = (m.group(2) or "").strip()
+            value = m.group(2)
+            as_section = not value or catalogue.takes_section(name)
+            entry = Entry(name=name, line=number, value=value, section=as_section,
+                          end_line=number)
+            current = _Open(entry, [value] if value else [], inline=bool(value))
             if name in entries:
                 notes.append(Note(number, f"{name} is given twice (first on line "
                                           f"{entries[name].line}); only the first is used", "error"))
-                current = None
-                continue
-            entry = Entry(name=name, line=number, value=value, section=not value, end_line=number)
-            entries[name] = entry
-            section_lines[name] = []
-            current = entry
+                current.discard = True
+            else:
+                entries[name] = entry
+                if as_section:
+                    sections.append(current)
             continue
-        if current is not None and current.section:
-            section_lines[current.name].append(line)
+        if current is not None and current.entry.section:
+            current.lines.append(line)
             if line.strip():
-                current.end_line = number
+                current.entry.end_line = number
             continue
         if not line.strip():
             current = None  # a blank line ends a one-line field's continuation
             continue
-        if current is not None and not current.section:
+        if current is not None and not (m and " " not in m.group(1).strip()):
             # A phone wrapped a long value onto the next line: keep it with its field.
-            current.value = f"{current.value} {line.strip()}"
-            current.end_line = number
+            if not current.discard:
+                current.entry.value = f"{current.entry.value} {line.strip()}"
+                current.entry.end_line = number
             continue
+        current = None
         if m and seen_first_key:
             notes.append(Note(number, f"'{m.group(1).strip()}' is not a field of any template; "
                                       "this line is ignored"))
         elif seen_first_key:
             notes.append(Note(number, "this line is not part of any field and is ignored"))
 
-    for name, text_lines in section_lines.items():
-        entry = entries[name]
-        if not entry.section:
-            continue
+    for open_ in sections:
+        text_lines = open_.lines
         while text_lines and not text_lines[-1].strip():
             text_lines.pop()
         while text_lines and not text_lines[0].strip():
             text_lines.pop(0)
+        entry = open_.entry
         entry.value = "\n".join(text_lines)
         entry.items = [m.group(1).strip() for t in text_lines if (m := _ITEM.match(t))]
+        first = entry.value.split("\n", 1)[0].strip() if open_.inline else ""
+        if entry.items and first and not _ITEM.match(first):
+            # "Funds-Use: 2500 USD bail" followed by "- " items: the key line is an item too.
+            entry.items.insert(0, first)
 
     template = entries["Template"].value.strip().casefold() if "Template" in entries else None
     return Form(
         entries=entries,
         lines=lines[:body_end],
         notes=notes,
-        template_name=template or subject_template(subject),
+        template_name=template or subject_template(subject, catalogue),
         body_end=body_end,
     )

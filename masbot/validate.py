@@ -17,6 +17,8 @@ from masbot.story import Form
 Value = str | tuple[str, ...]
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
+MAX_ITEMS = 30
+"""The most items a list field may have: an appeal must stay readable."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,7 @@ def _check_value(spec: FieldSpec, entry, today: date, catalogue: Catalogue) -> t
     if spec.kind == "date-or-asap":
         return checks.date_or_asap(text, today)
     if spec.kind == "links":
-        values = entry.items or (entry.value.split("\n") if entry.section else re.split(r"[,\s]+", text))
-        values_out, problems = checks.links(values)
+        values_out, problems = checks.links(checks.split_links(entry.items or entry.value.split("\n")))
         return tuple(values_out), problems
     if spec.kind == "language":
         return checks.language(text)
@@ -90,6 +91,8 @@ def _check_value(spec: FieldSpec, entry, today: date, catalogue: Catalogue) -> t
         too_long = [i for i in items if len(i) > 300]
         if too_long:
             problems.append("keep each item under 300 characters")
+        if len(items) > MAX_ITEMS:
+            problems.append(f"list at most {MAX_ITEMS} items ({len(items)} given)")
         return tuple(items), problems
     problems = []
     if spec.kind == "location":
@@ -118,6 +121,7 @@ def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
         return Validation(None, {}, "", issues)
 
     result = Validation(template)
+    failed: set[str] = set()  # fields whose value is wrong: no cross-checks on them
     champion = form.value("Filed-By").casefold() == "champion"
     for spec in template.fields:
         entry = form.entries.get(spec.name)
@@ -137,19 +141,37 @@ def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
         for p in problems:
             severity = "warning" if "more than a year ahead" in p else "error"
             issues.append(Issue(p, entry.line, spec.name, severity))
+            if severity == "error":
+                failed.add(spec.name)
         result.values[spec.name] = value
 
     for name_ in form.entries:
         if template.field(name_) is None:
             issues.append(Issue(f"the {template.name} template has no such field; it is ignored",
                                 form.entries[name_].line, name_, "warning"))
-            
-    issues.extend(_cross_checks(form, template, result.values, champion))
+
+    issues.extend(_cross_checks(form, template, result.values, champion, failed))
     result.issues = issues
     return result
 
 
-def _cross_checks(form: Form, template: Template, values: dict[str, Value], champion: bool) -> list[Issue]:
+def _line_of(form: Form, name: str, fragment: str) -> int | None:
+    """The line of field ``name`` that holds ``fragment`` (its key line when unsure)."""
+    entry = form.entries.get(name)
+    if entry is None:
+        return None
+    numbers = range(entry.line, max(entry.line, entry.end_line) + 1)
+    words = fragment.split()
+    for needle in (fragment, words[0] if words else fragment):
+        for number in numbers:
+            if number <= len(form.lines) and needle in form.lines[number - 1]:
+                return number
+    return entry.line
+
+
+def _cross_checks(form: Form, template: Template, values: dict[str, Value], champion: bool,
+                  failed: set[str]) -> list[Issue]:
+    """Checks across fields, the "everywhere" link check and the privacy lint."""
     issues: list[Issue] = []
     line = lambda n: form.entries[n].line if n in form.entries else None  # noqa: E731
     consent = "direct" if not champion else str(values.get("Consent", ""))
@@ -174,10 +196,21 @@ def _cross_checks(form: Form, template: Template, values: dict[str, Value], cham
                             "leave Contact empty to use the society's address",
                             line("Contact"), "Contact"))
     goal, raised = values.get("Goal"), values.get("Raised")
-    if isinstance(goal, str) and isinstance(raised, str) and goal.split()[-1] != raised.split()[-1]:
+    if isinstance(goal, str) and isinstance(raised, str) and not {"Goal", "Raised"} & failed \
+            and goal.split()[-1] != raised.split()[-1]:
         issues.append(Issue("give Raised in the same currency as Goal", line("Raised"), "Raised"))
 
     texts = [(k, v if isinstance(v, str) else "\n".join(v)) for k, v in values.items()]
-    for field_name, message in privacy.lint(template.checks, texts):
-        issues.append(Issue(message, line(field_name), field_name))
+    for field_name, text in texts:
+        spec = template.field(field_name)
+        if spec is not None and spec.kind == "links":
+            continue  # checked link by link already
+        for fragment, message in checks.unsafe_links(text):
+            issues.append(Issue(message, _line_of(form, field_name, fragment), field_name))
+    seen: set[tuple[str, int | None, str]] = set()
+    for field_name, message, fragment in privacy.lint(template.checks, texts):
+        where = (field_name, _line_of(form, field_name, fragment), message)
+        if where not in seen:  # one mark per line is enough
+            seen.add(where)
+            issues.append(Issue(message, where[1], field_name))
     return issues

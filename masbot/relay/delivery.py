@@ -94,10 +94,20 @@ class Deliverer:
 
     async def _deliver(self, item: OutboxItem) -> bool:
         now = self.clock()
+        recorded = False
+
+        def accepted() -> None:
+            nonlocal recorded
+            self.store.mark_sent(item.id, int(self.clock()))
+            recorded = True
+
         try:
             await self.transport.send(self.store.post_data(item.post_id), self.sender,
-                                      [item.destination])
+                                      [item.destination], accepted)
         except DeliveryError as exc:
+            if recorded:  # failed after the server accepted it (at QUIT): it is delivered
+                log.info("post %d delivered to %s", item.post_id, item.destination)
+                return True
             if exc.permanent or now - item.created > self.retry.max_age:
                 reason = str(exc) if exc.permanent else f"gave up after {item.attempts + 1} attempts: {exc}"
                 self.store.mark_failed(item.id, reason, int(now))
@@ -108,7 +118,8 @@ class Deliverer:
             log.warning("post %d to %s: %s; retry in %.0f s", item.post_id, item.destination,
                         exc, delay)
             return False
-        self.store.mark_sent(item.id, int(self.clock()))
+        if not recorded:
+            self.store.mark_sent(item.id, int(self.clock()))
         log.info("post %d delivered to %s", item.post_id, item.destination)
         return True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import aiosmtplib
 
@@ -24,8 +24,13 @@ class DeliveryError(Exception):
 
 
 class Transport(Protocol):
-    async def send(self, data: bytes, sender: str, recipients: Sequence[str]) -> None:
-        """Deliver ``data`` byte for byte, or raise :class:`DeliveryError`."""
+    async def send(self, data: bytes, sender: str, recipients: Sequence[str],
+                   accepted: Callable[[], None] | None = None) -> None:
+        """Deliver ``data`` byte for byte, or raise :class:`DeliveryError`.
+
+        ``accepted`` is called the moment the server has taken responsibility for the
+        message (its answer to the end of DATA), before the session is closed.
+        """
 
 
 @dataclass
@@ -41,7 +46,8 @@ class SmtpTransport:
         ctx = ssl.create_default_context(cafile=str(self.config.cafile) if self.config.cafile else None)
         return ctx
 
-    async def send(self, data: bytes, sender: str, recipients: Sequence[str]) -> None:
+    async def send(self, data: bytes, sender: str, recipients: Sequence[str],
+                   accepted: Callable[[], None] | None = None) -> None:
         """Send ``data`` to ``recipients``; the envelope sender may be "" (a null sender)."""
         cfg = self.config
         try:
@@ -53,6 +59,10 @@ class SmtpTransport:
             async with client:
                 # sendmail, not aiosmtplib.send: it allows the null sender "" (MAIL FROM:<>)
                 errors, _ = await client.sendmail(sender, list(recipients), data)
+                if accepted is not None and not errors:
+                    # Record success before QUIT: a crash after the server's 250 should find
+                    # the delivery recorded, or the post is sent again after a restart.
+                    accepted()
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise DeliveryError(f"recipient refused: {exc.recipients[0].code} "
