@@ -207,6 +207,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from masbot.audit import scan
+    from masbot.daemon import public_addresses
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    roots = [config.data_dir] + ([config.log.file] if config.log.file else [])
+    findings = scan([r for r in roots if r.exists()], public_addresses(config))
+    for f in findings:
+        print(f"{f.path}:{f.offset}: address {f.masked}")
+    print(f"audit: {len(findings)} address(es) found outside the configured public ones "
+          f"in {', '.join(str(r) for r in roots)}")
+    return NEGATIVE if findings else OK
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="masbot", description=__doc__.split("\n")[0])
@@ -230,6 +245,7 @@ def parser() -> argparse.ArgumentParser:
         "optional").add_argument("name", nargs="?")
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
         "optional").add_argument("file")
+    add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")
     add("status", cmd_status, "queue depth, oldest item and last error per destination")
     keys = add("keys", cmd_keys, "manage the society's OpenPGP key")
     keys.add_argument("action", choices=["init", "export", "fingerprint"])

@@ -165,6 +165,8 @@ class Limits:
     max_message_bytes: int = 1_000_000
     max_mime_parts: int = 50
     max_mime_depth: int = 10
+    per_sender_per_hour: int = 20
+    answers_per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -531,6 +533,8 @@ LIMITS = Section((
     Field("max_message_bytes", Int(1024, 2**31), 1_000_000),
     Field("max_mime_parts", Int(1, 10_000), 50),
     Field("max_mime_depth", Int(1, 100), 10),
+    Field("per_sender_per_hour", Int(1, 100_000), 20),
+    Field("answers_per_minute", Int(1, 100_000), 60),
 ), _of(Limits))
 
 DELIVERY = Section((

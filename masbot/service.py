@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from masbot import answers, appeal as appeals, forms, intake, pipeline, post
+from masbot.ratelimit import RateLimiter
 from masbot.config import Config
 from masbot.relay import rules
 from masbot.relay.delivery import Deliverer
@@ -60,11 +61,15 @@ class Society:
         self.catalogue = forms.load(config.templates_dir)
         self.public_key = signer.export_public()
         self.busy = asyncio.Lock()  # held while a message is handled
+        self.limiter = RateLimiter(config.limits.per_sender_per_hour,
+                                   config.limits.answers_per_minute)
 
     def reconfigure(self, config: Config) -> None:
         """Use a new, already checked config from the next message on."""
         self.config = config
         self.catalogue = forms.load(config.templates_dir)
+        self.limiter.per_sender_per_hour = config.limits.per_sender_per_hour
+        self.limiter.answers.limit = config.limits.answers_per_minute
 
     def _message_id(self) -> str:
         return f"<{secrets.token_hex(16)}@{_domain(self.config.society.address)}>"
@@ -83,6 +88,11 @@ class Society:
         if previous is not None:
             log.info("message %s: already handled (%s); not handled again", msg.ref, previous)
             return Outcome(msg.ref, "duplicate", f"already handled ({previous})")
+        if not self.limiter.sender_allowed(msg.answer_to):
+            self.store.record(msg.digest, "rate-limited")
+            log.info("message %s: rate-limited (over %d messages an hour from one sender); "
+                     "not answered", msg.ref, cfg.limits.per_sender_per_hour)
+            return Outcome(msg.ref, "rate-limited", "over the per-sender limit, not answered")
         now = self.clock()
         ctx = pipeline.Context(self.catalogue, cfg.society.name, now.date())
         verdict = pipeline.run(msg, ctx)
@@ -90,12 +100,19 @@ class Society:
         subject, body = verdict.answer_subject, verdict.answer_body
         if verdict.kind == "request":
             subject, body = await self._publish(msg, verdict, now, outcome)
+            if msg.attachments:
+                body += (f"\nYour message had {msg.attachments} attachment(s). Attachments are "
+                         "never published or kept; put everything readers need in the text.\n")
         else:
             self.store.record(msg.digest, verdict.kind)
         log.info("message %s: %s (%s) via %s", msg.ref, outcome.kind, outcome.reason,
                  " > ".join(outcome.trace))
         if body is not None and msg.answer_to:
-            outcome.answered = await self._answer(msg, subject or "Your request", body, now)
+            if verdict.kind == "request" or self.limiter.answer_allowed():
+                outcome.answered = await self._answer(msg, subject or "Your request", body, now)
+            else:
+                log.info("message %s: not answered (over %d answers a minute)", msg.ref,
+                         cfg.limits.answers_per_minute)
         return outcome
 
     async def _publish(self, msg: intake.Inbound, verdict: pipeline.Verdict, now: datetime,
