@@ -145,10 +145,15 @@ class Daemon:
         log.info("stopping")
         if server is not None:
             server.close()
-        # Finish the message in hand before stopping: handle() holds this lock.
-        async with parts.society.busy:
-            for task in tasks:
-                task.cancel()
+        # Take no new mail, finish the messages in hand, then stop.
+        if self.inbox is not None:
+            self.inbox.pause()
+        try:
+            await asyncio.wait_for(parts.society.quiesce(), 30)
+        except TimeoutError:
+            log.warning("stopping with messages in hand; they are handled again at the next start")
+        for task in tasks:
+            task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         parts.store.set_state("imap", "stopped")
         parts.store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import ssl
 from typing import Awaitable, Callable
 
@@ -20,6 +21,12 @@ from masbot.config import ImapConfig
 
 log = logging.getLogger(__name__)
 Handler = Callable[[bytes], Awaitable[object]]
+BATCH = 50  # messages fetched, handled concurrently and removed together
+_FETCH_UID = re.compile(rb"\bUID (\d+)")
+
+
+def _uid_set(uids: list[int]) -> str:
+    return ",".join(str(u) for u in uids)
 
 
 class ImapError(Exception):
@@ -51,6 +58,7 @@ class ImapInbox:
         self.state = "starting"
         self.last_error: str | None = None
         self.handled = 0
+        self._paused = False
 
     async def run(self) -> None:
         """Keep a session open until cancelled; reconnect with backoff after any failure."""
@@ -130,38 +138,64 @@ class ImapInbox:
         client.idle_done()
         await asyncio.wait_for(idle_task, self.config.timeout)
 
+    def pause(self) -> None:
+        """Take no new messages from the mailbox (used when stopping)."""
+        self._paused = True
+
     async def _drain(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
-        """Handle every message in the mailbox, oldest UID first."""
+        """Handle every message in the mailbox, oldest UID first, a batch at a time.
+
+        The messages of a batch are handled concurrently; each is removed from the mailbox
+        only after its outcome is committed. A message whose handling failed stays in the
+        mailbox, and the session is restarted after a backoff to try it again.
+        """
         response = _ok(await client.uid_search("ALL"), "uid search")
-        uids = [int(u) for u in bytes(response.lines[0]).split() if u.isdigit()]
-        for uid in sorted(uids):
+        uids = sorted(int(u) for u in bytes(response.lines[0]).split() if u.isdigit())
+        for start in range(0, len(uids), BATCH):
             if lost.is_set():
                 raise ImapError("connection lost")
-            raw = await self._fetch(client, uid)
-            if raw is None:
-                continue  # expunged meanwhile
+            if self._paused:
+                return
+            fetched = await self._fetch(client, uids[start:start + BATCH])
             self.state = "handling"
-            await self.handler(raw)  # returns once the outcome is committed
-            await self._remove(client, uid)
-            self.handled += 1
+            results = await asyncio.gather(*(self.handler(raw) for raw in fetched.values()),
+                                           return_exceptions=True)
+            done = [uid for uid, result in zip(fetched, results)
+                    if not isinstance(result, BaseException)]
+            if done:
+                await self._remove(client, done)
+                self.handled += len(done)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                raise ImapError(f"{len(failures)} message(s) could not be handled and stay in "
+                                f"the mailbox: {type(failures[0]).__name__}: {failures[0]}")
 
-    async def _fetch(self, client: aioimaplib.IMAP4, uid: int) -> bytes | None:
-        response = _ok(await client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), f"fetch {uid}")
+    async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> dict[int, bytes]:
+        """The raw bytes of ``uids`` that still exist, by UID."""
+        response = _ok(await client.uid("fetch", _uid_set(uids), "(UID BODY.PEEK[])"), "fetch")
+        found: dict[int, bytes] = {}
+        uid = None
         for line in response.lines:
             if isinstance(line, bytearray):
-                return bytes(line)
-        return None
+                if uid is not None:
+                    found[uid] = bytes(line)
+                uid = None
+            else:
+                m = _FETCH_UID.search(bytes(line))
+                uid = int(m.group(1)) if m else None
+        return found
 
-    async def _remove(self, client: aioimaplib.IMAP4, uid: int) -> None:
+    async def _remove(self, client: aioimaplib.IMAP4, uids: list[int]) -> None:
         cfg = self.config
+        uid_set = _uid_set(uids)
         if cfg.after == "move":
             if client.has_capability("MOVE"):
-                _ok(await client.uid("move", str(uid), cfg.move_to), f"move {uid}")
+                _ok(await client.uid("move", uid_set, cfg.move_to), "move")
                 return
-            _ok(await client.uid("copy", str(uid), cfg.move_to), f"copy {uid}")
-        _ok(await client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Deleted)"), f"delete {uid}")
+            _ok(await client.uid("copy", uid_set, cfg.move_to), "copy")
+        _ok(await client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)"), "delete")
         if client.has_capability("UIDPLUS"):
-            _ok(await client.uid("expunge", str(uid)), f"expunge {uid}")
+            _ok(await client.uid("expunge", uid_set), "expunge")
         else:
             _ok(await client.expunge(), "expunge")
 

@@ -51,7 +51,8 @@ class Society:
 
     def __init__(self, config: Config, store: Store, signer: Signer, answers_via: Transport,
                  deliverer: Deliverer | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 workers: int = 4) -> None:
         self.config = config
         self.store = store
         self.signer = signer
@@ -60,7 +61,11 @@ class Society:
         self.clock = clock
         self.catalogue = forms.load(config.templates_dir)
         self.public_key = signer.export_public()
-        self.busy = asyncio.Lock()  # held while a message is handled
+        # Up to ``workers`` messages are handled at once, so that gpg signs in parallel.
+        self._slots = asyncio.Semaphore(workers)
+        self._in_hand: set[str] = set()  # digests being handled right now
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.limiter = RateLimiter(config.limits.per_sender_per_hour,
                                    config.limits.answers_per_minute)
 
@@ -76,8 +81,17 @@ class Society:
 
     async def handle(self, raw: bytes) -> Outcome:
         """Handle one message end to end; see the module docstring for the promise."""
-        async with self.busy:
-            return await self._handle(raw)
+        async with self._slots:
+            self._idle.clear()
+            try:
+                return await self._handle(raw)
+            finally:
+                if not self._in_hand:
+                    self._idle.set()
+
+    async def quiesce(self) -> None:
+        """Return once no message is being handled."""
+        await self._idle.wait()
 
     async def _handle(self, raw: bytes) -> Outcome:
         cfg = self.config
@@ -85,9 +99,18 @@ class Society:
                                cfg.limits.max_mime_depth)
         msg = intake.read(raw, limits)
         previous = self.store.handled(msg.digest)
-        if previous is not None:
-            log.info("message %s: already handled (%s); not handled again", msg.ref, previous)
-            return Outcome(msg.ref, "duplicate", f"already handled ({previous})")
+        if previous is not None or msg.digest in self._in_hand:
+            log.info("message %s: already handled (%s); not handled again", msg.ref,
+                     previous or "a copy is in hand")
+            return Outcome(msg.ref, "duplicate", f"already handled ({previous or 'in hand'})")
+        self._in_hand.add(msg.digest)
+        try:
+            return await self._handle_new(msg)
+        finally:
+            self._in_hand.discard(msg.digest)
+
+    async def _handle_new(self, msg: intake.Inbound) -> Outcome:
+        cfg = self.config
         if not self.limiter.sender_allowed(msg.answer_to):
             self.store.record(msg.digest, "rate-limited")
             log.info("message %s: rate-limited (over %d messages an hour from one sender); "
