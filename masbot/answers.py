@@ -7,6 +7,7 @@ not answer it, and is sent with a null envelope sender so its bounces come back 
 from __future__ import annotations
 
 import email.policy
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -16,6 +17,8 @@ from masbot.appeal import Appeal
 from masbot.forms import Catalogue, Template, blank_form
 from masbot.story import Form
 from masbot.validate import Validation
+
+_MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,10 @@ def _message(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: s
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = f"{sender.name} <{sender.address}>"
     msg["To"] = to
-    msg["Subject"] = subject
+    msg["Subject"] = " ".join(subject.split())[:250]
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
-    if in_reply_to and "\n" not in in_reply_to and len(in_reply_to) < 400:
+    if in_reply_to and _MESSAGE_ID.match(in_reply_to):
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to
     msg["Auto-Submitted"] = "auto-replied"
@@ -74,14 +77,27 @@ def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: b
     return f"[{appeal.appeal_id}] {appeal.title}", "\n".join(lines) + "\n"
 
 
+MAX_MARKS = 60
+"""The most problems one answer lists (errors before warnings): enough to fix a real form,
+and a junk mail cannot make the answer many times larger than itself."""
+MAX_ECHO_CHARS = 20_000
+"""How much of the member's own text an annotated answer repeats."""
+
+
 def annotated(form: Form, validation: Validation) -> str:
     """The member's own text with ``! field: what is wrong`` under each line that needs work.
 
-    Problems that belong to no line (a missing field) are listed first.
+    Problems that belong to no line (a missing field) are listed first. At most
+    :data:`MAX_MARKS` problems and :data:`MAX_ECHO_CHARS` characters of the text are shown,
+    so the answer stays small whatever was sent.
     """
+    ranked = sorted(validation.issues, key=lambda i: i.severity != "error")  # stable
+    shown, hidden = {id(i) for i in ranked[:MAX_MARKS]}, len(ranked) - MAX_MARKS
     by_line: dict[int, list[str]] = {}
     loose: list[str] = []
     for issue in validation.issues:
+        if id(issue) not in shown:
+            continue
         mark = "!" if issue.severity == "error" else "?"
         text = f"{mark} {issue}"
         if issue.line is None:
@@ -95,13 +111,21 @@ def annotated(form: Form, validation: Validation) -> str:
     ]
     if loose:
         out += loose + [""]
+    echoed = 0
     for number, line in enumerate(form.lines, start=1):
         if line.lstrip().startswith(">"):
             continue
+        if echoed + len(line) > MAX_ECHO_CHARS:
+            out += ["", f"[the rest of your text, from line {number}, is not repeated here]"]
+            break
+        echoed += len(line) + 1
         out.append(line.rstrip())
         out += by_line.pop(number, [])
-    for rest in by_line.values():  # issues on lines past the text, if any
-        out += rest
+    for number, rest in sorted(by_line.items()):  # issues on lines not repeated above
+        out += [f"(line {number}) {text}" for text in rest]
+    if hidden > 0:
+        out += ["", f"[{hidden} more problem{'s' if hidden != 1 else ''} not listed: fix these "
+                    "first and send the text again]"]
     out += ["", "Send \"help\" for the list of templates, or \"template NAME\" for a blank form."]
     return "\n".join(out) + "\n"
 

@@ -138,16 +138,19 @@ def link(text: str) -> list[str]:
         parts = urlsplit(text)
     except ValueError:
         return [f"'{text}' is not a valid link"]
-    if parts.scheme.casefold() == "http":
-        return [f"use an https:// link, not http:// ({text})"]
-    if parts.scheme.casefold() != "https" or not parts.hostname or "." not in parts.hostname:
+    problems = []
+    scheme = parts.scheme.casefold()
+    if scheme == "http":
+        problems.append(f"use an https:// link, not http:// ({text})")
+    elif scheme != "https" or not parts.hostname or "." not in parts.hostname:
         return [f"'{text}' is not an https link or a payment handle like @name"]
     if parts.username or parts.password:
-        return ["links must not contain a user name or password"]
-    host = parts.hostname.casefold().removeprefix("www.")
+        problems.append("links must not contain a user name or password")
+    host = (parts.hostname or "").casefold().removeprefix("www.")
     if host in URL_SHORTENERS:
-        return [f"{host} is a link shortener: give the full link so readers can see where it goes"]
-    return []
+        problems.append(f"{host} is a link shortener: give the full link so readers can see "
+                        "where it goes")
+    return problems
 
 
 def is_handle(text: str) -> bool:

@@ -6,21 +6,33 @@ while one message is handled: the address is used for one answer and then forgot
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.policy
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import Message
+from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
-_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+"""A plain RFC 5322 dot-atom address: what an answer can be sent to and written in To."""
 _NO_ANSWER_LOCALPARTS = re.compile(
-    r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|daemon|listserv|majordomo"
-    r"|owner-.*|.*-(?:owner|request|bounces?))$",
+    r"^(?:mailer-daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?|daemon"
+    r"|listserv|majordomo|owner-.*|.*-(?:owner|request|bounces?))$",
     re.IGNORECASE,
 )
+_MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
+_FOLD = re.compile(r"\r?\n[ \t]*|\r")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_LATIN_1 = frozenset({"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
+                      "cp819", "ibm819", "iso-ir-100", "us-ascii", "ascii", "ansi_x3.4-1968"})
+"""Charset labels read as windows-1252, as browsers do (WHATWG Encoding): phones that say
+ISO-8859-1 or US-ASCII often send windows-1252 quotes and dashes."""
+_HEADERS_ONLY_BYTES = 64_000
 
 
 @dataclass(frozen=True)
@@ -60,117 +72,231 @@ def message_digest(raw: bytes) -> str:
 
 
 def is_address(text: str) -> bool:
-    """True for a bare ``local@domain`` address."""
-    return bool(_ADDRESS.match(text))
+    """True for a bare ASCII ``local@domain`` address (one an answer can be sent to without
+    SMTPUTF8)."""
+    return text.isascii() and bool(_ADDRESS.match(text))
 
 
-def _mime_shape(msg: Message, depth: int = 1) -> tuple[int, int]:
-    """(number of parts, deepest nesting)."""
-    if not msg.is_multipart():
-        return 1, depth
-    parts, deepest = 1, depth
-    for sub in msg.get_payload():
-        if not isinstance(sub, Message):
-            continue
-        n, d = _mime_shape(sub, depth + 1)
-        parts += n
-        deepest = max(deepest, d)
+def _mime_shape(msg: Message, stop_depth: int = 1000) -> tuple[int, int]:
+    """(number of parts, deepest nesting); stops counting below ``stop_depth`` levels."""
+    parts, deepest = 0, 0
+    todo: list[tuple[Message, int]] = [(msg, 1)]
+    while todo:
+        part, depth = todo.pop()
+        parts += 1
+        deepest = max(deepest, depth)
+        if part.is_multipart() and depth < stop_depth:
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                todo.extend((sub, depth + 1) for sub in payload if isinstance(sub, Message))
     return parts, deepest
+
+
+def _raw_header(msg: Message, name: str) -> list[str]:
+    """The raw values of header ``name``, unfolded; never parsed (so never raises)."""
+    wanted = name.casefold()
+    return [_FOLD.sub(" ", str(value)).strip()
+            for key, value in msg.raw_items() if str(key).casefold() == wanted]
+
+
+def _first(msg: Message, name: str) -> str:
+    values = _raw_header(msg, name)
+    return values[0] if values else ""
 
 
 def automatic_reason(msg: Message) -> str | None:
     """Why ``msg`` must never be answered (RFC 3834 and common practice), or None."""
-    auto = str(msg.get("Auto-Submitted", "")).strip().casefold()
+    auto = _first(msg, "Auto-Submitted").casefold()
     if auto and not auto.startswith("no"):
-        return f"Auto-Submitted: {auto.split(';')[0]}"
-    precedence = str(msg.get("Precedence", "")).strip().casefold()
+        return f"Auto-Submitted: {auto.split(';')[0].strip()}"
+    precedence = _first(msg, "Precedence").casefold()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"Precedence: {precedence}"
     for name in ("List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply", "X-Autorespond",
                  "X-Auto-Response-Suppress", "Feedback-ID"):
-        if msg.get(name) is not None:
+        if _raw_header(msg, name):
             return f"{name} header"
     if msg.get_content_type() in ("multipart/report", "message/delivery-status"):
         return "delivery report"
-    if str(msg.get("Return-Path", "")).strip() == "<>":
+    if "".join(_first(msg, "Return-Path").split()) == "<>":
         return "null Return-Path (a bounce)"
     return None
 
 
+def _addresses(msg: Message, header: str) -> list[str]:
+    """The usable addresses in ``header``, read from the raw value (no decoding needed)."""
+    try:
+        pairs = getaddresses(_raw_header(msg, header))
+    except Exception:  # noqa: BLE001 - any malformed header simply gives no address
+        return []
+    return [addr for _, addr in pairs if is_address(addr)]
+
+
+def _is_system_address(address: str) -> bool:
+    local = address.rsplit("@", 1)[0].split("+", 1)[0]
+    return bool(_NO_ANSWER_LOCALPARTS.match(local))
+
+
 def _answer_address(msg: Message) -> str | None:
     for header in ("Reply-To", "From"):
-        values = [str(v) for v in msg.get_all(header, [])]
-        try:
-            pairs = getaddresses(values)
-        except Exception:  # noqa: BLE001 - any malformed header simply gives no address
-            pairs = []
-        for _, addr in pairs:
-            if is_address(addr):
-                return addr
+        for addr in _addresses(msg, header):
+            return addr
     return None
 
 
+def _subject(msg: Message) -> str:
+    try:
+        subject = str(msg.get("Subject", ""))
+    except Exception:  # noqa: BLE001 - an undecodable subject is shown raw
+        subject = _first(msg, "Subject")
+    return " ".join(subject.split())[:300]
+
+
+def _read_headers(msg: Message, inbound: Inbound) -> None:
+    """Subject, Message-ID, and whether and where to answer: from the headers alone."""
+    inbound.subject = _subject(msg)
+    message_id = "".join(_first(msg, "Message-ID").split())
+    inbound.in_reply_to = message_id if _MESSAGE_ID.match(message_id) else None
+    inbound.automatic = automatic_reason(msg)
+    senders = _addresses(msg, "From") + _addresses(msg, "Reply-To")
+    if inbound.automatic is None and any(_is_system_address(a) for a in senders):
+        inbound.automatic = "sent from a no-reply or system address"
+    inbound.answer_to = None if inbound.automatic else _answer_address(msg)
+
+
 class _HTMLText(HTMLParser):
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-                        "blockquote", "pre", "section", "article", "ul", "ol", "table"})
+    """Collects the text of an HTML mail with one line per block, as the member saw it."""
+
+    LINES = frozenset({"div", "li", "tr", "ul", "ol", "dl", "dt", "dd", "section", "article",
+                       "header", "footer", "main", "nav", "form", "fieldset", "address",
+                       "center", "hr", "table", "tbody", "thead", "tfoot", "caption"})
+    PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre"})
+    SKIP = frozenset({"script", "style", "head", "title", "blockquote", "template", "noscript"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
+        self.newlines = 1  # trailing line breaks of the output; the start counts as one
         self.skip = 0
+        self.pre = 0
+
+    def _write(self, text: str) -> None:
+        if text:
+            self.out.append(text)
+            stripped = text.rstrip("\n")
+            self.newlines = len(text) - len(stripped) + (self.newlines if not stripped else 0)
+
+    def _break(self, count: int) -> None:
+        """End the current line, leaving ``count`` line breaks (2: a blank line)."""
+        if self.out and self.newlines < count:
+            self._write("\n" * (count - self.newlines))
 
     def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in ("script", "style", "head", "title"):
+        if tag in self.SKIP:
             self.skip += 1
-        elif tag in self.BLOCKS:
-            self.out.append("\n")
-        if tag == "li":
-            self.out.append("- ")
+        elif self.skip:
+            return
+        elif tag == "br":
+            self._write("\n")
+        elif tag in self.PARAGRAPHS:
+            self._break(2)
+            self.pre += tag == "pre"
+        elif tag in self.LINES:
+            self._break(1)
+            if tag == "li":
+                self._write("- ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "head", "title"):
+        if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
-        elif tag in self.BLOCKS:
-            self.out.append("\n")
+        elif self.skip:
+            return
+        elif tag in self.PARAGRAPHS:
+            self._break(2)
+            self.pre = max(0, self.pre - (tag == "pre"))
+        elif tag in self.LINES:
+            self._break(1)
 
     def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.out.append(data)
+        if self.skip:
+            return
+        if not self.pre:
+            data = re.sub(r"\s+", " ", data)
+            if self.newlines:
+                data = data.lstrip(" ")
+        self._write(data)
 
 
 def html_to_text(html: str) -> str:
-    """Readable text from an HTML-only mail: block elements become line breaks."""
+    """Readable text from an HTML-only mail: block elements become line breaks, paragraphs
+    are separated by a blank line, list items start with ``- ``, and quoted originals
+    (``<blockquote>``), scripts and styles are left out."""
     parser = _HTMLText()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.out).replace("\xa0", " ")
-    lines = [" ".join(line.split()) if not line.startswith("- ") else line.strip()
-             for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - keep whatever text was read before the defect
+        pass
+    lines = [line.rstrip() for line in "".join(parser.out).split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return text + "\n" if text else ""
 
 
 def unflow(text: str, delsp: bool) -> str:
-    """Join the soft line breaks of ``format=flowed`` text (RFC 3676)."""
+    """Join the soft line breaks of ``format=flowed`` text (RFC 3676).
+
+    A line ending in a space continues on the next line of the same quote depth; the
+    signature line ``-- `` never does; a leading space (space-stuffing) is removed.
+    """
     out: list[str] = []
-    carry = ""
+    carry: str | None = None
+    carry_depth = 0
     for line in text.split("\n"):
-        if line.startswith(" "):
-            line = line[1:]  # space-stuffing
-        if line.endswith(" ") and line.rstrip() != "--":
-            carry += line[:-1] if delsp else line
-            continue
-        out.append(carry + line)
-        carry = ""
-    if carry:
+        depth = len(line) - len(line.lstrip(">"))
+        prefix, content = line[:depth], line[depth:]
+        if depth == 0 and content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        if carry is not None and depth != carry_depth:
+            out.append(carry)  # a flowed line followed by another quote depth ends there
+            carry = None
+        flowed = content.endswith(" ") and not (depth == 0 and content == "-- ")
+        piece = content[:-1] if flowed and delsp else content
+        carry = prefix + piece if carry is None else carry + piece
+        carry_depth = depth
+        if not flowed:
+            out.append(carry)
+            carry = None
+    if carry is not None:
         out.append(carry)
     return "\n".join(out)
 
 
-def _decode(part: Message) -> str:
+def _charset(part: Message) -> str:
+    """The codec to read ``part`` with: its declared charset, the way browsers read it."""
+    label = (part.get_content_charset() or "us-ascii").strip().casefold()
+    if label in _LATIN_1:
+        return "cp1252"
     try:
-        text = part.get_content()
-    except (LookupError, UnicodeError, AssertionError):
-        payload = part.get_payload(decode=True) or b""
+        return codecs.lookup(label).name
+    except LookupError:
+        return "utf-8"
+
+
+def _decode(part: Message) -> str:
+    """The text of a text/plain or text/html part, never raising for bad bytes."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        payload = str(part.get_payload()).encode("utf-8", "replace")
+    charset = _charset(part)
+    try:
+        if charset == "cp1252":
+            try:
+                text = payload.decode("utf-8")  # mislabelled UTF-8 is the commonest case
+            except UnicodeDecodeError:
+                text = payload.decode("cp1252", errors="replace")
+        else:
+            text = payload.decode(charset, errors="replace")
+    except (LookupError, ValueError):  # not a text codec after all
         text = payload.decode("utf-8", errors="replace")
     text = text.replace("\r\n", "\n")
     if part.get_content_type() == "text/html":
@@ -180,27 +306,41 @@ def _decode(part: Message) -> str:
     return text
 
 
+def _headers_only(raw: bytes) -> Message:
+    """The headers of a message too large to read whole."""
+    end = _HEADER_END.search(raw, 0, _HEADERS_ONLY_BYTES)
+    head = raw[:end.start()] if end else raw[:_HEADERS_ONLY_BYTES]
+    return BytesParser(policy=email.policy.default).parsebytes(head + b"\r\n\r\n",
+                                                               headersonly=True)
+
+
 def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
-    """Read one inbound mail. Never raises: unreadable mail gets ``problem`` set."""
+    """Read one inbound mail. Never raises: unreadable mail gets ``problem`` set.
+
+    Whom to answer (or that the mail is automatic and gets no answer) is known even for a
+    message that is too large or too complex to read, so its sender can be told why.
+    """
     inbound = Inbound(digest=message_digest(raw))
-    if len(raw) > limits.max_message_bytes:
-        inbound.problem = f"the message is larger than {limits.max_message_bytes // 1000} kB"
-        return inbound
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        if len(raw) > limits.max_message_bytes:
+            inbound.problem = f"the message is larger than {limits.max_message_bytes // 1000} kB"
+            _read_headers(_headers_only(raw), inbound)
+            return inbound
+        try:
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+        except RecursionError:  # the stdlib parser recurses once per nesting level
+            inbound.problem = _too_deep(limits)
+            _read_headers(_headers_only(raw), inbound)
+            return inbound
         inbound.message = msg
-        inbound.subject = " ".join(str(msg.get("Subject", "")).split())[:300]
-        inbound.in_reply_to = str(msg.get("Message-ID", "")).strip() or None
-        inbound.automatic = automatic_reason(msg)
-        inbound.answer_to = None if inbound.automatic else _answer_address(msg)
-        if inbound.answer_to and _NO_ANSWER_LOCALPARTS.match(inbound.answer_to.split("@")[0]):
-            inbound.automatic = "sent from a no-reply or system address"
-            inbound.answer_to = None
-        parts, depth = _mime_shape(msg)
-        if parts > limits.max_mime_parts or depth > limits.max_mime_depth:
-            inbound.problem = (f"the message has too many MIME parts ({parts}, at most "
-                               f"{limits.max_mime_parts}) or is nested too deep ({depth}, at most "
-                               f"{limits.max_mime_depth})")
+        _read_headers(msg, inbound)
+        parts, depth = _mime_shape(msg, limits.max_mime_depth + 1)
+        if depth > limits.max_mime_depth:
+            inbound.problem = _too_deep(limits)
+            return inbound
+        if parts > limits.max_mime_parts:
+            inbound.problem = (f"the message has too many MIME parts ({parts}; at most "
+                               f"{limits.max_mime_parts})")
             return inbound
         if msg.get_content_type() == "multipart/signed":
             inbound.signed = True
@@ -211,3 +351,8 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
     except Exception as exc:  # noqa: BLE001 - any defect in hostile MIME ends here, with a reason
         inbound.problem = f"the message could not be read as MIME ({type(exc).__name__})"
     return inbound
+
+
+def _too_deep(limits: Limits) -> str:
+    return (f"the message's MIME parts are nested more than {limits.max_mime_depth} levels "
+            "deep")

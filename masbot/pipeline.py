@@ -75,8 +75,8 @@ def _command_line(msg: Inbound) -> str:
 
 def _command(msg: Inbound, ctx: Context) -> Verdict | None:
     m = _COMMAND.match(_command_line(msg)) or _COMMAND.match(msg.subject)
-    if not m:
-        return None
+    if not m or parse(msg.body, "", ctx.catalogue).entries:
+        return None  # a form that starts with "Help!" is a request, not a command
     word, name = m.group(1).casefold(), m.group(2)
     if word == "help" or not name:
         return Verdict("help", "help sent", f"How to ask {ctx.society} for help",
@@ -93,7 +93,10 @@ def _command(msg: Inbound, ctx: Context) -> Verdict | None:
 
 def _form(msg: Inbound, ctx: Context) -> Verdict | None:
     form = parse(msg.body, msg.subject, ctx.catalogue)
-    if not form.entries and form.template_name is None:
+    if not form.entries and (form.template_name is None
+                             or ctx.catalogue.template(form.template_name) is None):
+        # No field at all, and at most a subject tag that names no template (a reply to an
+        # answer, "[URGENT]", a spam filter's "[SPAM]"): explain how to write a request.
         body = ("Thank you for writing. This address only takes requests written in one of the "
                 "society's forms, so your message was not posted.\n\n"
                 + answers.help_text(ctx.catalogue, ctx.society))
@@ -110,9 +113,11 @@ def _form(msg: Inbound, ctx: Context) -> Verdict | None:
 
 
 STEPS: list[tuple[str, Step]] = [
-    ("unreadable", _unreadable),
-    ("automatic", _automatic),
+    # A partner's signed post usually arrives through a list (List-Id, Precedence: list):
+    # it is looked at before the automatic-mail rule, and is never answered either way.
     ("partner-post", _partner_post),
+    ("automatic", _automatic),
+    ("unreadable", _unreadable),
     ("command", _command),
     ("form", _form),
 ]

@@ -52,7 +52,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _A_NUMBER = re.compile(r"\bA\s*#?\s*-?\s*\d{3}[- ]?\d{3}[- ]?\d{3}\b|\bA-?\d{8}\b")
 _SSN = re.compile(
     r"\b\d{3}(?P<sep>[- .])\d{2}(?P=sep)\d{4}\b"
-    r"|\b(?:ssn|social\s+security\s+(?:number|no\b\.?|#))\s*(?:is|was)?\s*[:#]?\s*\d[\d -]{7,}",
+    r"|\b(?:ssn|social security (?:number|no\b\.?|#))(?: (?:is|was))? ?[:#]? ?\d[\d -]{7,}",
     re.IGNORECASE,
 )
 
@@ -85,7 +85,10 @@ def _ssns(text: str) -> Iterator[str]:
 def _scan(find: Callable[[str], Iterator[str]], message: str
           ) -> Callable[[Iterable[tuple[str, str]]], list[Finding]]:
     def check(texts: Iterable[tuple[str, str]]) -> list[Finding]:
-        return [Finding(name, message, match) for name, text in texts for match in find(text)]
+        # Runs of spaces and line breaks become one space first: the patterns then never
+        # backtrack over long whitespace, and a number split over two lines is still found.
+        return [Finding(name, message, match) for name, text in texts
+                for match in find(" ".join(text.split()))]
 
     return check
 

@@ -169,6 +169,12 @@ class Store:
                     "VALUES(?,?,?,?)", [(post_id, d, now, now) for d in destinations])
         return post_id
 
+    def seen(self, origin: str, appeal_id: str, revision: int) -> bool:
+        """True when this revision of this origin's appeal was recorded before (loop check)."""
+        return self.db.execute(
+            "SELECT 1 FROM appeals WHERE origin=? AND appeal_id=? AND revision=?",
+            (origin, appeal_id, revision)).fetchone() is not None
+
     def appeals(self) -> list[AppealRecord]:
         """Every appeal revision recorded, oldest first."""
         rows = self.db.execute("SELECT * FROM appeals ORDER BY issued, appeal_id, revision")

@@ -24,7 +24,7 @@ INVISIBLE = dict.fromkeys(
 )
 _LINE_BREAKS = {0x2028: "\n", 0x2029: "\n", 0x0085: "\n", 0x000B: "\n", 0x000C: "\n"}
 # A key: letters, digits, space, "-" or "_", then a colon not starting "://" (a link).
-_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 _-]{0,39}?)\s*:(?!//)\s*(.*?)\s*$")
+_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 _-]{0,39}?)\s*:(?!//)(.*)$")
 _REPLY_PREFIX = r"(?:re|fwd?|aw|wg|sv|vs|tr|rv|enc|antw|ref)\s*:\s*"
 _SUBJECT_TAG = re.compile(r"^\s*(?:" + _REPLY_PREFIX + r")*((?:\[[^\]\n]{0,40}\]\s*)+)",
                           re.IGNORECASE)
@@ -91,7 +91,7 @@ def subject_template(subject: str, catalogue: Catalogue | None = None) -> str | 
     ``catalogue`` wins; otherwise the first tag is returned, so that a misspelt template can
     be reported.
     """
-    m = _SUBJECT_TAG.match(subject or "")
+    m = _SUBJECT_TAG.match(clean_text(subject or ""))
     if not m:
         return None
     names = [t.group(1).casefold() for raw in re.findall(r"\[([^\]]*)\]", m.group(1))
@@ -125,7 +125,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     lines = clean_text(body).split("\n")
     entries: dict[str, Entry] = {}
     notes: list[Note] = []
-    sections: list[_Open] = []
+    opened: list[_Open] = []  # every entry kept, with the lines it collects
     current: _Open | None = None  # the entry whose section or continuation is open
     body_end = len(lines)
     seen_first_key = False
@@ -141,7 +141,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         name = catalogue.canonical_key(m.group(1)) if m else None
         if name:
             seen_first_key = True
-            value = m.group(2)
+            value = m.group(2).strip()
             as_section = not value or catalogue.takes_section(name)
             entry = Entry(name=name, line=number, value=value, section=as_section,
                           end_line=number)
@@ -152,8 +152,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
                 current.discard = True
             else:
                 entries[name] = entry
-                if as_section:
-                    sections.append(current)
+                opened.append(current)
             continue
         if current is not None and current.entry.section:
             current.lines.append(line)
@@ -165,9 +164,8 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             continue
         if current is not None and not (m and " " not in m.group(1).strip()):
             # A phone wrapped a long value onto the next line: keep it with its field.
-            if not current.discard:
-                current.entry.value = f"{current.entry.value} {line.strip()}"
-                current.entry.end_line = number
+            current.lines.append(line.strip())
+            current.entry.end_line = number
             continue
         current = None
         if m and seen_first_key:
@@ -176,12 +174,12 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         elif seen_first_key:
             notes.append(Note(number, "this line is not part of any field and is ignored"))
 
-    for open_ in sections:
-        text_lines = open_.lines
-        while text_lines and not text_lines[-1].strip():
-            text_lines.pop()
-        while text_lines and not text_lines[0].strip():
-            text_lines.pop(0)
+    for open_ in opened:
+        if not open_.entry.section:
+            open_.entry.value = " ".join(open_.lines)
+            continue
+        filled = [i for i, t in enumerate(open_.lines) if t.strip()]
+        text_lines = open_.lines[filled[0]:filled[-1] + 1] if filled else []
         entry = open_.entry
         entry.value = "\n".join(text_lines)
         entry.items = [m.group(1).strip() for t in text_lines if (m := _ITEM.match(t))]

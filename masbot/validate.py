@@ -15,10 +15,15 @@ from masbot.forms import Catalogue, FieldSpec, Template
 from masbot.story import Form
 
 Value = str | tuple[str, ...]
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # linear: starts at a run
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
 MAX_ITEMS = 30
 """The most items a list field may have: an appeal must stay readable."""
+SYSTEM_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To")
+"""Fields only the society writes into an appeal; a member's section line must not start
+with one, or the published text could seem to say something the society did not."""
+_SYSTEM_LINE = re.compile(r"^[ \t]*(" + "|".join(k.replace("-", "[-_ ]?") for k in SYSTEM_KEYS)
+                          + r")[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,14 @@ def _cross_checks(form: Form, template: Template, values: dict[str, Value], cham
             continue  # checked link by link already
         for fragment, message in checks.unsafe_links(text):
             issues.append(Issue(message, _line_of(form, field_name, fragment), field_name))
+    for field_name, text in texts:
+        spec = template.field(field_name)
+        if spec is None or spec.kind != "section":
+            continue
+        for m in _SYSTEM_LINE.finditer(text):
+            issues.append(Issue(f"a line starting '{m.group(1)}:' would look like part of what "
+                                "the society adds to the appeal; reword it",
+                                _line_of(form, field_name, m.group(0).strip()), field_name))
     seen: set[tuple[str, int | None, str]] = set()
     for field_name, message, fragment in privacy.lint(template.checks, texts):
         where = (field_name, _line_of(form, field_name, fragment), message)
