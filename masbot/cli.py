@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,11 +101,17 @@ def _read_input(name: str) -> bytes | None:
         return None
 
 
+_MAIL_HEADER = re.compile(rb"^(?:from|to|cc|subject|date|message-id|mime-version|content-type|"
+                          rb"received|return-path|delivered-to|reply-to|sender|x-[\w-]+):",
+                          re.IGNORECASE)
+
+
 def _verdict(raw: bytes, catalogue, society: str):
+    """Run the pipeline on a mail, or on a bare form (a file that starts with no mail header)."""
     from masbot import intake, pipeline
+    if not _MAIL_HEADER.match(raw.lstrip()):
+        raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + raw
     msg = intake.read(raw)
-    if not msg.body and not msg.problem and b"\n\n" not in raw.replace(b"\r\n", b"\n"):
-        msg.body = raw.decode("utf-8", "replace")  # a bare form, not a mail
     now = datetime.now(timezone.utc)
     return msg, pipeline.run(msg, pipeline.Context(catalogue, society, now.date())), now
 

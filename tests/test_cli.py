@@ -136,3 +136,12 @@ def test_a_config_without_inbound_cannot_run(tmp_path, gpg_home):
         result = masbot(command, "-c", str(files.config))
         assert result.returncode == 2
         assert f"{files.config}:1: no inbound".encode() in result.stderr
+
+
+def test_validate_takes_a_bare_form_without_mail_headers(tmp_path):
+    form = bail_request("someone@example.net").split(b"\r\n\r\n", 1)[1]
+    path = tmp_path / "form.txt"
+    path.write_bytes(b"Template: bail\r\n" + form)
+    result = masbot("validate", str(path))
+    assert result.returncode == 0, result.stdout.decode()
+    assert b"Title: Get Sam home" in result.stdout
