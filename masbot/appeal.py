@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -72,7 +73,55 @@ class Appeal:
         return hashlib.sha256(self.canonical_text().encode("utf-8")).hexdigest()
 
 
-_SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body"})
+_SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body",
+                       "Update", "Funds-Report"})
+
+UPDATE_FIELDS = ("Supersedes", "Update", "Redirect-To", "Funds-Report", "Stop-Sharing")
+"""Fields an update adds; the next update replaces them."""
+STATUS_AFTER = {"update": "open", "extended": "open", "corrected": "open", "funded": "funded",
+                "redirect": "redirected", "closed": "closed", "withdrawn": "withdrawn",
+                "cancelled": "cancelled", "postponed": "postponed"}
+ENDS_NOW = frozenset({"redirected", "closed", "withdrawn", "cancelled"})
+
+
+def fields_json(appeal: Appeal) -> str:
+    """The public fields as JSON (lists for list values), to rebuild the appeal later."""
+    return json.dumps([[k, list(v) if isinstance(v, tuple) else v] for k, v in appeal.fields],
+                      ensure_ascii=False)
+
+
+def from_json(text: str) -> tuple[tuple[str, Value], ...]:
+    """The inverse of :func:`fields_json`."""
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in json.loads(text))
+
+
+def revise(previous: Appeal, update: dict[str, Value], *, issued: datetime,
+           appeal_days: int) -> Appeal:
+    """The next revision of ``previous`` after a valid update form.
+
+    It names the digest of the revision it supersedes, so readers can link the chain; a new
+    Goal or Needed-By replaces the old; the Update-Key is never part of it.
+    """
+    status = STATUS_AFTER.get(str(update.get("Status", "update")), "open")
+    fields = [(k, v) for k, v in previous.fields if k not in UPDATE_FIELDS]
+    for name in ("Goal", "Needed-By"):
+        if name in update:
+            fields = [(k, update[name] if k == name else v) for k, v in fields]
+    fields.append(("Supersedes", previous.digest()))
+    for source, target in (("Note", "Update"), ("Redirect-To", "Redirect-To"),
+                           ("Funds-Report", "Funds-Report"), ("Stop-Sharing", "Stop-Sharing")):
+        if update.get(source):
+            fields.append((target, update[source]))
+    if status in ENDS_NOW:
+        expires = issued.date()
+    elif str(update.get("Status")) == "extended":
+        expires = (issued + timedelta(days=appeal_days)).date()
+    else:
+        expires = previous.expires
+    return Appeal(appeal_id=previous.appeal_id, revision=previous.revision + 1,
+                  society=previous.society, issued=issued.astimezone(timezone.utc).replace(microsecond=0),
+                  expires=expires, status=status, updates_to=previous.updates_to,
+                  fields=tuple(fields))
 
 
 def appeal_id(society_id: str, year: int, number: int) -> str:

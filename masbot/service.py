@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable
 
 from masbot import answers, appeal as appeals, forms, intake, pipeline, post
@@ -40,6 +41,10 @@ class Outcome:
     destinations: tuple[str, ...] = ()
     answered: bool = False
     trace: list[str] = field(default_factory=list)
+
+
+def _key_hash(update_key: str) -> str:
+    return hashlib.sha256(update_key.encode("utf-8")).hexdigest()
 
 
 def _domain(address: str) -> str:
@@ -140,29 +145,78 @@ class Society:
 
     async def _publish(self, msg: intake.Inbound, verdict: pipeline.Verdict, now: datetime,
                        outcome: Outcome) -> tuple[str, str]:
+        """A valid form becomes a new appeal, or the next revision of one (``update``)."""
         cfg = self.config
         validation = verdict.validation
+        if validation.template.name == "update":
+            return await self._revise(msg, validation, now, outcome)
         number = self.store.next_number(f"{cfg.society.id}-{now.year}")
         appeal = appeals.build(
             validation, appeal_id=appeals.appeal_id(cfg.society.id, now.year, number),
             society=cfg.society.name, updates_to=cfg.society.address, issued=now,
             appeal_days=cfg.society.appeal_days)
-        language = str(validation.values.get("Language", cfg.society.language))
+        update_key = secrets.token_urlsafe(18)
+        decision = await self._issue(msg, appeal, "new", _key_hash(update_key), now, outcome)
+        if decision.action == "drop":
+            return ("Your request was not posted",
+                    "Your request is valid, but this society's policy does not post it. "
+                    "Please ask the society's organisers if you think this is a mistake.\n")
+        if decision.action == "hold" and cfg.moderators:
+            await self._notify_moderators(appeal, validation.private, now)
+        return answers.accepted(appeal, update_key, validation, held=decision.action == "hold")
+
+    async def _revise(self, msg: intake.Inbound, validation, now: datetime,
+                      outcome: Outcome) -> tuple[str, str]:
+        """An update form with the right Update-Key makes the appeal's next revision."""
+        cfg = self.config
+        appeal_id = str(validation.values.get("Refers-To", "")).upper()
+        record = self.store.latest(self.signer.fingerprint, appeal_id)
+        key = str(validation.values.get("Update-Key", ""))
+        if record is None or record.update_key_hash is None or not hmac.compare_digest(
+                record.update_key_hash, _key_hash(key)):
+            # One answer for both cases, so the answer does not tell which appeal ids exist.
+            outcome.kind, outcome.reason = "invalid", "update refused: unknown appeal or wrong key"
+            self.store.record(msg.digest, "invalid")
+            return ("Your update was not published",
+                    f"No appeal {appeal_id[:40]} of this society matches that Update-Key, so "
+                    "nothing was changed. Copy the Refers-To and Update-Key lines exactly from "
+                    "the answer you got when the appeal was published.\n")
+        previous = appeals.Appeal(
+            appeal_id=record.appeal_id, revision=record.revision, society=cfg.society.name,
+            issued=datetime.fromisoformat(record.issued), expires=date.fromisoformat(record.expires),
+            status=record.status, updates_to=cfg.society.address,
+            fields=appeals.from_json(record.fields))
+        appeal = appeals.revise(previous, validation.values, issued=now,
+                                appeal_days=cfg.society.appeal_days)
+        decision = await self._issue(msg, appeal, "update", record.update_key_hash, now, outcome)
+        outcome.kind = "update"
+        text = (f"Your update is published as revision {appeal.revision} of {appeal.appeal_id} "
+                f"(status: {appeal.status}), along the same routes as the appeal"
+                + (" once a moderator approves it" if decision.action == "hold" else "")
+                + ".\n\n" + appeal.canonical_text())
+        return f"[{appeal.appeal_id}] revision {appeal.revision}", text
+
+    async def _issue(self, msg: intake.Inbound, appeal: appeals.Appeal, kind: str,
+                     key_hash: str | None, now: datetime, outcome: Outcome) -> rules.Decision:
+        """Route, sign, record and queue one appeal revision; the outcome says where it went."""
+        cfg = self.config
+        tags = appeal.get("Tags", ())
         decision = rules.decide(cfg, rules.Facts(
-            origin="local", template=appeal.template, tags=tuple(validation.values.get("Tags", ())),
-            language=language, location=str(validation.values.get("Location", "")), kind="new"))
+            origin="local", template=appeal.template,
+            tags=tuple(tags) if isinstance(tags, tuple) else (),
+            language=str(appeal.get("Language", cfg.society.language)),
+            location=str(appeal.get("Location", "")), kind=kind))
         outcome.trace += [f"rules: {line}" for line in decision.trace]
         signed_text = await asyncio.to_thread(self.signer.clearsign, appeal.canonical_text())
         data = None
         if decision.action == "relay" and decision.destinations:
             data = await self._build_post(appeal, signed_text, decision.destinations, now)
-        update_key = secrets.token_urlsafe(18)
         record = AppealRecord(
             appeal_id=appeal.appeal_id, revision=appeal.revision, origin=self.signer.fingerprint,
             template=appeal.template, status=appeal.status, issued=appeal.issued.isoformat(),
             expires=appeal.expires.isoformat(), digest=appeal.digest(),
-            update_key_hash=hashlib.sha256(update_key.encode()).hexdigest(),
-            action=decision.action, signed_text=signed_text)
+            update_key_hash=key_hash, action=decision.action, signed_text=signed_text,
+            fields=appeals.fields_json(appeal))
         self.store.record(msg.digest, "accepted", appeal=record, post=data,
                           destinations=decision.destinations if data else ())
         if data and self.deliverer is not None:
@@ -170,13 +224,7 @@ class Society:
         outcome.appeal_id, outcome.action = appeal.appeal_id, decision.action
         outcome.destinations = decision.destinations if data else ()
         outcome.reason += f", {decision.action} by {decision.rule}"
-        if decision.action == "drop":
-            return (f"Your request was not posted",
-                    "Your request is valid, but this society's policy does not post it. "
-                    "Please ask the society's organisers if you think this is a mistake.\n")
-        if decision.action == "hold" and cfg.moderators:
-            await self._notify_moderators(appeal, signed_text, validation.private, now)
-        return answers.accepted(appeal, update_key, validation, held=decision.action == "hold")
+        return decision
 
     async def _build_post(self, appeal: appeals.Appeal, signed_text: str,
                           destinations: tuple[str, ...], now: datetime) -> bytes:
@@ -193,10 +241,10 @@ class Society:
         return post.assemble(content, signature.data, signature.hash_algo, envelope,
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
 
-    async def _notify_moderators(self, appeal: appeals.Appeal, signed_text: str, private: str,
+    async def _notify_moderators(self, appeal: appeals.Appeal, private: str,
                                  now: datetime) -> None:
         body = (f"Appeal {appeal.appeal_id} is held for moderation by the relay rules.\n"
-                "Nothing about its sender is kept or shown here.\n\n" + signed_text)
+                "Nothing about its sender is kept or shown here.\n\n" + appeal.canonical_text())
         if private.strip():
             body += "\nPrivate notes from the filer (never published, not kept):\n" + private + "\n"
         for moderator in self.config.moderators:

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS appeals (
     update_key_hash TEXT,          -- only for our own appeals; never the key itself
     action          TEXT NOT NULL, -- relay / hold / drop
     signed_text     TEXT NOT NULL, -- the clearsigned public appeal
+    fields          TEXT NOT NULL DEFAULT '[]', -- the public fields as JSON, for revisions
     PRIMARY KEY (origin, appeal_id, revision)
 );
 CREATE TABLE IF NOT EXISTS posts (
@@ -84,6 +85,7 @@ class AppealRecord:
     update_key_hash: str | None
     action: str
     signed_text: str
+    fields: str = "[]"
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,10 @@ class Store:
                             (digest, outcome, now))
             if appeal is not None:
                 self.db.execute(
-                    "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                     (appeal.appeal_id, appeal.revision, appeal.origin, appeal.template,
                      appeal.status, appeal.issued, appeal.expires, appeal.digest,
-                     appeal.update_key_hash, appeal.action, appeal.signed_text))
+                     appeal.update_key_hash, appeal.action, appeal.signed_text, appeal.fields))
             if post is not None:
                 cur = self.db.execute(
                     "INSERT INTO posts(appeal_id, revision, data, created) VALUES(?,?,?,?)",
@@ -174,6 +176,12 @@ class Store:
         return self.db.execute(
             "SELECT 1 FROM appeals WHERE origin=? AND appeal_id=? AND revision=?",
             (origin, appeal_id, revision)).fetchone() is not None
+
+    def latest(self, origin: str, appeal_id: str) -> AppealRecord | None:
+        """The newest revision of an appeal, or None when there is none."""
+        row = self.db.execute("SELECT * FROM appeals WHERE origin=? AND appeal_id=? "
+                              "ORDER BY revision DESC LIMIT 1", (origin, appeal_id)).fetchone()
+        return AppealRecord(*row) if row else None
 
     def appeals(self) -> list[AppealRecord]:
         """Every appeal revision recorded, oldest first."""
