@@ -17,6 +17,7 @@ from typing import Mapping
 from masbot import listener, logs
 from masbot.config import Config, ConfigError, Problem, load_config
 from masbot.inbox import ImapInbox
+from masbot.keyring import Keyring, from_config as keyring_from_config
 from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
 from masbot.service import Society
@@ -67,8 +68,17 @@ def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     retry = RetryPolicy(config.delivery.retry_first_seconds, config.delivery.retry_max_seconds,
                         config.delivery.max_age_hours * 3600)
     deliverer = Deliverer(store, transport, config.society.address, retry)
-    society = Society(config, store, signer, transport, deliverer)
+    keyring = load_keyring(config)
+    society = Society(config, store, signer, transport, deliverer, keyring=keyring)
     return Parts(config, store, signer, deliverer, society)
+
+
+def load_keyring(config: Config) -> Keyring:
+    """The pinned partner keys (and our own); problems are logged, and those posts refused."""
+    keyring = keyring_from_config(config)
+    for warning in keyring.warnings:
+        log.warning("keyring: %s", warning)
+    return keyring
 
 
 class Daemon:
@@ -87,7 +97,10 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload refused, the running configuration is kept:\n%s", exc)
             return
-        parts.society.reconfigure(config)
+        old = parts.society.keyring
+        parts.society.reconfigure(config, load_keyring(config))
+        if old is not None:
+            old.close()
         parts.config = config
         log.info("configuration reloaded")
 
@@ -157,5 +170,7 @@ class Daemon:
         await asyncio.gather(*tasks, return_exceptions=True)
         parts.store.set_state("imap", "stopped")
         parts.store.close()
+        if parts.society.keyring is not None:
+            parts.society.keyring.close()
         log.info("stopped")
         return 0

@@ -138,6 +138,8 @@ async def _run(out: Path, home: Path) -> dict:
     for record in parts.store.appeals():
         (archive / f"{record.appeal_id}-r{record.revision}.txt").write_text(record.signed_text)
     parts.store.close()
+    if parts.society.keyring is not None:
+        parts.society.keyring.close()
     posts = sorted(str(p.relative_to(out)) for p in (out / "sent").rglob("*.eml"))
     return {"society_key": parts.signer.fingerprint, "samples": results,
             "all_delivered": delivered, "posts": posts}

@@ -56,7 +56,9 @@ class Inbound:
     automatic: str | None = None  # why this is automatic mail (RFC 3834), if it is
     problem: str | None = None  # why the message cannot be read at all
     attachments: int = 0
-    signed: bool = False  # a multipart/signed post (a partner's)
+    signed: bool = False  # a multipart/signed mail
+    relay_post: bool = False  # carries a masbot relay record: a society's post
+    from_addresses: tuple[str, ...] = ()  # From, Sender, Reply-To and List-Post addresses
     message: Message | None = field(default=None, repr=False)
 
     @property
@@ -162,6 +164,12 @@ def _read_headers(msg: Message, inbound: Inbound) -> None:
     if inbound.automatic is None and any(_is_system_address(a) for a in senders):
         inbound.automatic = "sent from a no-reply or system address"
     inbound.answer_to = None if inbound.automatic else _answer_address(msg)
+    inbound.from_addresses = tuple(
+        a.casefold() for name in ("From", "Sender", "Reply-To", "List-Post")
+        for a in _addresses(msg, name))
+    list_id = _first(msg, "List-Id")
+    if "<" in list_id:  # "<in.riverside.test>" names the list in.riverside.test
+        inbound.from_addresses += (list_id.split("<", 1)[1].split(">", 1)[0].strip().casefold(),)
 
 
 class _HTMLText(HTMLParser):
@@ -344,6 +352,7 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
             return inbound
         if msg.get_content_type() == "multipart/signed":
             inbound.signed = True
+            inbound.relay_post = b"masbot-relay: 1" in raw.lower()
         body = msg.get_body(preferencelist=("plain", "html"))
         if body is not None:
             inbound.body = _decode(body)

@@ -41,6 +41,7 @@ class Context:
     catalogue: Catalogue
     society: str
     today: date
+    partner_addresses: frozenset[str] = frozenset()  # every partner list address and List-Id
 
 
 Step = Callable[[Inbound, Context], Verdict | None]
@@ -60,10 +61,18 @@ def _automatic(msg: Inbound, ctx: Context) -> Verdict | None:
     return Verdict("automatic", f"automatic mail, not answered ({msg.automatic})")
 
 
+def _from_partner(msg: Inbound, ctx: Context) -> bool:
+    """True when a header names a partner's list (by address or as a List-Id)."""
+    return any(a in ctx.partner_addresses for a in msg.from_addresses)
+
+
 def _partner_post(msg: Inbound, ctx: Context) -> Verdict | None:
-    if not msg.signed:
+    # A society's post (a signed relay record) or anything from a partner's list goes to
+    # signature verification, never to the member path; a member's own PGP-signed request
+    # is neither, and is read like any other request.
+    if not (msg.relay_post or _from_partner(msg, ctx)):
         return None
-    return Verdict("partner-post", "signed post refused: partner verification is not enabled")
+    return Verdict("partner-post", "a partner's post, to be verified")
 
 
 def _command_line(msg: Inbound) -> str:

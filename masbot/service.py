@@ -20,7 +20,9 @@ from typing import Callable
 from masbot import answers, appeal as appeals, forms, intake, pipeline, post
 from masbot.ratelimit import RateLimiter
 from masbot.config import Config
-from masbot.relay import rules
+from masbot import verify
+from masbot.keyring import Keyring
+from masbot.relay import loops, rules
 from masbot.relay.delivery import Deliverer
 from masbot.relay.smtp import DeliveryError, Transport
 from masbot.signer import Signer
@@ -43,6 +45,12 @@ class Outcome:
     trace: list[str] = field(default_factory=list)
 
 
+def _partner_addresses(config: Config) -> frozenset[str]:
+    """Every partner list address, also in its List-Id spelling (``in.riverside.test``)."""
+    addresses = [a.casefold() for p in config.partners for a in p.addresses]
+    return frozenset(addresses + [a.replace("@", ".") for a in addresses])
+
+
 def _key_hash(update_key: str) -> str:
     return hashlib.sha256(update_key.encode("utf-8")).hexdigest()
 
@@ -57,7 +65,7 @@ class Society:
     def __init__(self, config: Config, store: Store, signer: Signer, answers_via: Transport,
                  deliverer: Deliverer | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 workers: int = 4) -> None:
+                 workers: int = 4, keyring: Keyring | None = None) -> None:
         self.config = config
         self.store = store
         self.signer = signer
@@ -66,6 +74,7 @@ class Society:
         self.clock = clock
         self.catalogue = forms.load(config.templates_dir)
         self.public_key = signer.export_public()
+        self.keyring = keyring  # the partners' pinned keys; without it partner posts are refused
         # Up to ``workers`` messages are handled at once, so that gpg signs in parallel.
         self._slots = asyncio.Semaphore(workers)
         self._in_hand: set[str] = set()  # digests being handled right now
@@ -74,9 +83,11 @@ class Society:
         self.limiter = RateLimiter(config.limits.per_sender_per_hour,
                                    config.limits.answers_per_minute)
 
-    def reconfigure(self, config: Config) -> None:
-        """Use a new, already checked config from the next message on."""
+    def reconfigure(self, config: Config, keyring: Keyring | None = None) -> None:
+        """Use a new, already checked config (and its partners' keys) from the next message on."""
         self.config = config
+        if keyring is not None:
+            self.keyring = keyring
         self.catalogue = forms.load(config.templates_dir)
         self.limiter.per_sender_per_hour = config.limits.per_sender_per_hour
         self.limiter.answers.limit = config.limits.answers_per_minute
@@ -110,23 +121,28 @@ class Society:
             return Outcome(msg.ref, "duplicate", f"already handled ({previous or 'in hand'})")
         self._in_hand.add(msg.digest)
         try:
-            return await self._handle_new(msg)
+            return await self._handle_new(msg, raw)
         finally:
             self._in_hand.discard(msg.digest)
 
-    async def _handle_new(self, msg: intake.Inbound) -> Outcome:
+    async def _handle_new(self, msg: intake.Inbound, raw: bytes) -> Outcome:
         cfg = self.config
-        if not self.limiter.sender_allowed(msg.answer_to):
+        now = self.clock()
+        ctx = pipeline.Context(self.catalogue, cfg.society.name, now.date(),
+                               _partner_addresses(cfg))
+        verdict = pipeline.run(msg, ctx)
+        # Partners' lists are exempt: their posts are checked by signature, not counted.
+        if verdict.kind != "partner-post" and not self.limiter.sender_allowed(msg.answer_to):
             self.store.record(msg.digest, "rate-limited")
             log.info("message %s: rate-limited (over %d messages an hour from one sender); "
                      "not answered", msg.ref, cfg.limits.per_sender_per_hour)
             return Outcome(msg.ref, "rate-limited", "over the per-sender limit, not answered")
-        now = self.clock()
-        ctx = pipeline.Context(self.catalogue, cfg.society.name, now.date())
-        verdict = pipeline.run(msg, ctx)
         outcome = Outcome(msg.ref, verdict.kind, verdict.reason, trace=verdict.trace)
         subject, body = verdict.answer_subject, verdict.answer_body
-        if verdict.kind == "request":
+        if verdict.kind == "partner-post":
+            await self._from_partner(msg, raw, now, outcome)
+            subject, body = None, None  # partners are robots: never answered
+        elif verdict.kind == "request":
             subject, body = await self._publish(msg, verdict, now, outcome)
             if msg.attachments:
                 body += (f"\nYour message had {msg.attachments} attachment(s). Attachments are "
@@ -164,6 +180,67 @@ class Society:
         if decision.action == "hold" and cfg.moderators:
             await self._notify_moderators(appeal, validation.private, now)
         return answers.accepted(appeal, update_key, validation, held=decision.action == "hold")
+
+    async def _from_partner(self, msg: intake.Inbound, raw: bytes, now: datetime,
+                            outcome: Outcome) -> None:
+        """Verify a partner's post completely; relay it by the rules, or refuse it with a reason."""
+        cfg = self.config
+        own = self.signer.fingerprint
+        if self.keyring is None:
+            result: verify.Accepted | verify.Refused = verify.Refused(
+                verify.Reason.UNKNOWN_KEY, "no partner keys are loaded")
+        else:
+            result = await asyncio.to_thread(verify.check_partner_post, raw, cfg.partners,
+                                             self.keyring)
+        if isinstance(result, verify.Refused):
+            outcome.kind, outcome.reason = "refused", f"partner post refused: {result}"
+            self.store.record(msg.digest, "refused")
+            return
+        check, partner = result.post, result.partner
+        fields = loops.head(check.appeal_text)
+        why = loops.why_not_relay(check.record, own, self.store.seen(
+            check.origin, check.record.appeal_id, check.record.revision)) or loops.why_stale(fields, now)
+        outcome.appeal_id = check.record.appeal_id
+        if why:
+            outcome.kind, outcome.reason = "not-relayed", f"from {partner.name}: {why}"
+            self.store.record(msg.digest, "not-relayed")
+            return
+        tags = tuple(t.strip().casefold() for t in fields.get("Tags", "").split(",") if t.strip())
+        decision = rules.decide(cfg, rules.Facts(
+            origin=partner.name, template=fields.get("Template", ""), tags=tags,
+            language=fields.get("Language", ""), location=fields.get("Location", ""),
+            kind="new" if check.record.revision == 1 else "update"))
+        outcome.trace += [f"rules: {line}" for line in decision.trace]
+        on_path = {f.upper() for f in check.record.path}
+        skip = {a for p in cfg.partners if p.fingerprint.upper() in on_path for a in p.addresses}
+        destinations = tuple(d for d in decision.destinations if d not in skip)
+        if skip & set(decision.destinations):
+            outcome.trace.append("not sent to societies already on the path")
+        data = None
+        if decision.action == "relay" and destinations:
+            record = verify.next_record(check, own)
+            content = post.signed_content(check.clearsigned_appeal, record, check.origin_key)
+            signature = await asyncio.to_thread(self.signer.detach_sign, content)
+            envelope = post.Envelope(
+                from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
+                subject=f"[{check.record.appeal_id}] {fields.get('Title', '')}", date=now,
+                message_id=self._message_id())
+            data = post.assemble(content, signature.data, signature.hash_algo, envelope,
+                                 boundary=f"=-masbot-{secrets.token_hex(12)}")
+        appeal_record = AppealRecord(
+            appeal_id=check.record.appeal_id, revision=check.record.revision, origin=check.origin,
+            template=fields.get("Template", ""), status=fields.get("Status", ""),
+            issued=fields.get("Issued", ""), expires=fields.get("Expires", ""),
+            digest=hashlib.sha256(check.appeal_text.encode("utf-8")).hexdigest(),
+            update_key_hash=None, action=decision.action, signed_text=check.clearsigned_appeal)
+        self.store.record(msg.digest, "relayed" if data else decision.action,
+                          appeal=appeal_record, post=data, destinations=destinations if data else ())
+        if data and self.deliverer is not None:
+            self.deliverer.kick()
+        outcome.kind = "partner-post"
+        outcome.action, outcome.destinations = decision.action, destinations if data else ()
+        outcome.reason = (f"from {partner.name}, origin {check.record.origin_name}: "
+                          f"{decision.action} by {decision.rule}")
 
     async def _revise(self, msg: intake.Inbound, validation, now: datetime,
                       outcome: Outcome) -> tuple[str, str]:
