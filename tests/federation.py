@@ -53,6 +53,7 @@ class Router:
         self.members = members
         self.port = free_port()
         self.delivered: dict[str, list[bytes]] = defaultdict(list)  # members list -> posts
+        self.answers: dict[str, list[bytes]] = defaultdict(list)  # a member's address -> answers
         self.relayed = 0
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -77,6 +78,9 @@ class Router:
                 await aiosmtplib.send(data, sender=envelope.mail_from or "router@test.invalid",
                                       recipients=[rcpt], hostname="127.0.0.1",
                                       port=self.members[name].listener_port, timeout=30)
+            else:
+                with self._lock:
+                    self.answers[rcpt].append(data)
         return "250 OK"
 
     def appeals_at(self, name: str) -> list[tuple[str, str]]:
