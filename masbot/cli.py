@@ -173,6 +173,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return USAGE
+    if args.action == "add-partner":
+        return cmd_keys_add_partner(args, config)
     soc = config.society
     passphrase = (soc.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
                   if soc.passphrase_file else None)
@@ -190,6 +192,126 @@ def cmd_keys(args: argparse.Namespace) -> int:
     except SignerError as exc:
         print(f"masbot: {exc}", file=sys.stderr)
         return USAGE
+
+
+def _keyring_for(args: argparse.Namespace):
+    """The keyring ``verify`` trusts: --keyring FILE and/or the config's keys; None on error."""
+    from masbot.keyring import Keyring, KeyringError, from_config
+    if not args.keyring and not args.config:
+        print("masbot: give --keyring KEYS.asc or -c CONFIG (whose own and pinned partner "
+              "keys are then trusted)", file=sys.stderr)
+        return None
+    config = None
+    if args.config:
+        config = _load(args.config)
+        if config is None:
+            return None
+    try:
+        keyring = from_config(config) if config else Keyring()
+        if args.keyring:
+            keyring.add(Path(args.keyring).read_bytes())
+    except OSError as exc:
+        print(f"masbot: cannot read {args.keyring}: {exc.strerror}", file=sys.stderr)
+        return None
+    except KeyringError as exc:
+        print(f"masbot: {args.keyring}: {exc}", file=sys.stderr)
+        return None
+    for warning in keyring.warnings:
+        print(f"masbot: warning: {warning}", file=sys.stderr)
+    if not keyring.keys():
+        print("masbot: the keyring holds no key", file=sys.stderr)
+        keyring.close()
+        return None
+    return keyring, (config.partners if config else ())
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from masbot import verify
+    raw = _read_input(args.file)
+    if raw is None:
+        return USAGE
+    found = _keyring_for(args)
+    if found is None:
+        return USAGE
+    keyring, partners = found
+    with keyring:
+        result = verify.verify_document(raw, keyring, partners)
+    for line in verify.describe(result):
+        print(line)
+    return OK if result.ok else NEGATIVE
+
+
+def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
+    """Pin a partner's key: show it, copy it next to the config, set fingerprint/key_file."""
+    import os
+    import re
+    import time
+    from masbot.config import RESERVED_NAMES, check_config
+    from masbot.keyring import (EXPIRY_WARNING_DAYS, Keyring, KeyringError, partner_snippet,
+                                pin_partner)
+    name = args.name or ""
+    if not args.file or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name) \
+            or name in RESERVED_NAMES:
+        print("masbot: usage: masbot keys add-partner FILE --name NAME -c CONFIG (NAME: the "
+              "partner's name in the config, lower-case letters, digits and hyphens)",
+              file=sys.stderr)
+        return USAGE
+    material = _read_input(args.file)
+    if material is None:
+        return USAGE
+    with Keyring() as ring:
+        keys = ring.scan(material)
+        if len(keys) != 1 or keys[0].secret:
+            what = ("secret key material" if any(k.secret for k in keys)
+                    else f"{len(keys)} keys")
+            print(f"masbot: {args.file} holds {what}; give exactly one public key",
+                  file=sys.stderr)
+            return USAGE
+        key = keys[0]
+        fpr = key.fingerprint
+        print(f"fingerprint: {' '.join(fpr[i:i + 4] for i in range(0, 40, 4))}")
+        for uid in key.uids:
+            print(f"user id: {uid}")
+        if key.revoked or key.expired():
+            print(f"masbot: refused: the key {fpr} is {'revoked' if key.revoked else 'expired'}",
+                  file=sys.stderr)
+            return NEGATIVE
+        if key.expires is not None and key.expires - time.time() < EXPIRY_WARNING_DAYS * 86400:
+            days = int((key.expires - time.time()) // 86400)
+            print(f"masbot: warning: the key expires in {days} day(s): ask {name} for its "
+                  "renewed key soon", file=sys.stderr)
+        try:
+            ring.add(material, expect=fpr)
+        except KeyringError as exc:
+            print(f"masbot: refused: {exc}", file=sys.stderr)
+            return NEGATIVE
+        exported = ring.export(fpr)
+    relative = f"partner-keys/{name}.asc"
+    target = config.path.parent / relative
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(exported)
+    print(f"key copied to {target}")
+    old = config.path.read_text(encoding="utf-8")
+    try:
+        new = pin_partner(old, name, fpr, relative)
+    except ValueError as exc:
+        print(f"masbot: {config.path}: {exc}", file=sys.stderr)
+        return USAGE
+    if new is None:
+        print(f"partner {name} is not in {config.path}; add it (with its list address):\n")
+        print(partner_snippet(name, fpr, relative), end="")
+        return NEGATIVE
+    scratch = config.path.with_name(f".{config.path.name}.{os.getpid()}.tmp")
+    scratch.write_text(new, encoding="utf-8")
+    os.replace(scratch, config.path)
+    if problems := check_config(config.path):
+        config.path.write_text(old, encoding="utf-8")
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"masbot: {config.path} left unchanged", file=sys.stderr)
+        return USAGE
+    print(f"pinned partner {name}: fingerprint {fpr}, key_file {relative} in {config.path}")
+    return OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -255,7 +377,15 @@ def parser() -> argparse.ArgumentParser:
     add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")
     add("status", cmd_status, "queue depth, oldest item and last error per destination")
     keys = add("keys", cmd_keys, "manage the society's OpenPGP key")
-    keys.add_argument("action", choices=["init", "export", "fingerprint"])
+    keys.add_argument("action", choices=["init", "export", "fingerprint", "add-partner"])
+    keys.add_argument("file", nargs="?", help="add-partner: the partner's armored public key")
+    keys.add_argument("--name", help="add-partner: the partner's name in the config")
+    verify_p = add("verify", cmd_verify, "verify a post (.eml) or a pasted clearsigned appeal: "
+                   "exit 0 only when all of it is signed by a key in the keyring", None)
+    verify_p.add_argument("--keyring", metavar="KEYS.asc", help="trust the keys in this file")
+    verify_p.add_argument("-c", "--config", help="trust the society's own and pinned partner "
+                          "keys (the default keyring)")
+    verify_p.add_argument("file", help="the post or text to verify (- for stdin)")
     rules = sub.add_parser("rules", help="relay rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     explain = rules_sub.add_parser("explain", help="where a message would go, without sending")

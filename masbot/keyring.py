@@ -510,7 +510,8 @@ def from_config(config) -> Keyring:
 
     A partner's key comes from its ``key_file``, else from the society's GNUPGHOME by its
     pinned fingerprint. A key that cannot be found, or is not the pinned one, is left out
-    and named in ``Keyring.warnings`` (that partner's posts are then refused).
+    and named in ``Keyring.warnings`` (that partner's posts are then refused); so is a key
+    that has expired, is revoked, or expires within :data:`EXPIRY_WARNING_DAYS`.
     """
     from masbot.signer import SignerError, open_home
     keyring = Keyring()
@@ -538,7 +539,26 @@ def from_config(config) -> Keyring:
             keyring.add(material, expect=partner.fingerprint)
         except (KeyringError, OSError) as exc:
             keyring.warnings.append(f"partner {partner.name}: key not loaded: {exc}")
+    keyring.warnings += expiry_warnings(keyring.keys().values())
     return keyring
+
+
+EXPIRY_WARNING_DAYS = 30
+
+
+def expiry_warnings(keys: Iterable[KeyInfo], now: float | None = None) -> list[str]:
+    """One line per key that is revoked, expired, or expires within EXPIRY_WARNING_DAYS."""
+    now = time.time() if now is None else now
+    out = []
+    for key in keys:
+        if key.revoked:
+            out.append(f"key {key.fingerprint} ({', '.join(key.uids)}) is revoked")
+        elif key.expired(now):
+            out.append(f"key {key.fingerprint} ({', '.join(key.uids)}) has expired")
+        elif key.expires is not None and key.expires - now < EXPIRY_WARNING_DAYS * 86400:
+            days = int((key.expires - now) // 86400)
+            out.append(f"key {key.fingerprint} ({', '.join(key.uids)}) expires in {days} day(s)")
+    return out
 
 
 # --- pinning a partner in the operator's YAML --------------------------------------------------

@@ -209,6 +209,8 @@ def verify_document(data: bytes, keyring: Keyring, partners: Sequence[Partner] =
     one text/plain part, or a single-part text/plain mail whose body is one clearsigned
     block. Anything else is refused."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a byte order mark from a text editor
+    if data.startswith(b"From "):  # an mbox separator line, not part of the mail
+        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
     first = next((line for line in data.splitlines() if line.strip()), b"")
     if first.startswith(b"-----BEGIN PGP") or not re.match(rb"[!-9;-~]+:", first):
         try:

@@ -1,0 +1,1 @@
+"""A spoofing corpus for masbot's verification: crafted forgeries and genuine controls."""
