@@ -151,6 +151,8 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
         return USAGE
     _, verdict, _ = _verdict(raw, catalogue, config.society.name)
     print(f"pipeline: {' > '.join(verdict.trace)} -> {verdict.kind} ({verdict.reason})")
+    if verdict.kind == "partner-post" or b"masbot-relay: 1" in raw.lower():
+        return _explain_partner_post(raw, config)
     if verdict.kind != "request":
         print("not an appeal: nothing would be relayed")
         return NEGATIVE
@@ -159,7 +161,28 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
                         tags=tuple(values.get("Tags", ())),
                         language=str(values.get("Language", config.society.language)),
                         location=str(values.get("Location", "")), kind="new")
-    decision = rules.decide(config, facts)
+    return _print_decision(rules.decide(config, facts))
+
+
+def _explain_partner_post(raw: bytes, config) -> int:
+    """Verify a partner's post as the daemon would, then show the rules' decision."""
+    from masbot import verify
+    from masbot.keyring import from_config
+    from masbot.relay import loops, rules
+    with from_config(config) as keyring:
+        result = verify.check_partner_post(raw, config.partners, keyring)
+    if isinstance(result, verify.Refused):
+        print(f"refused: {result}; nothing would be relayed")
+        return NEGATIVE
+    check = result.post
+    fields = loops.head(check.appeal_text)
+    print(f"verified: from partner {result.partner.name}, origin {check.record.origin_name} "
+          f"({check.origin}), {check.record.appeal_id} revision {check.record.revision}")
+    return _print_decision(rules.off_path(config, rules.decide(config, rules.Facts.of_appeal(
+        fields, result.partner.name, check.record.revision)), check.record.path))
+
+
+def _print_decision(decision) -> int:
     for line in decision.trace:
         print(f"  {line}")
     print(f"action: {decision.action} (decided by {decision.rule})")

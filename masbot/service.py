@@ -205,17 +205,10 @@ class Society:
             outcome.kind, outcome.reason = "not-relayed", f"from {partner.name}: {why}"
             self.store.record(msg.digest, "not-relayed")
             return
-        tags = tuple(t.strip().casefold() for t in fields.get("Tags", "").split(",") if t.strip())
-        decision = rules.decide(cfg, rules.Facts(
-            origin=partner.name, template=fields.get("Template", ""), tags=tags,
-            language=fields.get("Language", ""), location=fields.get("Location", ""),
-            kind="new" if check.record.revision == 1 else "update"))
+        decision = rules.off_path(cfg, rules.decide(cfg, rules.Facts.of_appeal(
+            fields, partner.name, check.record.revision)), check.record.path)
         outcome.trace += [f"rules: {line}" for line in decision.trace]
-        on_path = {f.upper() for f in check.record.path}
-        skip = {a for p in cfg.partners if p.fingerprint.upper() in on_path for a in p.addresses}
-        destinations = tuple(d for d in decision.destinations if d not in skip)
-        if skip & set(decision.destinations):
-            outcome.trace.append("not sent to societies already on the path")
+        destinations = decision.destinations
         data = None
         if decision.action == "relay" and destinations:
             record = verify.next_record(check, own)

@@ -54,6 +54,7 @@ class Router:
         self.port = free_port()
         self.delivered: dict[str, list[bytes]] = defaultdict(list)  # members list -> posts
         self.answers: dict[str, list[bytes]] = defaultdict(list)  # a member's address -> answers
+        self.inbound: dict[str, list[bytes]] = defaultdict(list)  # society -> partner posts in
         self.relayed = 0
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -75,6 +76,7 @@ class Router:
             elif local == "in" and name in self.members:
                 with self._lock:
                     self.relayed += 1
+                    self.inbound[name].append(data)
                 await aiosmtplib.send(data, sender=envelope.mail_from or "router@test.invalid",
                                       recipients=[rcpt], hostname="127.0.0.1",
                                       port=self.members[name].listener_port, timeout=30)

@@ -9,6 +9,8 @@ each society predicts what happened there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import email
 import email.policy
 import random
@@ -20,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from federation import Federation, Router
+from masbot import cli
 from masbot.config import load_config
 from masbot.relay import rules
 
@@ -170,7 +173,27 @@ async def test_six_societies_with_cycles(tmp_path, gpg_home):
     print("local deliveries per society:", sizes)
     assert len(set(sizes.values())) > 2 and min(sizes.values()) > 0, "rules admit different subsets"
 
-    # rules explain at each origin predicts what happened to that appeal there.
+    # rules explain predicts what happened at every society that received a partner's post
+    # of these appeals (each society's first copy; later copies are dropped as seen).
+    for name in NAMES:
+        firsts: dict[str, bytes] = {}
+        for data in fed.router.inbound[name]:
+            subject = email.message_from_bytes(data, policy=email.policy.default)["Subject"]
+            firsts.setdefault(subject, data)
+        for subject, data in list(firsts.items())[:8]:
+            if "Federated appeal" not in subject:
+                continue
+            path = tmp_path / f"in-{name}.eml"
+            path.write_bytes(data)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                cli.main(["rules", "explain", "-c", str(fed.members[name].dir / "config.yaml"),
+                          str(path)])
+            predicted = f"-> members@{name}.test" in out.getvalue()
+            title = subject.split("] ", 1)[1]
+            assert predicted == (title in {s.split("] ", 1)[1] for s in first[name]}), \
+                (name, subject, out.getvalue())
+    # ... and at each origin, for the member's own request.
     for i, origin, f in appeals[:6]:
         raw = request(i, f["language"], list(f["tags"]), f["location"].startswith("North"),
                       f"m{i}@example.net")

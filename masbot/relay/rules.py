@@ -24,6 +24,14 @@ class Facts:
     location: str = ""
     kind: str = "new"  # "new" or "update"
 
+    @classmethod
+    def of_appeal(cls, fields: dict[str, str], origin: str, revision: int) -> "Facts":
+        """The facts of a relayed appeal from its one-line fields (see ``loops.head``)."""
+        tags = tuple(t.strip().casefold() for t in fields.get("Tags", "").split(",") if t.strip())
+        return cls(origin=origin, template=fields.get("Template", ""), tags=tags,
+                   language=fields.get("Language", ""), location=fields.get("Location", ""),
+                   kind="new" if revision == 1 else "update")
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -90,3 +98,14 @@ def decide(config: Config, facts: Facts) -> Decision:
                 trace.append(f"not sent back to {facts.origin}, where it came from")
         destinations = tuple(d for d in config.destinations(chosen.to) if d not in exclude)
     return Decision(chosen.action, tuple(chosen.to), destinations, rule_name, tuple(trace))
+
+
+def off_path(config: Config, decision: Decision, path: tuple[str, ...]) -> Decision:
+    """``decision`` without the lists of societies already on a post's path."""
+    on_path = {f.upper() for f in path}
+    skip = {a for p in config.partners if p.fingerprint.upper() in on_path for a in p.addresses}
+    if not skip & set(decision.destinations):
+        return decision
+    return Decision(decision.action, decision.targets,
+                    tuple(d for d in decision.destinations if d not in skip), decision.rule,
+                    decision.trace + ("not sent to societies already on the path",))
