@@ -28,7 +28,7 @@ from masbot.schema import (
 
 __all__ = [
     "Problem", "ConfigError", "Secret", "Config", "SocietyConfig", "ImapConfig", "ListenerConfig",
-    "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits", "Delivery",
+    "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits", "Delivery", "ModeratorKey",
     "check_config", "load_config", "is_address", "normalise_fingerprint", "is_loopback",
     "CONFIG_SCHEMA", "RESERVED_NAMES",
 ]
@@ -170,6 +170,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class ModeratorKey:
+    """A moderator's pinned key: only commands signed by it are obeyed."""
+
+    fingerprint: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
 class Delivery:
     """How the outbox retries temporary failures."""
 
@@ -195,6 +203,7 @@ class Config:
     templates_dir: Path | None
     limits: Limits
     delivery: Delivery = Delivery()
+    moderator_keys: tuple[ModeratorKey, ...] = ()
 
     def partner(self, name: str) -> Partner | None:
         """The partner called ``name``, or None."""
@@ -537,6 +546,11 @@ LIMITS = Section((
     Field("answers_per_minute", Int(1, 100_000), 60),
 ), _of(Limits))
 
+MODERATOR_KEY = Section((
+    Field("fingerprint", FINGERPRINT, required=True),
+    Field("key_file", READABLE_FILE, required=True),
+), _of(ModeratorKey))
+
 DELIVERY = Section((
     Field("retry_first_seconds", SECONDS, 30.0),
     Field("retry_max_seconds", SECONDS, 3600.0),
@@ -558,6 +572,7 @@ CONFIG_SCHEMA = Section((
     Field("templates_dir", PathKind("dir")),
     Field("limits", LIMITS, Limits()),
     Field("delivery", DELIVERY, Delivery()),
+    Field("moderator_keys", ListOf(MODERATOR_KEY), ()),
 ), lambda found: Config(path=found.ctx.source, **found.values), (_cross_checks,))
 
 

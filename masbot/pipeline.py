@@ -75,6 +75,13 @@ def _partner_post(msg: Inbound, ctx: Context) -> Verdict | None:
     return Verdict("partner-post", "a partner's post, to be verified")
 
 
+def _moderation(msg: Inbound, ctx: Context) -> Verdict | None:
+    # Signed or not: an unsigned command is refused as such, not read as a request form.
+    if not re.search(r"(?m)^(?:- )?Moderation: (?:approve|reject)\b", msg.body):
+        return None
+    return Verdict("moderation", "a moderator's command, to be verified")
+
+
 def _command_line(msg: Inbound) -> str:
     for line in msg.body.split("\n"):
         if line.strip():
@@ -127,6 +134,7 @@ STEPS: list[tuple[str, Step]] = [
     ("partner-post", _partner_post),
     ("automatic", _automatic),
     ("unreadable", _unreadable),
+    ("moderation", _moderation),
     ("command", _command),
     ("form", _form),
 ]

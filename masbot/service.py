@@ -21,7 +21,7 @@ from masbot import answers, appeal as appeals, forms, intake, pipeline, post
 from masbot.ratelimit import RateLimiter
 from masbot.config import Config
 from masbot import verify
-from masbot.keyring import Keyring
+from masbot.keyring import Keyring, KeyringError
 from masbot.relay import loops, rules
 from masbot.relay.delivery import Deliverer
 from masbot.relay.smtp import DeliveryError, Transport
@@ -43,6 +43,30 @@ class Outcome:
     destinations: tuple[str, ...] = ()
     answered: bool = False
     trace: list[str] = field(default_factory=list)
+
+
+def _check_command(text: str, config: Config) -> tuple[dict[str, str], str] | str:
+    """A moderator's command verified against the pinned moderator keys, or why not."""
+    pinned = {k.fingerprint.upper() for k in config.moderator_keys}
+    if not pinned:
+        return "no moderator keys are configured"
+    try:
+        with Keyring.of(*(k.key_file.read_bytes() for k in config.moderator_keys)) as ring:
+            check = verify.verify_appeal_text(text, ring)
+    except (OSError, KeyringError) as exc:
+        return f"the moderator keys could not be loaded ({exc})"
+    if isinstance(check, verify.Refused):
+        return str(check)
+    if check.signer.upper() not in pinned:
+        return "it is not signed by a moderator's key"
+    fields = loops.head(check.text)
+    if fields.get("Moderation") not in ("approve", "reject"):
+        return "Moderation must be approve or reject"
+    if fields.get("Society") != config.society.id:
+        return f"it names the society {fields.get('Society', '(none)')[:20]}, not {config.society.id}"
+    if not fields.get("Appeal-ID") or not fields.get("Revision", "").isdigit():
+        return "it must name the Appeal-ID and Revision"
+    return fields, hashlib.sha256(check.text.encode("utf-8")).hexdigest()
 
 
 def _partner_addresses(config: Config) -> frozenset[str]:
@@ -142,6 +166,8 @@ class Society:
         if verdict.kind == "partner-post":
             await self._from_partner(msg, raw, now, outcome)
             subject, body = None, None  # partners are robots: never answered
+        elif verdict.kind == "moderation":
+            subject, body = await self._moderate(msg, now, outcome)
         elif verdict.kind == "request":
             subject, body = await self._publish(msg, verdict, now, outcome)
             if msg.attachments:
@@ -177,8 +203,9 @@ class Society:
             return ("Your request was not posted",
                     "Your request is valid, but this society's policy does not post it. "
                     "Please ask the society's organisers if you think this is a mistake.\n")
-        if decision.action == "hold" and cfg.moderators:
-            await self._notify_moderators(appeal, validation.private, now)
+        if decision.action == "hold":
+            await self._notify_moderators(appeal.appeal_id, appeal.revision, appeal.title,
+                                          appeal.canonical_text(), validation.private, now)
         return answers.accepted(appeal, update_key, validation, held=decision.action == "hold")
 
     async def _from_partner(self, msg: intake.Inbound, raw: bytes, now: datetime,
@@ -225,13 +252,17 @@ class Society:
             template=fields.get("Template", ""), status=fields.get("Status", ""),
             issued=fields.get("Issued", ""), expires=fields.get("Expires", ""),
             digest=hashlib.sha256(check.appeal_text.encode("utf-8")).hexdigest(),
-            update_key_hash=None, action=decision.action, signed_text=check.clearsigned_appeal)
+            update_key_hash=None, action=decision.action, signed_text=check.clearsigned_appeal,
+            record=check.record.text(), origin_key=check.origin_key)
         self.store.record(msg.digest, "relayed" if data else decision.action,
                           appeal=appeal_record, post=data, destinations=destinations if data else ())
         if data and self.deliverer is not None:
             self.deliverer.kick()
         outcome.kind = "partner-post"
         outcome.action, outcome.destinations = decision.action, destinations if data else ()
+        if decision.action == "hold":
+            await self._notify_moderators(check.record.appeal_id, check.record.revision,
+                                          fields.get("Title", ""), check.appeal_text, "", now)
         outcome.reason = (f"from {partner.name}, origin {check.record.origin_name}: "
                           f"{decision.action} by {decision.rule}")
 
@@ -311,20 +342,81 @@ class Society:
         return post.assemble(content, signature.data, signature.hash_algo, envelope,
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
 
-    async def _notify_moderators(self, appeal: appeals.Appeal, private: str,
-                                 now: datetime) -> None:
-        body = (f"Appeal {appeal.appeal_id} is held for moderation by the relay rules.\n"
-                "Nothing about its sender is kept or shown here.\n\n" + appeal.canonical_text())
+    async def _notify_moderators(self, appeal_id: str, revision: int, title: str, text: str,
+                                 private: str, now: datetime) -> None:
+        """Tell the moderators an appeal is held, and how to approve or reject it."""
+        cfg = self.config
+        body = (f"Appeal {appeal_id} (revision {revision}) is held for moderation by the relay "
+                "rules. Nothing about its sender is kept or shown here.\n\n"
+                "To decide, clearsign this text with your moderator key (gpg --clearsign) and "
+                "mail it here; change approve to reject to refuse it. Each signed command is "
+                "obeyed once, and only for this society:\n\n"
+                f"Moderation: approve\nSociety: {cfg.society.id}\nAppeal-ID: {appeal_id}\n"
+                f"Revision: {revision}\nNonce: {secrets.token_hex(8)}\n\n"
+                "The appeal:\n\n" + text)
         if private.strip():
             body += "\nPrivate notes from the filer (never published, not kept):\n" + private + "\n"
-        for moderator in self.config.moderators:
-            msg = answers.build(answers.Sender(self.config.society.name, self.config.society.address),
-                                moderator, f"[held] {appeal.appeal_id} {appeal.title}", body,
+        for moderator in cfg.moderators:
+            msg = answers.build(answers.Sender(cfg.society.name, cfg.society.address),
+                                moderator, f"[held] {appeal_id} {title}"[:200], body,
                                 in_reply_to=None, now=now, message_id=self._message_id())
             try:
                 await self.answers_via.send(msg.as_bytes(), "", [moderator])
             except DeliveryError as exc:
-                log.error("moderator notice for %s not sent: %s", appeal.appeal_id, exc)
+                log.error("moderator notice for %s not sent: %s", appeal_id, exc)
+
+    async def _moderate(self, msg: intake.Inbound, now: datetime,
+                        outcome: Outcome) -> tuple[str, str]:
+        """Obey a moderator's signed approve/reject once, or refuse it with the reason."""
+        cfg = self.config
+        result = await asyncio.to_thread(_check_command, msg.body, cfg)
+        if isinstance(result, str):
+            outcome.kind, outcome.reason = "refused", f"moderator command refused: {result}"
+            self.store.record(msg.digest, "refused")
+            return "Moderation refused", f"Your command was not obeyed: {result}.\n"
+        fields, command_digest = result
+        action = "relay" if fields["Moderation"] == "approve" else "rejected"
+        record = self.store.held(fields["Appeal-ID"], int(fields["Revision"]))
+        data, destinations = None, ()
+        if record is not None and action == "relay":
+            data, destinations = await self._approved_post(record, now)
+        if record is None or not self.store.moderate(msg.digest, command_digest, record, action,
+                                                      post=data, destinations=destinations):
+            why = "this command was used before" if record else "that appeal is not held"
+            outcome.kind, outcome.reason = "refused", f"moderator command refused: {why}"
+            self.store.record(msg.digest, "refused")
+            return "Moderation refused", f"Your command was not obeyed: {why}.\n"
+        if data and self.deliverer is not None:
+            self.deliverer.kick()
+        outcome.appeal_id, outcome.action, outcome.destinations = record.appeal_id, action, destinations
+        outcome.reason = f"moderator {fields['Moderation']}d {record.appeal_id}"
+        return (f"[{record.appeal_id}] {fields['Moderation']}d",
+                f"{record.appeal_id} revision {record.revision}: {fields['Moderation']}d"
+                + (f", sent to {len(destinations)} lists" if destinations else "") + ".\n")
+
+    async def _approved_post(self, record: AppealRecord, now: datetime) -> tuple[bytes, tuple[str, ...]]:
+        """The post for an approved appeal: to the local list and partners, off its path."""
+        cfg = self.config
+        own = self.signer.fingerprint
+        if record.record:  # a partner's appeal: keep its origin and path, and add us
+            head = loops.head(record.record)
+            relay = post.RelayRecord(head["Origin"], head["Origin-Name"], record.appeal_id,
+                                     record.revision,
+                                     tuple(f.strip() for f in head["Path"].split(",")) + (own,))
+            origin_key = record.origin_key
+        else:
+            relay = post.RelayRecord(own, cfg.society.name, record.appeal_id, record.revision, (own,))
+            origin_key = self.public_key
+        decision = rules.off_path(cfg, rules.Decision(
+            "relay", ("local", "partners"), cfg.destinations(["local", "partners"]),
+            "moderator", ()), relay.path)
+        content = post.signed_content(record.signed_text, relay, origin_key)
+        signature = await asyncio.to_thread(self.signer.detach_sign, content)
+        title = loops.head(record.signed_text).get("Title", "")
+        envelope = post.Envelope(cfg.society.name, cfg.society.address, decision.destinations,
+                                 f"[{record.appeal_id}] {title}", now, self._message_id())
+        return (post.assemble(content, signature.data, signature.hash_algo, envelope,
+                              boundary=f"=-masbot-{secrets.token_hex(12)}"), decision.destinations)
 
     async def _answer(self, msg: intake.Inbound, subject: str, body: str, now: datetime) -> bool:
         answer = answers.build(answers.Sender(self.config.society.name, self.config.society.address),

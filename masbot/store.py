@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS appeals (
     action          TEXT NOT NULL, -- relay / hold / drop
     signed_text     TEXT NOT NULL, -- the clearsigned public appeal
     fields          TEXT NOT NULL DEFAULT '[]', -- the public fields as JSON, for revisions
+    record          TEXT NOT NULL DEFAULT '', -- the relay record it came with (partner appeals)
+    origin_key      TEXT NOT NULL DEFAULT '', -- the origin's public key (partner appeals)
     PRIMARY KEY (origin, appeal_id, revision)
 );
 CREATE TABLE IF NOT EXISTS posts (
@@ -62,6 +64,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (post_id, destination)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+CREATE TABLE IF NOT EXISTS commands (
+    digest TEXT PRIMARY KEY,       -- SHA-256 of a moderator's signed command: never obeyed twice
+    at     INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS daemon_state (
     key   TEXT PRIMARY KEY,        -- e.g. "imap": the inbox connection's state, for `status`
     value TEXT NOT NULL,
@@ -86,6 +92,8 @@ class AppealRecord:
     action: str
     signed_text: str
     fields: str = "[]"
+    record: str = ""
+    origin_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,10 +164,11 @@ class Store:
                             (digest, outcome, now))
             if appeal is not None:
                 self.db.execute(
-                    "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (appeal.appeal_id, appeal.revision, appeal.origin, appeal.template,
                      appeal.status, appeal.issued, appeal.expires, appeal.digest,
-                     appeal.update_key_hash, appeal.action, appeal.signed_text, appeal.fields))
+                     appeal.update_key_hash, appeal.action, appeal.signed_text, appeal.fields,
+                     appeal.record, appeal.origin_key))
             if post is not None:
                 cur = self.db.execute(
                     "INSERT INTO posts(appeal_id, revision, data, created) VALUES(?,?,?,?)",
@@ -182,6 +191,35 @@ class Store:
         row = self.db.execute("SELECT * FROM appeals WHERE origin=? AND appeal_id=? "
                               "ORDER BY revision DESC LIMIT 1", (origin, appeal_id)).fetchone()
         return AppealRecord(*row) if row else None
+
+    def held(self, appeal_id: str, revision: int) -> AppealRecord | None:
+        """The appeal revision waiting for a moderator, or None."""
+        row = self.db.execute("SELECT * FROM appeals WHERE appeal_id=? AND revision=? AND "
+                              "action='hold'", (appeal_id, revision)).fetchone()
+        return AppealRecord(*row) if row else None
+
+    def moderate(self, digest: str, command: str, record: AppealRecord, action: str, *,
+                 post: bytes | None = None, destinations: Iterable[str] = (),
+                 now: int | None = None) -> bool:
+        """Apply a moderator's command once: False when this exact command was used before."""
+        now = int(time.time()) if now is None else now
+        with self._tx():
+            if self.db.execute("SELECT 1 FROM commands WHERE digest=?", (command,)).fetchone():
+                return False
+            self.db.execute("INSERT INTO commands(digest, at) VALUES(?,?)", (command, now))
+            self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
+                            (digest, f"moderation: {action}", now))
+            self.db.execute("UPDATE appeals SET action=? WHERE origin=? AND appeal_id=? AND "
+                            "revision=?", (action, record.origin, record.appeal_id,
+                                           record.revision))
+            if post is not None:
+                cur = self.db.execute(
+                    "INSERT INTO posts(appeal_id, revision, data, created) VALUES(?,?,?,?)",
+                    (record.appeal_id, record.revision, post, now))
+                self.db.executemany(
+                    "INSERT INTO outbox(post_id, destination, created, next_attempt) "
+                    "VALUES(?,?,?,?)", [(cur.lastrowid, d, now, now) for d in destinations])
+        return True
 
     def appeals(self) -> list[AppealRecord]:
         """Every appeal revision recorded, oldest first."""

@@ -49,7 +49,7 @@ def test_help(raw: bytes) -> None:
     assert (v.kind, v.reason) == ("help", "help sent")
     assert v.answer_subject == f"How to ask {SOCIETY} for help"
     assert "  bail       Bail or immigration bond\n" in v.answer_body
-    assert v.trace == ["partner-post", "automatic", "unreadable", "command"]
+    assert v.trace == ["partner-post", "automatic", "unreadable", "moderation", "command"]
 
 
 @pytest.mark.parametrize("body", ["template bail\n", "Template BAIL\n", "templates bail!\n"])
@@ -84,7 +84,7 @@ def test_valid_samples(name: str, template: str) -> None:
     assert (v.kind, v.reason) == ("request", f"valid {template} request")
     assert v.answer_body is None  # the acceptance answer is built once the appeal exists
     assert v.validation.ok and v.validation.template.name == template
-    assert v.trace == ["partner-post", "automatic", "unreadable", "command", "form"]
+    assert v.trace == ["partner-post", "automatic", "unreadable", "moderation", "command", "form"]
 
 
 def test_champion_sample_keeps_private_apart() -> None:
