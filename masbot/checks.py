@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
+import phonenumbers
 import pycountry
 
 URL_SHORTENERS = frozenset(
@@ -34,17 +35,60 @@ NOT_MONEY = frozenset({"XAU", "XAG", "XPD", "XPT", "XDR", "XXX", "XTS", "XBA", "
 _HANDLE = re.compile(r"^(?:[A-Za-z][A-Za-z ]{1,20}:?\s+)?[$@][A-Za-z0-9_.-]{2,40}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _TAG = re.compile(r"^[\w][\w -]{0,29}$")
-_STREET = re.compile(
+STREET = re.compile(
     r"\b\d{1,6}[a-z]?\s+(?:[\w.'-]+\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|"
     r"lane|ln|drive|dr|way|court|ct|place|pl|terrace|parkway|pkwy|highway|hwy|circle|cir|"
     r"calle|avenida|strasse|straße|rue)\b\.?|\bp\.?\s?o\.?\s+box\b|\b(?:apt|apartment|unit|suite)\s*#?\s*\d",
     re.IGNORECASE,
 )
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_APPEAL_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{4,}$")
+_HOME = re.compile(r"\b(?:my|our|his|her|their|someone's|a friend's)\s+(?:\w+\s+)?(?:house|home"
+                   r"|apartment|flat|place|garage|yard|backyard|driveway|porch|room)\b"
+                   r"|\w's\s+(?:house|home|apartment|flat|place)\b", re.IGNORECASE)
+_INSTITUTION = re.compile(
+    r"\b(?:office|department|dept|ministry|agency|authority|council|commission|committee|board"
+    r"|city|county|state|federal|government|senate|senator|sen|representative|rep|congress"
+    r"|congressman|congresswoman|congressmember|assembly|assemblymember|parliament|mp|mayor"
+    r"|governor|gov|councillor|councilor|councilmember|alderman|alderperson|commissioner"
+    r"|secretary|minister|president|chancellor|director|sheriff|police|jail|prison|detention"
+    r"|court|judge|prosecutor|attorney|immigration|customs|embassy|consulate|company|co|inc"
+    r"|llc|ltd|corp|corporation|management|properties|property|realty|bank|group|holdings"
+    r"|foundation|association|union|university|college|school|district|hospital|clinic"
+    r"|services|center|centre|institute|museum|library)\b\.?", re.IGNORECASE)
+_NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+    r"|thirty|forty|fifty|hundreds?|thousands?|dozens?|a dozen)\b", re.IGNORECASE)
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y",
                  "%b %d %Y")
+_WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
 _UNSAFE_LINK = re.compile(r"\b(javascript|vbscript):\S|\b(data):(?:[\w.+-]+/[\w.+-]+)?[;,]",
                           re.IGNORECASE)
+
+
+
+class Message(str):
+    """What is wrong with a value, for the member. A plain ``str`` is an error; ``warning``
+    does not block publication; ``fragment`` is the text it is about, to find its line."""
+
+    warning: bool = False
+    fragment: str | None = None
+
+
+def warn(text: str, fragment: str | None = None) -> Message:
+    """A message that does not block publication."""
+    message = Message(text)
+    message.warning, message.fragment = True, fragment
+    return message
+
+
+def at(text: str, fragment: str) -> Message:
+    """An error about ``fragment`` of the value (so the answer marks the line it is on)."""
+    message = Message(text)
+    message.fragment = fragment
+    return message
+
 
 Result = tuple[object, list[str]]
 
@@ -99,9 +143,7 @@ def _shown(value: Decimal) -> str:
     return f"{value:.2f}".removesuffix(".00")
 
 
-def parse_date(text: str) -> date | None:
-    """A calendar date written as 2026-12-18, 18 December 2026 or December 18(th), 2026."""
-    text = " ".join(_ORDINAL.sub(r"\1", text).split())
+def _strptime(text: str) -> date | None:
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()
@@ -110,18 +152,38 @@ def parse_date(text: str) -> date | None:
     return None
 
 
+def parse_date(text: str, today: date | None = None) -> date | None:
+    """A calendar date written as 2026-12-18, 18 December 2026, December 18(th), 2026 or
+    Friday, 18 Dec 2026. With ``today`` a date without its year ("Dec 18") is taken in the
+    year that puts it closest to today (so a date just gone stays in the past)."""
+    text = _WEEKDAY.sub("", " ".join(_ORDINAL.sub(r"\1", text).split()).rstrip(","))
+    found = _strptime(text)
+    if found is not None or today is None or re.search(r"\d{4}", text):
+        return found
+    candidates = [d for year in (today.year - 1, today.year, today.year + 1)
+                  if (d := _strptime(f"{text.rstrip(',')} {year}")) is not None]
+    return min(candidates, key=lambda d: abs((d - today).days), default=None)
+
+
 def date_or_asap(text: str, today: date) -> Result:
     """``ASAP`` or a date that is not in the past, as ``YYYY-MM-DD``."""
     if text.strip().casefold() in ("asap", "as soon as possible", "now"):
         return "ASAP", []
-    when = parse_date(text)
+    when = parse_date(text, today)
     if when is None:
         return text, ["write a date like 2026-12-18, or ASAP"]
     if when < today:
         return text, ["this date is in the past"]
     if (when - today).days > 366:
-        return when.isoformat(), ["this date is more than a year ahead"]
+        return when.isoformat(), [warn("this date is more than a year ahead")]
     return when.isoformat(), []
+
+
+def future_date(text: str, today: date) -> Result:
+    """A date that is not in the past, as ``YYYY-MM-DD`` (``ASAP`` is no date)."""
+    if text.strip().casefold() in ("asap", "as soon as possible", "now"):
+        return text, ["write the date, like 2026-12-18"]
+    return date_or_asap(text, today)
 
 
 def link(text: str) -> list[str]:
@@ -217,7 +279,7 @@ def tags(text: str) -> Result:
 
 def location(text: str) -> list[str]:
     """What is wrong with a location (it must never be a street address)."""
-    if _STREET.search(text):
+    if STREET.search(text):
         return ["give only the town or city and region, never a street address"]
     return []
 
@@ -228,3 +290,81 @@ def looks_like_full_name(text: str) -> bool:
     return len(words) >= 2 and all(
         w[0].isupper() and len(w.rstrip(".")) >= 2 and not w.endswith(".") for w in words
     )
+
+
+def https_link(text: str) -> Result:
+    """One https link (no payment handle, no shortener)."""
+    text = text.strip()
+    if is_handle(text):
+        return text, [f"'{text}' is not an https link"]
+    return text, link(text)
+
+
+def phone(text: str, region: str | None) -> Result:
+    """A phone number, parsed and checked with ``phonenumbers``, in E.164 form
+    (``+15035550100``, with `` ext. 12`` when there is an extension).
+
+    ``region`` is the country assumed for a number written without ``+``.
+    """
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return text, ["write a phone number with its country code, like +1 503 555 0100"]
+    if not phonenumbers.is_valid_number(number):
+        return text, [f"'{text.strip()}' is not a valid phone number; write it with its "
+                      "country code, like +1 503 555 0100"]
+    value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return value + (f" ext. {number.extension}" if number.extension else ""), []
+
+
+def email(text: str) -> Result:
+    """An email address (an office's, published as it is)."""
+    text = text.strip()
+    if not _EMAIL.match(text):
+        return text, ["write one email address, like office@council.example"]
+    local, domain = text.rsplit("@", 1)
+    return f"{local}@{domain.casefold()}", []
+
+
+def appeal_id(text: str) -> Result:
+    """An Appeal-ID like ``ANYTOWN-2026-0001`` (any case), upper-cased."""
+    value = text.strip().upper()
+    if not _APPEAL_ID.match(value):
+        return text, ["write the Appeal-ID from your answer, like ANYTOWN-2026-0001"]
+    return value, []
+
+
+def public_place(text: str) -> list[str]:
+    """What is wrong with a meeting or drop-off point: it must be a public place, never a
+    street address with a house number, never someone's home. "City Hall steps" is fine."""
+    if STREET.search(text):
+        return ["give a public place like 'City Hall steps', never a street address"]
+    if _HOME.search(text):
+        return ["meet at a public place like 'City Hall steps', never at someone's home"]
+    return []
+
+
+def public_target(text: str) -> list[str]:
+    """What is wrong with a call-in target: it must be an office or institution.
+
+    Pragmatic rule: a target that looks like a person's full name ("Jane Doe") must carry an
+    office or institution word ("Mayor Jane Doe", "Acme Property Management") or an acronym
+    ("ICE Field Office"); phone numbers and addresses belong in their own fields.
+    """
+    if _EMAIL.search(text) or re.search(r"\d{3}", text):
+        return ["give only the office or institution here; the phone goes in Target-Phone"]
+    if looks_like_full_name(text) and not _INSTITUTION.search(text) \
+            and not re.search(r"\b[A-Z]{2,}\b", text):
+        return ["name an office or institution (like 'Office of Mayor Jane Doe' or 'Anytown "
+                "City Council'), never a private person"]
+    return []
+
+
+def has_quantity(item: str) -> bool:
+    """True when a needs item says how many: ``40 tarps``, ``water (200 litres)``, ``ten``."""
+    return bool(re.search(r"\d", item) or _NUMBER_WORD.search(item))
+
+
+def word_count(text: str) -> int:
+    """Words as readers count them: runs of letters or digits."""
+    return len(re.findall(r"[\w'’-]+", text))

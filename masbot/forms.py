@@ -1,28 +1,47 @@
 """Story templates as data: the field specs of ``masbot/templates/*.yaml``.
 
-A template is a named set of field specs (common fields, the money block when the template
-takes money, and its own fields) plus the names of the content checks it runs. This module
-only loads and describes templates; parsing is in :mod:`masbot.story` and checking in
+A template is a named set of field specs (the common fields, the money block when the
+template takes money, and its own fields) plus the names of the content checks it runs. This
+module loads and describes templates and checks an operator's template files
+(:func:`check_directory`); parsing is in :mod:`masbot.story` and checking in
 :mod:`masbot.validate`.
+
+Template file keys (see ``common.yaml`` for the field spec keys):
+
+``name``
+    the template name members write (``Template: bail`` or ``[bail]`` in the subject)
+``title``
+    one line for the list of templates
+``money``
+    ``true`` (the money block is required), ``optional`` (its fields may be given; a ``Goal``
+    then needs ``Donate``, and ``Donate`` a ``Funds-Holder``) or ``false``
+``common``
+    ``false`` leaves out the common fields (only the ``update`` message does this)
+``fields``
+    the template's own fields, in form order; a field named like a common or money field
+    replaces it
+``checks``
+    names of content checks, see :data:`masbot.privacy.KNOWN_CHECKS`
+
+The schema of these files, and the reading that reports mistakes by file and line, is in
+:mod:`masbot.formfiles`.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
-import yaml
+from masbot.formfiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
+from masbot.schema import INVALID, Problem
 
-KINDS = frozenset(
-    {"text", "choice", "amount", "date-or-asap", "links", "section", "list", "location",
-     "language", "tags"}
-)
-SECTION_KINDS = frozenset({"section", "list", "links"})
-"""Kinds that may open a free-text section when the key stands alone on its line."""
+__all__ = ["KINDS", "SECTION_KINDS", "ITEM_RULES", "FieldSpec", "Template", "TemplateError",
+           "Catalogue", "normalise_key", "builtin", "load", "check_directory", "blank_form",
+           "condition"]
 
 
 @dataclass(frozen=True)
@@ -30,15 +49,25 @@ class FieldSpec:
     """One field of a story form."""
 
     name: str
-    kind: str
+    kind: str = "text"
     required: bool | str = False  # True, False or "champion"
+    required_if: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field, values); "*" = given
     max: int | None = None
     min_words: int | None = None
+    max_words: int | None = None
     values: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
     help: str = ""
+    label: str = ""
     consent: str | None = None  # the Consent value this field needs
     private: bool = False
+    region: str | None = None  # phone: the country assumed for numbers without "+"
+    item: str | None = None  # list: the rule every item must meet
+
+    @property
+    def title(self) -> str:
+        """How readers see the field's name: its label, or its name without hyphens."""
+        return self.label or self.name.replace("-", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -47,13 +76,22 @@ class Template:
 
     name: str
     title: str
-    money: bool
+    money: bool | str  # True, False or "optional"
     fields: tuple[FieldSpec, ...]
     checks: tuple[str, ...] = ()
+    common: bool = True
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name`` (canonical spelling), or None."""
         return next((f for f in self.fields if f.name == name), None)
+
+
+class TemplateError(ValueError):
+    """Template files that cannot be used; ``problems`` says where and why."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
 
 
 def normalise_key(key: str) -> str:
@@ -61,30 +99,18 @@ def normalise_key(key: str) -> str:
     return re.sub(r"[-_ ]+", "-", key.strip().casefold())
 
 
-def _field_specs(data: dict) -> list[FieldSpec]:
-    specs = []
-    for name, raw in data.items():
-        raw = dict(raw or {})
-        specs.append(
-            FieldSpec(
-                name=name,
-                kind=raw.get("kind", "text"),
-                required=raw.get("required", False),
-                max=raw.get("max"),
-                min_words=raw.get("min-words"),
-                values=tuple(str(v) for v in raw.get("values", ())),
-                synonyms=tuple(raw.get("synonyms", ())),
-                help=raw.get("help", ""),
-                consent=raw.get("consent"),
-                private=bool(raw.get("private", False)),
-            )
-        )
-    return specs
+def _spec(name: str, raw: dict) -> FieldSpec:
+    return FieldSpec(
+        name=name, kind=raw.get("kind") or "text", required=raw.get("required", False),
+        required_if=tuple(raw.get("required-if") or ()), max=raw.get("max"),
+        min_words=raw.get("min-words"), max_words=raw.get("max-words"),
+        values=tuple(str(v) for v in raw.get("values") or ()),
+        synonyms=tuple(raw.get("synonyms") or ()), help=raw.get("help") or "",
+        label=raw.get("label") or "", consent=raw.get("consent"),
+        private=bool(raw.get("private")), region=raw.get("region"), item=raw.get("item"),
+    )
 
 
-def _read_yaml(name: str) -> dict:
-    text = resources.files("masbot.templates").joinpath(name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 @dataclass(frozen=True)
@@ -115,23 +141,33 @@ class Catalogue:
         return sorted(self.templates)
 
 
-def _build(template_docs: Iterable[dict]) -> Catalogue:
-    common = _read_yaml("common.yaml")
-    common_fields = _field_specs(common["common"])
-    money_fields = _field_specs(common["money"])
-    templates: dict[str, Template] = {}
+def _optional_money(money: list[FieldSpec]) -> list[FieldSpec]:
+    given = {"Donate": (("Goal", ("*",)),), "Funds-Holder": (("Donate", ("*",)), ("Goal", ("*",)))}
+    return [replace(f, required=False, required_if=given.get(f.name, ())) for f in money]
+
+
+def _specs(raw: dict[str, dict] | None) -> dict[str, FieldSpec]:
+    return {name: _spec(name, spec) for name, spec in (raw or {}).items()}
+
+
+def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpec]) -> Template:
+    own = _specs(doc.get("fields"))
+    base = list(common.values()) if doc.get("common", True) else [common["Template"]]
+    block = [] if not doc.get("money") else (
+        list(money.values()) if doc["money"] is True else _optional_money(list(money.values())))
+    shared = {f.name for f in base + block}
+    fields = ([own.get(f.name, f) for f in base]
+              + [f for name, f in own.items() if name not in shared]
+              + [own.get(f.name, f) for f in block])
+    return Template(name=doc["name"], title=doc.get("title") or doc["name"],
+                    money=doc.get("money", False), fields=tuple(fields),
+                    checks=tuple(doc.get("checks") or ()), common=doc.get("common", True))
+
+
+def _build(docs: Iterable[dict], common_doc: dict) -> Catalogue:
+    common, money = _specs(common_doc["common"]), _specs(common_doc["money"])
+    templates = {doc["name"]: _template(doc, common, money) for doc in docs}
     keys: dict[str, str] = {}
-    for doc in template_docs:
-        own = _field_specs(doc.get("fields") or {})
-        fields = common_fields + own + (money_fields if doc.get("money") else [])
-        tpl = Template(
-            name=doc["name"],
-            title=doc.get("title", doc["name"]),
-            money=bool(doc.get("money")),
-            fields=tuple(fields),
-            checks=tuple(doc.get("checks", ())),
-        )
-        templates[tpl.name] = tpl
     for tpl in templates.values():
         for spec in tpl.fields:
             for spelling in (spec.name, *spec.synonyms):
@@ -139,30 +175,74 @@ def _build(template_docs: Iterable[dict]) -> Catalogue:
     return Catalogue(templates=templates, keys=keys)
 
 
-def _builtin_docs() -> dict[str, dict]:
-    docs = {}
-    for entry in sorted(resources.files("masbot.templates").iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".yaml") and entry.name != "common.yaml":
-            doc = yaml.safe_load(entry.read_text(encoding="utf-8"))
-            docs[doc["name"]] = doc
-    return docs
+def _builtin_dir() -> Path:
+    return Path(__file__).resolve().parent / "templates"
+
+
+def _read_dir(directory: Path, shown: str, problems: list[Problem]) -> dict[str, dict]:
+    docs: dict[str, tuple[dict, str]] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == "common.yaml" and directory == _builtin_dir():
+            continue
+        name = os.path.join(shown, path.name)
+        doc = read(path, name, TEMPLATE, problems)
+        if doc is INVALID:
+            continue
+        if doc["name"] in docs:
+            problems.append(Problem(name, 1, f"template '{doc['name']}' is also defined in "
+                                             f"{docs[doc['name']][1]}"))
+            continue
+        docs[doc["name"]] = (doc, name)
+    return {name: doc for name, (doc, _) in docs.items()}
+
+
+@cache
+def _builtin_parts() -> tuple[dict, dict[str, dict]]:
+    problems: list[Problem] = []
+    base = _builtin_dir()
+    common = read(base / "common.yaml", "common.yaml", COMMON, problems)
+    docs = _read_dir(base, "masbot/templates", problems)
+    if problems:
+        raise TemplateError(problems)
+    return common, docs
 
 
 @cache
 def builtin() -> Catalogue:
     """The templates shipped with masbot."""
-    return _build(_builtin_docs().values())
+    common, docs = _builtin_parts()
+    return _build(docs.values(), common)
 
 
-def load(directory: Path | None = None) -> Catalogue:
-    """The built-in templates, overridden or extended by ``*.yaml`` files in ``directory``."""
+def check_directory(directory: str | os.PathLike[str]) -> list[Problem]:
+    """Every problem with the operator's template files in ``directory``, as
+    ``FILE:LINE: message`` problems (empty when all are usable).
+
+    Reports bad YAML, unknown keys and kinds, a missing ``name``, choice fields without
+    values, unknown checks and two files defining the same template.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        return [Problem(os.fspath(directory), 0, "the templates directory does not exist")]
+    problems: list[Problem] = []
+    _read_dir(path, os.fspath(directory), problems)
+    return problems
+
+
+def load(directory: str | os.PathLike[str] | None = None) -> Catalogue:
+    """The built-in templates, overridden or extended by ``*.yaml`` files in ``directory``.
+
+    Raises :class:`TemplateError` when an operator's file cannot be used (run
+    :func:`check_directory` first to report every problem).
+    """
     if directory is None:
         return builtin()
-    docs = _builtin_docs()
-    for path in sorted(Path(directory).glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        docs[doc["name"]] = doc
-    return _build(docs.values())
+    common, docs = _builtin_parts()
+    problems: list[Problem] = []
+    docs = {**docs, **_read_dir(Path(directory), os.fspath(directory), problems)}
+    if problems:
+        raise TemplateError(problems)
+    return _build(docs.values(), common)
 
 
 def blank_form(tpl: Template) -> str:
@@ -177,7 +257,24 @@ def blank_form(tpl: Template) -> str:
         if spec.name == "Template" or spec.private:
             continue
         form.append(f"{spec.name}:" + ("\n- " if spec.kind == "list" else ""))
-        need = {True: "required", "champion": "required for champions"}.get(spec.required, "optional")
-        notes.append(f"  {spec.name} ({need}): {spec.help}".rstrip())
-    notes.append("  Private (optional): a section for the moderators only, never published")
+        notes.append(f"  {spec.name} ({_need(spec)}): {spec.help}".rstrip())
+    if tpl.field("Private") is not None:
+        notes.append("  Private (optional): a section for the moderators only, never published")
     return "\n".join(form + [""] + notes) + "\n"
+
+
+def _need(spec: FieldSpec) -> str:
+    if spec.required is True:
+        return "required"
+    if spec.required == "champion":
+        return "required for champions"
+    if spec.required_if:
+        return "required when " + " or ".join(condition(n, v) for n, v in spec.required_if)
+    return "optional"
+
+
+def condition(name: str, values: tuple[str, ...]) -> str:
+    """``Status is closed`` / ``Goal is given``: a ``required-if`` condition in words."""
+    if "*" in values:
+        return f"{name} is given"
+    return f"{name} is {' or '.join(values)}"

@@ -7,20 +7,46 @@ doubt (``booking #2026-114532``, ``DOB``), but ordinary words that merely *could
 number (``case``, ``jail``, ``birthday``, ``social security``) are only objected to when an
 identifying number or date really follows, so that a story about a missed birthday party or
 lost benefits is not refused.
+
+Templates add content checks (``checks:`` in their YAML, see :data:`CHECKS`). They are
+pattern rules, kept simple on purpose, and documented here so a moderator knows what they
+catch and what they miss:
+
+* ``no-street-addresses`` (housing): a house number followed by a street word, a PO box,
+  an apartment or unit number;
+* ``medical-details`` (hardship): names of conditions, diagnoses and treatments (cancer,
+  surgery, dialysis, pregnancy, overdose, ...), refused unless ``Medical-Details-OK: yes``;
+  paying for care ("hospital", "doctor", "medical bills") is not medical detail;
+* ``minors`` (hardship, housing; a warning): "my son", "their two kids", "a 9-year-old",
+  "aged 12", "minors";
+* ``no-arrestee-names`` (gatherings of kind jail-support or court-support): a capitalised
+  name right after an arrest word ("arrestee Jordan Lee", "the defendant, Alex") or right
+  before one ("Jordan Lee was arrested"); a name elsewhere in the text is not caught;
+* ``narrated-events`` (legal; a warning): "I/we/he/she/they" followed by a verb of the
+  alleged act (threw, hit, broke, punched, ...), or "the police say", "according to the
+  prosecution";
+* ``quotes-need-consent`` (press): a quotation of three or more words in straight, curly or
+  guillemet quotes, refused unless ``Quote-Consent: yes``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Iterator, NamedTuple
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+
+from masbot.checks import STREET
 
 
 class Finding(NamedTuple):
-    """One objection: ``field`` holds ``match``, which must not be published."""
+    """One objection: ``field`` holds ``match``, which must not be published (``severity``
+    ``"error"``) or deserves a second look (``"warning"``)."""
 
     field: str
     message: str
     match: str
+    severity: str = "error"
+    check: str = ""  # the name of the check that objected
 
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -82,35 +108,169 @@ def _ssns(text: str) -> Iterator[str]:
         yield m.group(0)
 
 
-def _scan(find: Callable[[str], Iterator[str]], message: str
-          ) -> Callable[[Iterable[tuple[str, str]]], list[Finding]]:
-    def check(texts: Iterable[tuple[str, str]]) -> list[Finding]:
-        # Runs of spaces and line breaks become one space first: the patterns then never
-        # backtrack over long whitespace, and a number split over two lines is still found.
-        return [Finding(name, message, match) for name, text in texts
-                for match in find(" ".join(text.split()))]
+# --- checks some templates add ------------------------------------------------------------
 
-    return check
+# Medical detail: conditions, diagnoses and treatments. Words about paying for care
+# ("hospital", "doctor", "medical bills") are not medical detail and pass.
+_MEDICAL = re.compile(
+    r"\b(?:cancer|chemo(?:therapy)?|radiotherapy|radiation therapy|tumou?rs?|leuka?emia|lymphoma"
+    r"|diabet(?:es|ic)|dialysis|kidney failure|(?-i:HIV|AIDS)|hepatitis|strokes?|heart attack"
+    r"|cardiac arrest|seizures?|epilep(?:sy|tic)|surgery|surgeries|surgical|amputat\w*"
+    r"|fractured?|concussion|brain injury|paraly[sz]ed|paralysis|coma|intensive care|(?-i:ICU)"
+    r"|pregnan(?:t|cy)|miscarriage|abortion|psychiatric|depression|bipolar|schizophreni\w*"
+    r"|(?-i:PTSD)|suicid\w*|overdosed?|addiction|rehab(?:ilitation)?|diagnos(?:is|ed|es)"
+    r"|terminal(?:ly)? ill|transplant|insulin|chronic (?:illness|pain)|dementia|alzheimer'?s"
+    r"|sepsis|pneumonia|(?:broken |broke (?:\w+ )?)(?:leg|arm|hip|neck|back|ribs?|jaw|bones?"
+    r"|wrist|ankle|pelvis|skull))\b",
+    re.IGNORECASE,
+)
+# A child: "my son", "their two kids", "a 12-year-old", "aged 9", "minors".
+_MINOR = re.compile(
+    r"\b(?:my|our|his|her|their)\s+(?:\w+\s+)?(?:sons?|daughters?|kids?|child(?:ren)?"
+    r"|bab(?:y|ies)|toddlers?|grand(?:son|daughter|child)s?|grandchildren|step(?:son|daughter)s?)\b"
+    r"|\b(?:minors?|infants?|newborns?|toddlers?|teenagers?|schoolchildren)\b"
+    r"|\b(?:1[0-7]|[1-9])[- ](?:year|yr)s?[- ]old\b|\baged? (?:1[0-7]|[1-9])\b",
+    re.IGNORECASE,
+)
+# Jail and court support: a capitalised name right after an arrest word ("arrestee Jordan
+# Lee", "arrested: Jordan") or right before one ("Jordan Lee was arrested").
+_ARREST = (r"(?i:arrestees?|arrested|detainees?|detained|defendants?|in custody|locked up"
+           r"|charged)")
+_NAME = r"[A-Z][a-z'’-]+(?: [A-Z][a-z'’.-]*){0,3}"  # at most four words: linear time
+_NAME_AFTER = re.compile(rf"\b{_ARREST}\b[:,]? (?:(?i:is|are|was|were|named|called|including"
+                         rf"|include|incl\.) )?(?P<name>{_NAME})")
+_NAME_BEFORE = re.compile(rf"(?P<name>{_NAME}) (?i:was|were|got|is|are|has been|have been"
+                          rf"|had been) {_ARREST}\b")
+_NOT_NAMES = frozenset(
+    """a an the we they he she it i you our their his her all everyone anyone someone people
+    protesters comrades friends folks neighbours neighbors students workers members organisers
+    organizers supporters on at in for to from this that those these who some many several
+    today tomorrow tonight yesterday monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december
+    court county jail police please come bring after before and or but so if when while
+    one two three four five six seven eight nine ten dozens""".split()
+)
+# Legal defence: the story tells the alleged events, or repeats the police's account.
+_NARRATED = re.compile(
+    r"\b(?:i|we|he|she|they)\s+(?:(?:allegedly|supposedly|apparently|just|then)\s+)?"
+    r"(?:threw|hit|broke|punched|kicked|pushed|shoved|grabbed|stole|smashed|shot|stabbed"
+    r"|attacked|assaulted|damaged|vandali[sz]ed|spray-painted|resisted|fled|burned|set fire"
+    r"|ran from|fought|bit|spat)\b"
+    r"|\b(?:the\s+)?(?:police|cops|officers?|prosecutors?|prosecution|district attorney)\s+"
+    r"(?:say|says|said|claim|claims|claimed|allege|alleges|alleged|accuse|accused)\b"
+    r"|\baccording to\s+(?:the\s+)?(?:police|prosecutors?|prosecution|charges|police report)\b",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r'"[^"]{1,2000}"|“[^”]{1,2000}”|„[^“”]{1,2000}[“”]|«[^»]{1,2000}»')
 
 
-CHECKS: dict[str, Callable[[Iterable[tuple[str, str]]], list[Finding]]] = {
-    "no-birth-dates": _scan(_birth_dates, "remove the date of birth: it is never published"),
-    "no-case-numbers": _scan(
-        _case_numbers,
-        "remove the booking, docket, case or alien number: it is never published",
-    ),
-    "no-ssn": _scan(_ssns, "remove what looks like a social security number: it is never published"),
+def _street_addresses(text: str) -> Iterator[str]:
+    for m in STREET.finditer(text):
+        yield m.group(0)
+
+
+def _medical(text: str) -> Iterator[str]:
+    for m in _MEDICAL.finditer(text):
+        yield m.group(0)
+
+
+def _minors(text: str) -> Iterator[str]:
+    for m in _MINOR.finditer(text):
+        yield m.group(0)
+
+
+def _arrestee_names(text: str) -> Iterator[str]:
+    for pattern in (_NAME_AFTER, _NAME_BEFORE):
+        for m in pattern.finditer(text):
+            words = m.group("name").split()
+            while words and words[0].casefold().strip(".,") in _NOT_NAMES:
+                words.pop(0)
+            if words:
+                yield " ".join(words)
+
+
+def _narrated(text: str) -> Iterator[str]:
+    for m in _NARRATED.finditer(text):
+        yield m.group(0)
+
+
+def _quotes(text: str) -> Iterator[str]:
+    for m in _QUOTE.finditer(text):
+        if len(m.group(0).split()) >= 3:  # a quote, not one word in scare quotes
+            yield m.group(0)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A scan over the public text: what it finds, what it tells the member, and when it runs.
+
+    ``message`` may name the text found as ``{match}``. ``unless``: a (field, value) the form
+    can give to turn the check off (``Medical-Details-OK: yes``); ``only_if``: the check runs
+    only when that field has one of these values.
+    """
+
+    find: Callable[[str], Iterator[str]]
+    message: str
+    severity: str = "error"
+    unless: tuple[str, str] | None = None
+    only_if: tuple[str, tuple[str, ...]] | None = None
+
+    def applies(self, flags: Mapping[str, object]) -> bool:
+        """True when the form's ``flags`` (its public values) let this check run."""
+        if self.unless and str(flags.get(self.unless[0], "")).casefold() == self.unless[1]:
+            return False
+        return not self.only_if or str(flags.get(self.only_if[0], "")) in self.only_if[1]
+
+    def run(self, texts: Iterable[tuple[str, str]]) -> list[Finding]:
+        """Every finding in ``(field, text)`` pairs.
+
+        Runs of spaces and line breaks become one space first: the patterns then never
+        backtrack over long whitespace, and a number split over two lines is still found.
+        """
+        return [Finding(name, self.message.format(match=match), match, self.severity)
+                for name, text in texts for match in self.find(" ".join(text.split()))]
+
+
+CHECKS: dict[str, Check] = {
+    "no-birth-dates": Check(_birth_dates, "remove the date of birth: it is never published"),
+    "no-case-numbers": Check(
+        _case_numbers, "remove the booking, docket, case or alien number: it is never published"),
+    "no-ssn": Check(_ssns, "remove what looks like a social security number: it is never published"),
+    "no-street-addresses": Check(
+        _street_addresses, "remove the street address ('{match}'): give the town only"),
+    "medical-details": Check(
+        _medical, "'{match}' is medical detail: publish it only with Medical-Details-OK: yes "
+                  "(the person agreed), or leave it out", unless=("Medical-Details-OK", "yes")),
+    "minors": Check(_minors, "this mentions a child ('{match}'): never publish a child's name, "
+                             "age or school", "warning"),
+    "no-arrestee-names": Check(
+        _arrestee_names, "do not name arrestees in a support post ('{match}'): write 'our "
+                         "friend' or leave the name out",
+        only_if=("Kind", ("jail-support", "court-support"))),
+    "narrated-events": Check(
+        _narrated, "this seems to tell the alleged events ('{match}'): anything published can "
+                   "be used in court; describe the person and the need, and ask the lawyer",
+        "warning"),
+    "quotes-need-consent": Check(
+        _quotes, "a quote is only published with Quote-Consent: yes (the person quoted "
+                 "approved these words)", unless=("Quote-Consent", "yes")),
 }
+CROSS_CHECKS = frozenset({"goal-or-date-when-extended"})
+"""Checks across fields that :mod:`masbot.validate` runs itself."""
+KNOWN_CHECKS = frozenset(CHECKS) | CROSS_CHECKS
+"""Every name a template's ``checks:`` may list."""
 
 
-def lint(check_names: Iterable[str], texts: list[tuple[str, str]]) -> list[Finding]:
+def lint(check_names: Iterable[str], texts: list[tuple[str, str]],
+         flags: Mapping[str, object] | None = None) -> list[Finding]:
     """Run the named checks over ``(field, text)`` pairs; unknown check names are skipped.
 
+    ``flags`` are the form's public values, for checks that depend on another field.
     Returns every finding, in check order, then field order, then position.
     """
     findings: list[Finding] = []
     for name in check_names:
         check = CHECKS.get(name)
-        if check:
-            findings.extend(check(texts))
+        if check and check.applies(flags or {}):
+            findings.extend(f._replace(check=name) for f in check.run(texts))
     return findings

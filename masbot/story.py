@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from masbot.forms import Catalogue
+from masbot.forms import SECTION_KINDS, Catalogue, Template
 
 # Invisible characters that can reorder or hide text (Trojan Source style) or glue words.
 # Every "format" character (Unicode category Cf) is removed as well; this table is kept for
@@ -75,11 +75,13 @@ def clean_text(text: str) -> str:
     Removes every Unicode format character (category Cf: direction overrides and isolates,
     zero-width characters, soft hyphens, tag characters) and every control character except
     the line feed; tabs become four spaces; the Unicode line and paragraph separators become
-    line feeds.
+    line feeds; every other space (no-break, narrow, figure, ideographic: category Zs) becomes
+    a plain space, so the canonical text never holds one and a verifier may safely turn the
+    no-break spaces a browser adds back into spaces.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_BREAKS)
     text = unicodedata.normalize("NFC", text.replace("\t", "    "))
-    return "".join(ch for ch in text
+    return "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text
                    if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
 
 
@@ -117,12 +119,35 @@ class _Open:
     inline: bool = False  # the key line carried a value
 
 
+def _named_template(lines: list[str], subject: str, catalogue: Catalogue) -> Template | None:
+    """The template the form names on a ``Template:`` line (or else in the subject)."""
+    for line in lines:
+        if _is_signature(line):
+            break
+        m = _KEY.match(line)
+        if m and not line.lstrip().startswith(">") \
+                and catalogue.canonical_key(m.group(1)) == "Template":
+            return catalogue.template(m.group(2))
+    return catalogue.template(subject_template(subject, catalogue) or "")
+
+
+def _opens_section(name: str, value: str, template: Template | None, catalogue: Catalogue) -> bool:
+    spec = template.field(name) if template is not None else None
+    if spec is not None:
+        return not value or spec.kind in SECTION_KINDS
+    return not value or catalogue.takes_section(name)
+
+
 def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     """Parse a member's ``body`` (and ``subject`` for the template tag) into a :class:`Form`.
 
-    Never raises for any text: what cannot be understood becomes a :class:`Note`.
+    Once the template is known (from its ``Template:`` line or the subject), a line inside a
+    section that starts with a key of *another* template ("Why: ...", "Note: ...") is text
+    of the section, not a new field. Never raises for any text: what cannot be understood
+    becomes a :class:`Note`.
     """
     lines = clean_text(body).split("\n")
+    template = _named_template(lines, subject, catalogue)
     entries: dict[str, Entry] = {}
     notes: list[Note] = []
     opened: list[_Open] = []  # every entry kept, with the lines it collects
@@ -139,10 +164,13 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             continue
         m = _KEY.match(line)
         name = catalogue.canonical_key(m.group(1)) if m else None
+        if name and template is not None and template.field(name) is None \
+                and current is not None and current.entry.section:
+            name = None  # another template's key inside a section: the member's prose
         if name:
             seen_first_key = True
             value = m.group(2).strip()
-            as_section = not value or catalogue.takes_section(name)
+            as_section = _opens_section(name, value, template, catalogue)
             entry = Entry(name=name, line=number, value=value, section=as_section,
                           end_line=number)
             current = _Open(entry, [value] if value else [], inline=bool(value))

@@ -1,29 +1,45 @@
 """Validate a parsed form against its story template.
 
-``validate(form, catalogue, today)`` returns every error and warning at once, each tied to
-the line the member wrote, and the cleaned public values the appeal is built from.
+``validate(form, catalogue, today, now)`` returns every error and warning at once, each tied
+to the line the member wrote, and the cleaned public values the appeal is built from. The
+field kinds (``kind:`` in the template YAML) are checked by the functions in :data:`KIND_CHECKS`;
+checks across fields and the privacy lint follow (:mod:`masbot.privacy`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timezone
+from typing import Callable
 
-from masbot import checks, privacy
-from masbot.forms import Catalogue, FieldSpec, Template
-from masbot.story import Form
+from masbot import checks, privacy, when
+from masbot.forms import Catalogue, FieldSpec, Template, condition
+from masbot.story import Entry, Form
 
 Value = str | tuple[str, ...]
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # linear: starts at a run
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
 MAX_ITEMS = 30
 """The most items a list field may have: an appeal must stay readable."""
+MAX_ITEM_CHARS = 300
+DEFAULT_MAX = {"section": 4000, "list": 4000}
+"""Length limits for fields whose spec gives none (one-line fields: :data:`ONE_LINE_MAX`)."""
+ONE_LINE_MAX = 300
+MAX_APPEAL_CHARS = 12_000
+"""The most characters an appeal's public fields may hold together."""
 SYSTEM_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To")
 """Fields only the society writes into an appeal; a member's section line must not start
 with one, or the published text could seem to say something the society did not."""
 _SYSTEM_LINE = re.compile(r"^[ \t]*(" + "|".join(k.replace("-", "[-_ ]?") for k in SYSTEM_KEYS)
                           + r")[ \t]*:", re.IGNORECASE | re.MULTILINE)
+END_OF = {"End": "Start"}
+"""A datetime field that may be written as a time of day on the date of another one."""
+MULTI_LINE = frozenset({"section", "list", "links"})
+CHECKED_LINKS = frozenset({"links", "link"})
+"""Kinds whose links are checked one by one already (not scanned again for unsafe links)."""
+NOT_LINTED = frozenset({"key"})
+"""Kinds never scanned by the privacy lint (the Update-Key is random text)."""
 
 
 @dataclass(frozen=True)
@@ -63,57 +79,153 @@ class Validation:
         return [i for i in self.issues if i.severity == "warning"]
 
 
-def _required(spec: FieldSpec, champion: bool) -> bool:
-    return spec.required is True or (spec.required == "champion" and champion)
+@dataclass
+class _Context:
+    """What a kind check may read besides its own text."""
+
+    today: date
+    now: datetime
+    catalogue: Catalogue
+    values: dict[str, Value]  # the values checked so far, in template order
+    failed: set[str]
 
 
-def _check_value(spec: FieldSpec, entry, today: date, catalogue: Catalogue) -> tuple[Value, list[str]]:
-    text = entry.value.strip()
-    if spec.kind in ("text", "choice", "amount", "date-or-asap", "location", "language", "tags"):
-        text = " ".join(text.split())  # a section-opened one-line field joins its lines
-    if spec.kind == "choice":
-        allowed = spec.values or tuple(catalogue.names())
-        if text.casefold() not in allowed:
-            return text, [f"'{text}' is not one of: {', '.join(allowed)}"]
-        return text.casefold(), []
-    if spec.kind == "amount":
-        return checks.amount(text)
-    if spec.kind == "date-or-asap":
-        return checks.date_or_asap(text, today)
-    if spec.kind == "links":
-        values_out, problems = checks.links(checks.split_links(entry.items or entry.value.split("\n")))
-        return tuple(values_out), problems
-    if spec.kind == "language":
-        return checks.language(text)
-    if spec.kind == "tags":
-        values_out, problems = checks.tags(text)
-        return tuple(values_out), problems
-    if spec.kind == "list":
-        items = entry.items or [t.strip() for t in entry.value.split("\n") if t.strip()]
-        if not items and entry.value.strip():
-            items = [entry.value.strip()]
-        problems = [] if items else ["list at least one item, one \"- \" line each"]
-        too_long = [i for i in items if len(i) > 300]
-        if too_long:
-            problems.append("keep each item under 300 characters")
-        if len(items) > MAX_ITEMS:
-            problems.append(f"list at most {MAX_ITEMS} items ({len(items)} given)")
-        return tuple(items), problems
+# --- one field ----------------------------------------------------------------------------
+
+Check = Callable[[FieldSpec, str, _Context], checks.Result]
+
+
+def _choice(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
+    allowed = spec.values or tuple(ctx.catalogue.names())
+    word = re.sub(r"[\s_]+", "-", text.casefold())
+    if word not in allowed:
+        return text, [f"'{text}' is not one of: {', '.join(allowed)}"]
+    return word, []
+
+
+def _datetime(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
+    start_name = END_OF.get(spec.name)
+    if start_name is None:
+        return when.future_moment(text, ctx.now)
+    if start_name in ctx.failed and when.clock(text) is not None:
+        return text, []  # the start is wrong already; its end cannot be placed yet
+    start = when.parse_moment(str(ctx.values.get(start_name, "")))
+    return when.end_moment(text, start, ctx.now)
+
+
+def _key(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
+    if not re.fullmatch(r"[\w-]{8,100}", text):
+        return text, ["copy the Update-Key exactly as it was given to you"]
+    return text, []
+
+
+def _problems_only(check: Callable[[str], list[str]]) -> Check:
+    return lambda spec, text, ctx: (text, check(text))
+
+
+KIND_CHECKS: dict[str, Check] = {
+    "text": lambda spec, text, ctx: (text, []),
+    "choice": _choice,
+    "amount": lambda spec, text, ctx: checks.amount(text),
+    "date-or-asap": lambda spec, text, ctx: checks.date_or_asap(text, ctx.today),
+    "date": lambda spec, text, ctx: checks.future_date(text, ctx.today),
+    "datetime": _datetime,
+    "window": lambda spec, text, ctx: when.window(text, ctx.now),
+    "release": lambda spec, text, ctx: when.release(text, ctx.now),
+    "link": lambda spec, text, ctx: checks.https_link(text),
+    "phone": lambda spec, text, ctx: checks.phone(text, spec.region),
+    "email": lambda spec, text, ctx: checks.email(text),
+    "language": lambda spec, text, ctx: checks.language(text),
+    "appeal-id": lambda spec, text, ctx: checks.appeal_id(text),
+    "key": _key,
+    "location": _problems_only(checks.location),
+    "public-place": _problems_only(checks.public_place),
+    "public-target": _problems_only(checks.public_target),
+}
+"""One-line kinds: the check turns the member's text into the public value."""
+ITEM_RULES: dict[str, Callable[[str], list[str]]] = {
+    "quantity": lambda item: [] if checks.has_quantity(item) else [
+        f"say how many for '{item}', like '- 40 tarps'"],
+    "public-place": checks.public_place,
+}
+
+
+def _list(spec: FieldSpec, entry: Entry) -> tuple[Value, list[str]]:
+    items = entry.items or [t.strip() for t in entry.value.split("\n") if t.strip()]
+    problems: list[str] = [] if items else ["list at least one item, one \"- \" line each"]
+    if any(len(i) > MAX_ITEM_CHARS for i in items):
+        problems.append(f"keep each item under {MAX_ITEM_CHARS} characters")
+    if len(items) > MAX_ITEMS:
+        problems.append(f"list at most {MAX_ITEMS} items ({len(items)} given)")
+    rule = ITEM_RULES.get(spec.item or "")
+    for item in items if rule else ():
+        problems += [checks.at(p, item) for p in rule(item)]
+    return tuple(items), problems
+
+
+def _section(spec: FieldSpec, text: str) -> list[str]:
     problems = []
-    if spec.kind == "location":
-        problems += checks.location(text)
-    if spec.kind == "section" and spec.min_words and len(text.split()) < spec.min_words:
-        problems.append(f"write at least {spec.min_words} words ({len(text.split())} so far)")
-    if spec.max and len(text) > spec.max:
-        problems.append(f"at most {spec.max} characters ({len(text)} given)")
-    return text, problems
+    words = len(text.split())
+    if spec.min_words and words < spec.min_words:
+        problems.append(f"write at least {spec.min_words} words ({words} so far)")
+    if spec.max_words and checks.word_count(text) > spec.max_words:
+        problems.append(f"at most {spec.max_words} words ({checks.word_count(text)} given)")
+    return problems
 
 
-def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
-    """Check ``form`` against its template; collect every issue, never raise."""
-    issues: list[Issue] = [
-        Issue(n.message, n.line, None, n.severity) for n in form.notes
-    ]
+def _check_value(spec: FieldSpec, entry: Entry, ctx: _Context) -> tuple[Value, list[str]]:
+    """The public value of one field and what is wrong with it."""
+    if spec.kind == "links":
+        values, problems = checks.links(checks.split_links(entry.items or entry.value.split("\n")))
+        return tuple(values), problems
+    if spec.kind == "tags":
+        values, problems = checks.tags(" ".join(entry.value.split()))
+        return tuple(values), problems
+    if spec.kind == "list":
+        return _list(spec, entry)
+    text = entry.value.strip()
+    if spec.kind == "section":
+        value, problems = text, _section(spec, text)
+    else:
+        text = " ".join(text.split())  # a section-opened one-line field joins its lines
+        limit = spec.max or ONE_LINE_MAX
+        if len(text) > limit:  # too long to be read further (and never parsed at length)
+            return text, [f"at most {limit} characters ({len(text)} given)"]
+        value, problems = KIND_CHECKS.get(spec.kind, KIND_CHECKS["text"])(spec, text, ctx)
+    limit = spec.max or DEFAULT_MAX.get(spec.kind, ONE_LINE_MAX)
+    if isinstance(value, str) and len(value) > limit:
+        problems = [*problems, f"at most {limit} characters ({len(value)} given)"]
+    return value, problems
+
+
+# --- the form -----------------------------------------------------------------------------
+
+
+def _required_because(spec: FieldSpec, form: Form, champion: bool) -> str | None:
+    """Why ``spec`` is required for this form ("" when always), or None when it is not."""
+    if spec.required is True:
+        return ""
+    if spec.required == "champion" and champion:
+        return " (you are filing as a champion)"
+    for name, values in spec.required_if:
+        given = re.sub(r"[\s_]+", "-", form.value(name).casefold())
+        if given and ("*" in values or given in values):
+            return f" when {condition(name, values)}"
+    return None
+
+
+def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None = None
+             ) -> Validation:
+    """Check ``form`` against its template; collect every issue, never raise.
+
+    ``today`` (and ``now``, for call-in windows, gathering times and embargoes) are handed
+    in. A ``datetime`` given as ``today`` is used as ``now`` too; without either, "now" is
+    the start of ``today`` in UTC.
+    """
+    if isinstance(today, datetime):
+        now, today = now or today, today.date()
+    now = now or datetime.combine(today, time(0), tzinfo=timezone.utc)
+    issues: list[Issue] = [Issue(n.message, n.line, None, n.severity) for n in form.notes]
     name = form.template_name
     template = catalogue.template(name) if name else None
     if template is None:
@@ -126,7 +238,7 @@ def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
         return Validation(None, {}, "", issues)
 
     result = Validation(template)
-    failed: set[str] = set()  # fields whose value is wrong: no cross-checks on them
+    ctx = _Context(today, now, catalogue, result.values, set())
     champion = form.value("Filed-By").casefold() == "champion"
     for spec in template.fields:
         entry = form.entries.get(spec.name)
@@ -134,20 +246,22 @@ def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
             result.values["Template"] = template.name
             continue
         if entry is None or not entry.value.strip():
-            if _required(spec, champion):
-                need = " (you are filing as a champion)" if spec.required == "champion" else ""
-                issues.append(Issue(f"this field is required{need}: {spec.help}",
+            because = _required_because(spec, form, champion)
+            if because is not None:
+                issues.append(Issue(f"this field is required{because}: {spec.help}",
                                     entry.line if entry else None, spec.name))
             continue
         if spec.private:
             result.private = entry.value
             continue
-        value, problems = _check_value(spec, entry, today, catalogue)
+        value, problems = _check_value(spec, entry, ctx)
         for p in problems:
-            severity = "warning" if "more than a year ahead" in p else "error"
-            issues.append(Issue(p, entry.line, spec.name, severity))
-            if severity == "error":
-                failed.add(spec.name)
+            fragment = getattr(p, "fragment", None)
+            line = _line_of(form, spec.name, fragment) if fragment else entry.line
+            issues.append(Issue(str(p), line, spec.name,
+                                "warning" if getattr(p, "warning", False) else "error"))
+            if not getattr(p, "warning", False):
+                ctx.failed.add(spec.name)
         result.values[spec.name] = value
 
     for name_ in form.entries:
@@ -155,7 +269,7 @@ def validate(form: Form, catalogue: Catalogue, today: date) -> Validation:
             issues.append(Issue(f"the {template.name} template has no such field; it is ignored",
                                 form.entries[name_].line, name_, "warning"))
 
-    issues.extend(_cross_checks(form, template, result.values, champion, failed))
+    issues.extend(_cross_checks(form, template, result.values, champion, ctx.failed))
     result.issues = issues
     return result
 
@@ -174,11 +288,59 @@ def _line_of(form: Form, name: str, fragment: str) -> int | None:
     return entry.line
 
 
+def _texts(template: Template, values: dict[str, Value]) -> list[tuple[str, str]]:
+    out = []
+    for name, value in values.items():
+        spec = template.field(name)
+        if spec is None or spec.kind not in NOT_LINTED:
+            out.append((name, value if isinstance(value, str) else "\n".join(value)))
+    return out
+
+
 def _cross_checks(form: Form, template: Template, values: dict[str, Value], champion: bool,
                   failed: set[str]) -> list[Issue]:
-    """Checks across fields, the "everywhere" link check and the privacy lint."""
-    issues: list[Issue] = []
+    """Checks across fields, the "everywhere" rules and the privacy lint."""
     line = lambda n: form.entries[n].line if n in form.entries else None  # noqa: E731
+    issues = _consent_and_contact(template, values, champion, line)
+    goal, raised = values.get("Goal"), values.get("Raised")
+    if isinstance(goal, str) and isinstance(raised, str) and not {"Goal", "Raised"} & failed \
+            and goal.split()[-1] != raised.split()[-1]:
+        issues.append(Issue("give Raised in the same currency as Goal", line("Raised"), "Raised"))
+    if "goal-or-date-when-extended" in template.checks and values.get("Status") == "extended" \
+            and not {"Goal", "Needed-By"} & set(values) and not {"Goal", "Needed-By"} & failed:
+        issues.append(Issue("an extended appeal needs a new Goal or Needed-By", line("Status"),
+                            "Status"))
+    texts = _texts(template, values)
+    total = sum(len(text) for _, text in texts)
+    if total > MAX_APPEAL_CHARS:
+        issues.append(Issue(f"the appeal is too long ({total} characters); keep it under "
+                            f"{MAX_APPEAL_CHARS}"))
+    for field_name, text in texts:
+        spec = template.field(field_name)
+        if spec is not None and spec.kind in CHECKED_LINKS:
+            continue
+        for fragment, message in checks.unsafe_links(text):
+            issues.append(Issue(message, _line_of(form, field_name, fragment), field_name))
+    for field_name, text in texts:
+        spec = template.field(field_name)
+        if spec is None or spec.kind != "section":
+            continue
+        for m in _SYSTEM_LINE.finditer(text):
+            issues.append(Issue(f"a line starting '{m.group(1)}:' would look like part of what "
+                                "the society adds to the appeal; reword it",
+                                _line_of(form, field_name, m.group(0).strip()), field_name))
+    seen: set[tuple[str, int | None, str]] = set()
+    for finding in privacy.lint(template.checks, texts, values):
+        line_ = _line_of(form, finding.field, finding.match)
+        if (finding.field, line_, finding.check) not in seen:  # one mark per line and check
+            seen.add((finding.field, line_, finding.check))
+            issues.append(Issue(finding.message, line_, finding.field, finding.severity))
+    return issues
+
+
+def _consent_and_contact(template: Template, values: dict[str, Value], champion: bool,
+                         line: Callable[[str], int | None]) -> list[Issue]:
+    issues: list[Issue] = []
     consent = "direct" if not champion else str(values.get("Consent", ""))
     for spec in template.fields:
         if spec.consent and spec.name in values and consent != spec.consent:
@@ -200,30 +362,4 @@ def _cross_checks(form: Form, template: Template, values: dict[str, Value], cham
         issues.append(Issue("a personal phone or email is only published with Contact-Public: yes; "
                             "leave Contact empty to use the society's address",
                             line("Contact"), "Contact"))
-    goal, raised = values.get("Goal"), values.get("Raised")
-    if isinstance(goal, str) and isinstance(raised, str) and not {"Goal", "Raised"} & failed \
-            and goal.split()[-1] != raised.split()[-1]:
-        issues.append(Issue("give Raised in the same currency as Goal", line("Raised"), "Raised"))
-
-    texts = [(k, v if isinstance(v, str) else "\n".join(v)) for k, v in values.items()]
-    for field_name, text in texts:
-        spec = template.field(field_name)
-        if spec is not None and spec.kind == "links":
-            continue  # checked link by link already
-        for fragment, message in checks.unsafe_links(text):
-            issues.append(Issue(message, _line_of(form, field_name, fragment), field_name))
-    for field_name, text in texts:
-        spec = template.field(field_name)
-        if spec is None or spec.kind != "section":
-            continue
-        for m in _SYSTEM_LINE.finditer(text):
-            issues.append(Issue(f"a line starting '{m.group(1)}:' would look like part of what "
-                                "the society adds to the appeal; reword it",
-                                _line_of(form, field_name, m.group(0).strip()), field_name))
-    seen: set[tuple[str, int | None, str]] = set()
-    for field_name, message, fragment in privacy.lint(template.checks, texts):
-        where = (field_name, _line_of(form, field_name, fragment), message)
-        if where not in seen:  # one mark per line is enough
-            seen.add(where)
-            issues.append(Issue(message, where[1], field_name))
     return issues

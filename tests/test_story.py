@@ -37,7 +37,7 @@ def test_section_runs_until_the_next_known_key_and_keeps_paragraphs() -> None:
         "Story:\n"
         "Sam cooks at our food share.\n"
         "\n"
-        "Note: this line starts like a key but Note is no field, so it is story text.\n"
+        "Remark: this line starts like a key but is no field, so it is story text.\n"
         "Since Saturday Sam is held.\n"
         "\n"
         "How-To-Help:\n"
@@ -47,7 +47,7 @@ def test_section_runs_until_the_next_known_key_and_keeps_paragraphs() -> None:
     assert story_entry.section
     assert story_entry.value == (
         "Sam cooks at our food share.\n\n"
-        "Note: this line starts like a key but Note is no field, so it is story text.\n"
+        "Remark: this line starts like a key but is no field, so it is story text.\n"
         "Since Saturday Sam is held."
     )
     assert (story_entry.line, story_entry.end_line) == (1, 5)
@@ -296,3 +296,38 @@ def test_pathological_input_is_handled_in_linear_time(text: str) -> None:
     from masbot import validate
     form = parse(text, "[bail] x")
     validate.validate(form, CAT, date(2026, 11, 23))
+
+
+# --- keys of other templates ---------------------------------------------------------------
+
+
+def test_another_templates_key_inside_a_section_is_text() -> None:
+    form = parse("Template: bail\nStory:\nWhy: because we care.\nNote: Sam cooks.\n"
+                 "How-To-Help:\nGive.\n")
+    assert form.entries["Story"].value == "Why: because we care.\nNote: Sam cooks."
+    assert list(form.entries) == ["Template", "Story", "How-To-Help"]
+
+
+def test_another_templates_key_outside_a_section_is_a_field_to_warn_about() -> None:
+    form = parse("Template: bail\nWhere: City Hall\nTitle: x\n")
+    assert list(form.entries) == ["Template", "Where", "Title"]
+
+
+def test_the_subject_names_the_template_for_section_keys() -> None:
+    form = parse("Story:\nWhy: because.\n", "[bail] help")
+    assert form.entries["Story"].value == "Why: because."
+    form = parse("Why:\nbecause.\nBring:\n- water\n", "[gathering] vigil")
+    assert form.entries["Why"].value == "because." and form.entries["Bring"].items == ["water"]
+
+
+def test_a_key_that_is_a_section_in_its_own_template_collects_lines() -> None:
+    form = parse("Template: update\nFunds-Report: 2500 USD bail\n- 300 USD rides\nNote: thanks\n")
+    assert form.entries["Funds-Report"].items == ["2500 USD bail", "300 USD rides"]
+    assert form.entries["Note"].value == "thanks"
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2007", "\u3000", "\u2009"])
+def test_every_unicode_space_becomes_a_plain_space(space: str) -> None:
+    form = parse(f"Title:{space}Get{space}Sam home\nStory:\nSam{space}cooks.\n")
+    assert form.entries["Title"].value == "Get Sam home"
+    assert form.entries["Story"].value == "Sam cooks."

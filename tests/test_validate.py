@@ -327,7 +327,8 @@ INVALID = [
     pytest.param({17: ""}, (), [
         ("Funds-Use", 16, "this field is required: one \"- \" line per item")], id="empty-list"),
     pytest.param({1: "Template: bial"}, (), [
-        ("Template", 1, "'bial' is not a template; write Template: followed by one of bail")],
+        ("Template", 1, "'bial' is not a template; write Template: followed by one of "
+                      + ", ".join(CAT.names()))],
         id="unknown-template"),
     pytest.param({}, ["Title: Another title"], [
         (None, 20, "Title is given twice (first on line 2); only the first is used")],
@@ -360,7 +361,7 @@ def test_missing_required_fields(drop: int, field_name: str, help_text: str) -> 
 def test_no_template_anywhere() -> None:
     v = check(form_text(drop=(1,)))
     assert errors(v) == [("Template", None, "name the template: write Template: followed by "
-                                            "one of bail")]
+                                            "one of " + ", ".join(CAT.names()))]
     assert v.template is None
 
 
