@@ -1,0 +1,170 @@
+"""The repost kit: every rendering of an appeal, derived from the canonical :class:`Appeal`.
+
+Pure functions, no I/O beyond reading the Jinja2 templates shipped in ``masbot/templates``:
+
+* :func:`markdown` -- Markdown; everything a member wrote is escaped, so no raw HTML and no
+  link syntax of theirs survives, only the links the society builds from checked fields;
+* :func:`html` -- an HTML snippet with h-entry microformats (``p-name``, ``e-content``,
+  ``dt-published``, ``p-location``, ``u-url``) and schema.org ``Event`` microdata for
+  gatherings, rendered with autoescaping and then sanitised with ``nh3`` to exactly the tags
+  and attributes it emits;
+* :func:`share_text` -- at most 280 characters for social media;
+* :func:`ics` -- an iCalendar event for gatherings and call-in windows (see :mod:`masbot.ics`);
+* :func:`kit` -- all of them by file name, for an archive.
+
+The page layout comes from :mod:`masbot.view`; this module only turns it into text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import nh3
+
+from masbot import ics as ical
+from masbot import view
+from masbot.appeal import Appeal
+from masbot.forms import Catalogue
+
+SHARE_MAX = 280
+"""The most characters a share text has (counted as Unicode code points)."""
+HTML_TAGS = frozenset({"article", "h2", "h3", "p", "br", "div", "dl", "dt", "dd", "ul", "li",
+                       "a", "span", "time", "strong", "meta"})
+HTML_ATTRIBUTES = {"*": {"class", "lang", "itemprop", "itemscope", "itemtype"}, "a": {"href"},
+                   "time": {"datetime"}, "meta": {"content"}}
+URL_SCHEMES = frozenset({"https", "tel", "mailto"})
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
+_MD_LINE_START = re.compile(r"^(?:([-=+#])|(\d{1,9})([.)])(?=\s|$))")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class Trusted(str):
+    """Markdown the society built itself (links from checked fields): not escaped again."""
+
+
+def escape_markdown(text: object) -> str:
+    """Member text as inert Markdown: every character Markdown could read as syntax (links,
+    emphasis, HTML, entities, headings, lists) is backslash-escaped, line by line."""
+    if isinstance(text, Trusted):
+        return text
+    lines = []
+    for line in str(text).split("\n"):
+        line = _MD_SPECIAL.sub(r"\\\1", line)
+        m = _MD_LINE_START.match(line)
+        if m and m.group(1):
+            line = "\\" + line
+        elif m:
+            line = f"{m.group(2)}\\{m.group(3)}{line[m.end():]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _safe_url(url: str) -> str:
+    """A checked URL with the characters Markdown or HTML could misread percent-encoded."""
+    if url.split(":", 1)[0].casefold() not in URL_SCHEMES:
+        raise ValueError(f"not a safe link: {url!r}")
+    return re.sub(r"[\s<>()\[\]\"'`\\{}|^]", lambda m: "%%%02X" % ord(m.group(0)), url)
+
+
+def _md_link(part: view.Part | str) -> str:
+    """A part as Markdown: escaped text, as a link when it has a (checked) target."""
+    if isinstance(part, str):
+        part = view.Part(part, href=part)
+    text = escape_markdown(part.text)
+    return Trusted(f"[{text}]({_safe_url(part.href)})" if part.href else text)
+
+
+@cache
+def _environment(kind: str) -> jinja2.Environment:
+    if kind == "html":
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
+                                 undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                 lstrip_blocks=True, keep_trailing_newline=True)
+    else:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False,
+                                 finalize=escape_markdown, undefined=jinja2.StrictUndefined,
+                                 lstrip_blocks=True, keep_trailing_newline=True)
+        env.filters["link"] = _md_link
+        env.globals.update(br=Trusted("\\\n"), nl=Trusted("\n"))
+    env.filters["url"] = _safe_url
+    return env
+
+
+def markdown(appeal: Appeal, *, url: str | None = None,
+             catalogue: Catalogue | None = None) -> str:
+    """The appeal as Markdown. ``url``: where the appeal is published, if anywhere."""
+    page = view.page(appeal, url=url, catalogue=catalogue)
+    text = _environment("md").get_template("appeal.md.j2").render(page=page)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None) -> str:
+    """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event
+    microdata for gatherings; sanitised, so nothing but the emitted markup survives."""
+    page = view.page(appeal, url=url, catalogue=catalogue)
+    raw = _environment("html").get_template(page.html_template).render(page=page)
+    return re.sub(r"\n{2,}", "\n", sanitise(raw)).strip("\n") + "\n"
+
+
+def sanitise(fragment: str) -> str:
+    """``fragment`` with only the tags, attributes and link schemes the kit emits."""
+    return nh3.clean(fragment, tags=set(HTML_TAGS), attributes=HTML_ATTRIBUTES,
+                     url_schemes=set(URL_SCHEMES), link_rel="nofollow noopener noreferrer",
+                     clean_content_tags={"script", "style"}, strip_comments=True)
+
+
+def _plain(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _cut(text: str, room: int) -> str:
+    """``text`` cut on a word boundary to at most ``room`` characters, with an ellipsis."""
+    if len(text) <= room:
+        return text
+    if room < 2:
+        return ""
+    head = text[:room - 1]
+    if " " in head and not text[room - 1].isspace():
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.-–—") + "…"
+
+
+def share_text(appeal: Appeal, *, url: str | None = None,
+               catalogue: Catalogue | None = None) -> str:
+    """At most :data:`SHARE_MAX` characters to repost: the member's ``Share-Text`` when
+    given, else title, place, how to help and the link; cut on a word boundary, the link
+    kept whole, no control characters."""
+    page = view.page(appeal, url=url, catalogue=catalogue)
+    link = _plain(page.share_link or "")
+    prefix = f"{page.status_word.upper()}: " if page.status_word else ""
+    given = _plain(str(appeal.get("Share-Text", "")))
+    body = given or " ".join(p for p in (
+        f"{_plain(appeal.title)} ({_plain(page.location)})." if page.location
+        else f"{_plain(appeal.title)}.",
+        _plain(page.share_help)) if p)
+    room = SHARE_MAX - len(prefix) - (len(link) + 1 if link else 0)
+    if room < 20:  # an absurdly long link: leave it out rather than the words
+        link, room = "", SHARE_MAX - len(prefix)
+    return (prefix + _cut(body, room) + (f" {link}" if link else ""))[:SHARE_MAX]
+
+
+def ics(appeal: Appeal, *, url: str | None = None) -> str | None:
+    """An iCalendar file (one VEVENT) for a gathering or a call-in window, else None."""
+    return ical.event(appeal, url=url)
+
+
+def kit(appeal: Appeal, *, url: str | None = None,
+        catalogue: Catalogue | None = None) -> dict[str, str]:
+    """Every rendering by file name: ``appeal.md``, ``appeal.html``, ``share.txt`` and,
+    for gatherings and call-ins, ``appeal.ics``."""
+    files = {"appeal.md": markdown(appeal, url=url, catalogue=catalogue),
+             "appeal.html": html(appeal, url=url, catalogue=catalogue),
+             "share.txt": share_text(appeal, url=url, catalogue=catalogue) + "\n"}
+    event = ics(appeal, url=url)
+    if event is not None:
+        files["appeal.ics"] = event
+    return files
