@@ -74,7 +74,7 @@ class Appeal:
 
 
 _SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body",
-                       "Update", "Funds-Report"})
+                       "Update", "Funds-Report", "Lede", "About"})
 
 UPDATE_FIELDS = ("Supersedes", "Update", "Redirect-To", "Funds-Report", "Stop-Sharing")
 """Fields an update adds; the next update replaces them."""

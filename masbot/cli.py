@@ -35,6 +35,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if problem := inbound_problem(config):
             print(problem, file=sys.stderr)
             return USAGE
+        if config.templates_dir is not None:
+            from masbot.forms import check_directory
+            template_problems = check_directory(config.templates_dir)
+            for p in template_problems:
+                print(p, file=sys.stderr)
+            if template_problems:
+                return USAGE
         try:
             Signer(config.society.gnupghome, config.society.key)
         except SignerError as exc:
@@ -113,7 +120,7 @@ def _verdict(raw: bytes, catalogue, society: str):
         raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + raw
     msg = intake.read(raw)
     now = datetime.now(timezone.utc)
-    return msg, pipeline.run(msg, pipeline.Context(catalogue, society, now.date())), now
+    return msg, pipeline.run(msg, pipeline.Context(catalogue, society, now)), now
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from typing import Mapping
 
 from masbot import listener, logs
 from masbot.config import Config, ConfigError, Problem, load_config
+from masbot.forms import check_directory
 from masbot.inbox import ImapInbox
 from masbot.keyring import Keyring, from_config as keyring_from_config
 from masbot.relay.delivery import Deliverer, RetryPolicy
@@ -94,6 +95,10 @@ class Daemon:
         """Load the config file again; keep the running config when the new one has problems."""
         try:
             config = load_config(self.config_path, self.environ)
+            if config.templates_dir is not None:
+                problems = check_directory(config.templates_dir)
+                if problems:
+                    raise ConfigError(problems)
         except ConfigError as exc:
             log.error("reload refused, the running configuration is kept:\n%s", exc)
             return

@@ -40,7 +40,7 @@ class Context:
 
     catalogue: Catalogue
     society: str
-    today: date
+    today: date  # a datetime (aware) also gives validation the time of day
     partner_addresses: frozenset[str] = frozenset()  # every partner list address and List-Id
 
 

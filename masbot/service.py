@@ -152,7 +152,7 @@ class Society:
     async def _handle_new(self, msg: intake.Inbound, raw: bytes) -> Outcome:
         cfg = self.config
         now = self.clock()
-        ctx = pipeline.Context(self.catalogue, cfg.society.name, now.date(),
+        ctx = pipeline.Context(self.catalogue, cfg.society.name, now,
                                _partner_addresses(cfg))
         verdict = pipeline.run(msg, ctx)
         # Partners' lists are exempt: their posts are checked by signature, not counted.
