@@ -95,6 +95,14 @@ def from_json(text: str) -> tuple[tuple[str, Value], ...]:
     return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in json.loads(text))
 
 
+def restore(*, appeal_id: str, revision: int, society: str, issued: str, expires: str,
+            status: str, updates_to: str, fields: str) -> Appeal:
+    """An appeal revision rebuilt from what the store keeps (ISO dates, fields as JSON)."""
+    return Appeal(appeal_id=appeal_id, revision=revision, society=society,
+                  issued=datetime.fromisoformat(issued), expires=date.fromisoformat(expires),
+                  status=status, updates_to=updates_to, fields=from_json(fields))
+
+
 def revise(previous: Appeal, update: dict[str, Value], *, issued: datetime,
            appeal_days: int) -> Appeal:
     """The next revision of ``previous`` after a valid update form.

@@ -167,7 +167,8 @@ class Daemon:
         if self.inbox is not None:
             self.inbox.pause()
         try:
-            await asyncio.wait_for(parts.society.quiesce(), 30)
+            async with asyncio.timeout(30):
+                await parts.society.quiesce()
         except TimeoutError:
             log.warning("stopping with messages in hand; they are handled again at the next start")
         for task in tasks:

@@ -20,11 +20,12 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from masbot import listener, logs
+from masbot import listener, logs, render
+from masbot.appeal import restore
 from masbot.config import load_config
 from masbot.daemon import assemble, public_addresses
 from masbot.service import Outcome
-from masbot.signer import init_key
+from masbot.signer import Signer, init_key
 
 LOCAL_LIST = "members@anytown.example"
 PARTNER_LISTS = {"riverside": "master@lists.riverside.example",
@@ -56,7 +57,8 @@ class _Sink:
 def _config_text(out: Path, home: Path, partner_fprs: dict[str, str], listen: int, smtp: int) -> str:
     partners = "".join(
         f"  - name: {name}\n    addresses: [{PARTNER_LISTS[name]}]\n"
-        f"    fingerprint: {fpr}\n    direction: both\n" for name, fpr in partner_fprs.items())
+        f"    fingerprint: {fpr}\n    direction: both\n    key_file: {name}.asc\n"
+        for name, fpr in partner_fprs.items())
     return (
         "society:\n"
         "  name: Anytown Mutual Aid Society\n"
@@ -88,10 +90,12 @@ def samples(today: date) -> list[tuple[str, bytes]]:
 
 async def _run(out: Path, home: Path) -> dict:
     partner_fprs = {}
-    for name in PARTNER_LISTS:  # partner societies have keys of their own
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    for name in PARTNER_LISTS:  # partner societies have keys of their own, pinned here
         partner_home = Path(tempfile.mkdtemp(prefix="mb-demo-p-", dir="/tmp"))
         try:
             partner_fprs[name] = init_key(partner_home, f"{name} society", PARTNER_LISTS[name])
+            (out / "data" / f"{name}.asc").write_text(Signer(partner_home).export_public())
         finally:
             _stop_agent(partner_home)
             shutil.rmtree(partner_home, ignore_errors=True)
@@ -136,7 +140,15 @@ async def _run(out: Path, home: Path) -> dict:
     archive = out / "archive"
     archive.mkdir(exist_ok=True)
     for record in parts.store.appeals():
-        (archive / f"{record.appeal_id}-r{record.revision}.txt").write_text(record.signed_text)
+        name = f"{record.appeal_id}-r{record.revision}"
+        (archive / f"{name}.txt").write_text(record.signed_text)
+        appeal = restore(appeal_id=record.appeal_id, revision=record.revision,
+                         society=config.society.name, issued=record.issued,
+                         expires=record.expires, status=record.status,
+                         updates_to=config.society.address, fields=record.fields)
+        (archive / name).mkdir()
+        for file_name, text in render.kit(appeal).items():  # the repost kit
+            (archive / name / file_name).write_text(text)
     parts.store.close()
     if parts.society.keyring is not None:
         parts.society.keyring.close()

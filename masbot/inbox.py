@@ -114,8 +114,9 @@ class ImapInbox:
                     await self._idle(client, lost)
                 else:
                     self.state = "polling"
-                    try:
-                        await asyncio.wait_for(lost.wait(), cfg.poll_seconds)
+                    try:  # asyncio.timeout: wait_for can swallow a cancellation (3.11)
+                        async with asyncio.timeout(cfg.poll_seconds):
+                            await lost.wait()
                     except TimeoutError:
                         pass
                     _ok(await client.noop(), "noop")
@@ -136,7 +137,8 @@ class ImapInbox:
         if lost.is_set():
             raise ImapError("connection lost during IDLE")
         client.idle_done()
-        await asyncio.wait_for(idle_task, self.config.timeout)
+        async with asyncio.timeout(self.config.timeout):
+            await idle_task
 
     def pause(self) -> None:
         """Take no new messages from the mailbox (used when stopping)."""
@@ -205,7 +207,8 @@ class ImapInbox:
             try:
                 if protocol.has_pending_idle_command():
                     client.idle_done()
-                await asyncio.wait_for(client.logout(), 2)
+                async with asyncio.timeout(2):
+                    await client.logout()
             except Exception:  # noqa: BLE001 - a broken session may not log out; it is closed anyway
                 pass
         if getattr(protocol, "transport", None) is not None:

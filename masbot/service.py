@@ -282,11 +282,10 @@ class Society:
                     f"No appeal {appeal_id[:40]} of this society matches that Update-Key, so "
                     "nothing was changed. Copy the Refers-To and Update-Key lines exactly from "
                     "the answer you got when the appeal was published.\n")
-        previous = appeals.Appeal(
+        previous = appeals.restore(
             appeal_id=record.appeal_id, revision=record.revision, society=cfg.society.name,
-            issued=datetime.fromisoformat(record.issued), expires=date.fromisoformat(record.expires),
-            status=record.status, updates_to=cfg.society.address,
-            fields=appeals.from_json(record.fields))
+            issued=record.issued, expires=record.expires, status=record.status,
+            updates_to=cfg.society.address, fields=record.fields)
         appeal = appeals.revise(previous, validation.values, issued=now,
                                 appeal_days=cfg.society.appeal_days)
         decision = await self._issue(msg, appeal, "update", record.update_key_hash, now, outcome)

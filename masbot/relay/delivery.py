@@ -62,8 +62,11 @@ class Deliverer:
                 nxt = self.store.next_due()
                 timeout = None if nxt is None else max(0.05, nxt - self.clock())
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the event is set, and stopping would hang.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=min(timeout or 60, 60))
+                    async with asyncio.timeout(min(timeout or 60, 60)):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
         finally:
