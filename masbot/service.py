@@ -238,15 +238,9 @@ class Society:
         destinations = decision.destinations
         data = None
         if decision.action == "relay" and destinations:
-            record = verify.next_record(check, own)
-            content = post.signed_content(check.clearsigned_appeal, record, check.origin_key)
-            signature = await asyncio.to_thread(self.signer.detach_sign, content)
-            envelope = post.Envelope(
-                from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
-                subject=f"[{check.record.appeal_id}] {fields.get('Title', '')}", date=now,
-                message_id=self._message_id())
-            data = post.assemble(content, signature.data, signature.hash_algo, envelope,
-                                 boundary=f"=-masbot-{secrets.token_hex(12)}")
+            data = await self._sign_post(check.clearsigned_appeal, verify.next_record(check, own),
+                                         check.origin_key, destinations,
+                                         fields.get("Title", ""), now)
         appeal_record = AppealRecord(
             appeal_id=check.record.appeal_id, revision=check.record.revision, origin=check.origin,
             template=fields.get("Template", ""), status=fields.get("Status", ""),
@@ -328,16 +322,22 @@ class Society:
 
     async def _build_post(self, appeal: appeals.Appeal, signed_text: str,
                           destinations: tuple[str, ...], now: datetime) -> bytes:
+        """The post of one of our own appeals: we are its origin and its whole path."""
+        own = self.signer.fingerprint
+        record = post.RelayRecord(own, self.config.society.name, appeal.appeal_id,
+                                  appeal.revision, (own,))
+        return await self._sign_post(signed_text, record, self.public_key, destinations,
+                                     appeal.title, now)
+
+    async def _sign_post(self, clearsigned: str, record: post.RelayRecord, origin_key: str,
+                         destinations: tuple[str, ...], title: str, now: datetime) -> bytes:
+        """Sign once and assemble the post that goes, byte for byte, to every destination."""
         cfg = self.config
-        record = post.RelayRecord(origin=self.signer.fingerprint, origin_name=cfg.society.name,
-                                  appeal_id=appeal.appeal_id, revision=appeal.revision,
-                                  path=(self.signer.fingerprint,))
-        content = post.signed_content(signed_text, record, self.public_key)
+        content = post.signed_content(clearsigned, record, origin_key)
         signature = await asyncio.to_thread(self.signer.detach_sign, content)
         envelope = post.Envelope(
             from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
-            subject=f"[{appeal.appeal_id}] {appeal.title}", date=now,
-            message_id=self._message_id())
+            subject=f"[{record.appeal_id}] {title}", date=now, message_id=self._message_id())
         return post.assemble(content, signature.data, signature.hash_algo, envelope,
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
 
@@ -409,13 +409,10 @@ class Society:
         decision = rules.off_path(cfg, rules.Decision(
             "relay", ("local", "partners"), cfg.destinations(["local", "partners"]),
             "moderator", ()), relay.path)
-        content = post.signed_content(record.signed_text, relay, origin_key)
-        signature = await asyncio.to_thread(self.signer.detach_sign, content)
         title = loops.head(record.signed_text).get("Title", "")
-        envelope = post.Envelope(cfg.society.name, cfg.society.address, decision.destinations,
-                                 f"[{record.appeal_id}] {title}", now, self._message_id())
-        return (post.assemble(content, signature.data, signature.hash_algo, envelope,
-                              boundary=f"=-masbot-{secrets.token_hex(12)}"), decision.destinations)
+        data = await self._sign_post(record.signed_text, relay, origin_key,
+                                     decision.destinations, title, now)
+        return data, decision.destinations
 
     async def _answer(self, msg: intake.Inbound, subject: str, body: str, now: datetime) -> bool:
         answer = answers.build(answers.Sender(self.config.society.name, self.config.society.address),
