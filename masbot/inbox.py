@@ -145,32 +145,41 @@ class ImapInbox:
         self._paused = True
 
     async def _drain(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
-        """Handle every message in the mailbox, oldest UID first, a batch at a time.
+        """Handle every message in the mailbox, oldest UID first, a batch at a time, until a
+        search finds the mailbox empty.
 
-        The messages of a batch are handled concurrently; each is removed from the mailbox
-        only after its outcome is committed. A message whose handling failed stays in the
-        mailbox, and the session is restarted after a backoff to try it again.
+        Searching again matters: mail that arrives while a batch is handled is announced
+        during our own commands, not after IDLE starts, so IDLE alone would not see it. The
+        messages of a batch are handled concurrently; each is removed from the mailbox only
+        after its outcome is committed. A message whose handling failed stays in the mailbox,
+        and the session is restarted after a backoff to try it again.
         """
-        response = _ok(await client.uid_search("ALL"), "uid search")
-        uids = sorted(int(u) for u in bytes(response.lines[0]).split() if u.isdigit())
-        for start in range(0, len(uids), BATCH):
-            if lost.is_set():
-                raise ImapError("connection lost")
-            if self._paused:
+        while not self._paused:
+            response = _ok(await client.uid_search("ALL"), "uid search")
+            uids = sorted(int(u) for u in bytes(response.lines[0]).split() if u.isdigit())
+            if not uids:
                 return
-            fetched = await self._fetch(client, uids[start:start + BATCH])
-            self.state = "handling"
-            results = await asyncio.gather(*(self.handler(raw) for raw in fetched.values()),
-                                           return_exceptions=True)
-            done = [uid for uid, result in zip(fetched, results)
-                    if not isinstance(result, BaseException)]
-            if done:
-                await self._remove(client, done)
-                self.handled += len(done)
-            failures = [r for r in results if isinstance(r, BaseException)]
-            if failures:
-                raise ImapError(f"{len(failures)} message(s) could not be handled and stay in "
-                                f"the mailbox: {type(failures[0]).__name__}: {failures[0]}")
+            await self._handle_batch(client, lost, uids[:BATCH])
+
+    async def _handle_batch(self, client: aioimaplib.IMAP4, lost: asyncio.Event,
+                            uids: list[int]) -> None:
+        if lost.is_set():
+            raise ImapError("connection lost")
+        fetched = await self._fetch(client, uids)
+        self.state = "handling"
+        results = await asyncio.gather(*(self.handler(raw) for raw in fetched.values()),
+                                       return_exceptions=True)
+        done = [uid for uid, result in zip(fetched, results)
+                if not isinstance(result, BaseException)]
+        if done:
+            await self._remove(client, done)
+            self.handled += len(done)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise ImapError(f"{len(failures)} message(s) could not be handled and stay in "
+                            f"the mailbox: {type(failures[0]).__name__}: {failures[0]}")
+        if not fetched:
+            raise ImapError("the server listed messages it then did not return")
 
     async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> dict[int, bytes]:
         """The raw bytes of ``uids`` that still exist, by UID."""

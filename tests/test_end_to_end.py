@@ -201,3 +201,23 @@ async def test_imap_over_implicit_tls(tmp_path, gpg_home, dovecot, smtp_sink):
     mailbox.append(dovecot, USER, PASSWORD, bail_request("tls.sender@example.net"))
     await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3)
     assert mailbox.count(dovecot, USER, PASSWORD) == 0
+
+
+async def test_mail_arriving_while_a_batch_is_handled_is_not_left_waiting(society, dovecot):
+    """Regression: mail announced during our own commands was only seen at the next new mail."""
+    files, sink, _ = society
+    for i in range(60):
+        mailbox.append(dovecot, USER, PASSWORD, bail_request(f"early{i}@example.net",
+                                                             title=f"Early {i}"))
+
+    async def append_during_the_drain():
+        while len(posts(sink)) < 3:
+            await asyncio.sleep(0.01)
+        for i in range(10):
+            await asyncio.to_thread(mailbox.append, dovecot, USER, PASSWORD,
+                                    bail_request(f"late{i}@example.net", title=f"Late {i}"))
+
+    job = asyncio.create_task(append_during_the_drain())
+    await run_daemon_until(files.config, lambda: job.done() and len(posts(sink)) >= 210,
+                           timeout=60)
+    assert mailbox.count(dovecot, USER, PASSWORD) == 0
