@@ -1,0 +1,793 @@
+#!/usr/bin/env python3
+"""masbot benchmark: the signing floor, throughput, latency at idle, and a junk flood.
+
+    .venv/bin/python bench/run.py [--quick] [--json FILE] [--profile DIR] [--phases ...]
+
+Starts its own Dovecot (tests/harness) and an aiosmtpd sink on loopback, runs masbot as a
+subprocess (``python -m masbot run -c CONFIG``) once per phase with a fresh store, and checks
+that every valid appeal reached every destination exactly once. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
+
+from harness.dovecot import Dovecot  # noqa: E402
+from harness.openpgp import extract_signed, sqop_verify  # noqa: E402
+from harness.smtp_sink import SmtpSink  # noqa: E402
+from support import LOCAL_LIST, PARTNERS, write_config  # noqa: E402
+
+import mailgen  # noqa: E402
+import procstat  # noqa: E402
+from masbot.signer import Signer, init_key  # noqa: E402
+
+USER, PASSWORD = "society", "societypw"
+DESTINATIONS = (LOCAL_LIST, *PARTNERS.values())
+SIGNATURES_PER_APPEAL = 2  # Society._publish: clearsign(appeal) + detach_sign(post)
+FULL = dict(signs=200, throughput=500, latency=50, junk=10_000, valid=20)
+QUICK = dict(signs=20, throughput=10, latency=5, junk=200, valid=3)
+TARGETS = dict(throughput_ratio=0.80, latency_p50_s=0.7, latency_p99_s=1.0, flood_junk_per_s=300,
+               flood_peak_rss_mb=150)
+PHASES = ("throughput", "throughput_backlog", "latency", "flood", "flood_backlog")
+_TAG = re.compile(rb"Bail for neighbour ([A-Z]\d{5}):")
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# -- the machine -------------------------------------------------------------------------------
+def _first_line(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), platform.processor())
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")))
+    rev = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "masbot"],
+                           capture_output=True, text=True).stdout.strip()
+    fs = _first_line(["findmnt", "-n", "-o", "FSTYPE", "-T", tempfile.gettempdir()])
+    return {"nproc": os.cpu_count(), "cpu": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "gpg": _first_line(["gpg", "--version"]),
+            "dovecot": _first_line(["/usr/sbin/dovecot", "--version"]),
+            "kernel": platform.release(), "tmp_fs": fs,
+            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+            "masbot_rev": rev + (" + uncommitted changes in masbot/" if dirty else "")}
+
+
+# -- 1. the signing floor -----------------------------------------------------------------------
+def masbot_sign_concurrency() -> tuple[int, str]:
+    """How many signs masbot can have in flight at once, read from its code, and why."""
+    import inspect
+
+    from masbot import inbox, service
+    executor = min(32, (os.cpu_count() or 1) + 4)  # asyncio.to_thread's default executor
+    workers = inspect.signature(service.Society.__init__).parameters.get("workers")
+    if workers is None or workers.default is inspect.Parameter.empty:
+        return 1, ("Society.handle holds one lock and _publish awaits clearsign then "
+                   "detach_sign: one sign in flight")
+    batch = getattr(inbox, "BATCH", 1)
+    n = max(1, min(int(workers.default), int(batch), executor))
+    return n, (f"Society(workers={workers.default}) handles that many messages at once "
+               f"(IMAP batches of {batch}); each awaits clearsign then detach_sign through "
+               f"asyncio.to_thread (default executor, {executor} threads): up to {n} signs "
+               "in flight")
+
+
+def signing_floor(gnupghome: Path, count: int) -> dict:
+    """python-gnupg detached signs per second (Ed25519, ~2 KB) with 1, 2 and masbot's number
+    of signs in flight (asyncio.to_thread on a default executor of that many threads)."""
+    signer = Signer(gnupghome)
+    payload = (("Appeal-ID: ANYTOWN-2026-0001\r\n" + "Sam cooks at our food share every week. "
+                * 2 + "\r\n") * 20).encode()[:2048]
+    for _ in range(3):  # warm the agent
+        signer.detach_sign(payload)
+    singles = []
+    for _ in range(max(5, count // 4)):
+        t = time.perf_counter()
+        signer.detach_sign(payload)
+        singles.append(time.perf_counter() - t)
+    masbot_n, why = masbot_sign_concurrency()
+    rates = {}
+    for workers in sorted({1, 2, masbot_n}):
+        async def run() -> float:
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(workers))
+            t = time.perf_counter()
+            await asyncio.gather(*(asyncio.to_thread(signer.detach_sign, payload)
+                                   for _ in range(count)))
+            return time.perf_counter() - t
+        rates[str(workers)] = round(count / asyncio.run(run()), 1)
+    # The pair an appeal costs, one after the other as in Society._publish: clearsign + detached.
+    text = payload.decode().replace("\r\n", "\n").rstrip()
+    pairs = max(5, count // 4)
+    t = time.perf_counter()
+    for _ in range(pairs):
+        signer.clearsign(text)
+        signer.detach_sign(payload)
+    pair_rate = pairs / (time.perf_counter() - t)
+    return {"payload_bytes": len(payload), "signs": count,
+            "signs_per_s": rates, "masbot_workers": masbot_n, "masbot_workers_why": why,
+            "sign_ms_median": round(statistics.median(singles) * 1000, 1),
+            "sign_ms_p90": round(sorted(singles)[int(0.9 * (len(singles) - 1))] * 1000, 1),
+            "appeal_pair_per_s_sequential": round(pair_rate, 1),
+            "sign_bound_appeals_per_s": round(rates[str(masbot_n)] / SIGNATURES_PER_APPEAL, 1),
+            "sign_bound_appeals_per_s_1_worker": round(rates["1"] / SIGNATURES_PER_APPEAL, 1),
+            "sign_bound_appeals_per_s_2_workers": round(rates["2"] / SIGNATURES_PER_APPEAL, 1)}
+
+
+# -- a society under test --------------------------------------------------------------------
+class Tracker:
+    """Reads the sink's messages incrementally: posts by request tag and destination, answers."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+        self.seen = 0
+        self.posts: dict[str, dict[str, list]] = {}  # tag -> destination -> [(time, bytes)]
+        self.unknown_posts = 0
+        self.answers: dict[str, list[float]] = {}  # sender -> [times]
+
+    def update(self) -> None:
+        with self.sink._cond:
+            new = self.sink.messages[self.seen:]
+        self.seen += len(new)
+        for m in new:
+            rcpt = m.rcpt_tos[0] if m.rcpt_tos else ""
+            if rcpt in DESTINATIONS:
+                match = _TAG.search(m.data)
+                if match is None:
+                    self.unknown_posts += 1
+                    continue
+                tag = match.group(1).decode()
+                self.posts.setdefault(tag, {}).setdefault(rcpt, []).append((m.received_at, m.data))
+            else:
+                self.answers.setdefault(rcpt, []).append(m.received_at)
+
+    def complete(self, tag: str) -> bool:
+        got = self.posts.get(tag, {})
+        return all(got.get(d) for d in DESTINATIONS)
+
+    def delivered_at(self, tag: str) -> float:
+        """When the post reached the last of the destinations (first copy at each)."""
+        return max(self.posts[tag][d][0][0] for d in DESTINATIONS)
+
+
+def _tag(req: mailgen.Request) -> str:
+    return _TAG.search(req.raw).group(1).decode()
+
+
+class Society:
+    """A fresh masbot config, store and sink; masbot itself runs as a subprocess."""
+
+    def __init__(self, name: str, dovecot: Dovecot, gnupghome: Path, keep: bool) -> None:
+        self.name = name
+        self.dir = Path(tempfile.mkdtemp(prefix=f"mb-bench-{name}-", dir="/tmp"))
+        self.keep = keep
+        self.sink = SmtpSink().start()
+        self.files = write_config(self.dir, gnupghome, smtp_port=self.sink.port,
+                                  imap_port=dovecot.port, backoff_initial=0.5)
+        self.log_path = self.dir / "masbot.log"
+        self.proc: subprocess.Popen | None = None
+        self.profiler: subprocess.Popen | None = None
+        self.tracker = Tracker(self.sink)
+
+    def start(self, timeout: float = 30, trace: Path | None = None) -> int:
+        """Start masbot; with ``trace``, under bench/trace.py (stage timers) writing there."""
+        out = open(self.dir / "masbot.out", "wb")
+        runner = (["-m", "masbot", "run"] if trace is None else
+                  [str(Path(__file__).resolve().parent / "trace.py"), str(trace)])
+        self.proc = subprocess.Popen([sys.executable, *runner, "-c", str(self.files.config)],
+                                     stdout=out, stderr=out, cwd=ROOT)
+        out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"masbot exited with {self.proc.returncode}: "
+                                   f"{(self.dir / 'masbot.out').read_text()[-2000:]}")
+            if self.log_path.exists() and "waiting with IDLE" in self.log_path.read_text():
+                return self.proc.pid
+            time.sleep(0.05)
+        raise RuntimeError(f"masbot did not reach IDLE in {timeout} s; log: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text()[-2000:]
+        except OSError:
+            return "(no log)"
+
+    def profile(self, out: Path) -> None:
+        """Sample masbot's CPU with py-spy (all threads, without pausing it); 200 samples a
+        second, so a thread's samples / 200 is roughly its CPU seconds."""
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+        if spy is None:
+            raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
+        assert self.proc is not None
+        self.profiler = subprocess.Popen(
+            [spy, "record", "--pid", str(self.proc.pid), "--rate", "200",
+             "--nonblocking", "--threads", "--format", "raw", "-o", str(out)],
+            stdout=subprocess.DEVNULL, stderr=open(str(out) + ".log", "wb"))
+        time.sleep(1.0)  # py-spy attaches
+
+    def stop_profile(self) -> None:
+        if self.profiler is not None:
+            self.profiler.send_signal(signal.SIGINT)
+            try:
+                self.profiler.wait(30)
+            except subprocess.TimeoutExpired:
+                self.profiler.kill()
+            self.profiler = None
+
+    def outcomes(self) -> dict[str, int]:
+        """How masbot says it disposed of each message (its log, by kind)."""
+        counts: dict[str, int] = {}
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            m = re.search(r": message [0-9a-f]{12}: (already handled|[\w-]+) \(", line)
+            if m:
+                kind = "duplicate" if m.group(1) == "already handled" else m.group(1)
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def stop(self) -> None:
+        self.stop_profile()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.sink.stop()
+
+    def cleanup(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def inbox_count(dovecot: Dovecot) -> int:
+    with mailgen.Appender(dovecot.host, dovecot.port, USER, PASSWORD) as app:
+        return app.status()
+
+
+def purge_inbox(dovecot: Dovecot) -> int:
+    """Remove whatever a failed phase left in the INBOX; return how many mails there were."""
+    import imaplib
+    conn = imaplib.IMAP4(dovecot.host, dovecot.port)
+    try:
+        conn.login(USER, PASSWORD)
+        n = int(conn.select("INBOX")[1][0])
+        if n:
+            conn.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
+            conn.expunge()
+        conn.close()
+        return n
+    finally:
+        conn.logout()
+
+
+def wait_for(condition, progress, *, stall: float, limit: float, poll: float = 0.05) -> bool:
+    """Wait until ``condition()``; give up after ``stall`` s without ``progress()`` changing or
+    after ``limit`` s in all. True when the condition was met."""
+    start = last_change = time.monotonic()
+    last = progress()
+    while not condition():
+        now = time.monotonic()
+        current = progress()
+        if current != last:
+            last, last_change = current, now
+        if now - last_change > stall or now - start > limit:
+            return False
+        time.sleep(poll)
+    return True
+
+
+def verify(society: Society, reqs: list[mailgen.Request], dovecot: Dovecot, cert: bytes,
+           fingerprint: str, sample: int, rng: random.Random) -> dict:
+    """Every valid appeal exactly once at every destination, same signed bytes everywhere,
+    one answer per sender, a sample of signatures checked with sqop, the INBOX emptied."""
+    time.sleep(1.0)  # a copy sent twice would arrive now
+    tr = society.tracker
+    tr.update()
+    missing, duplicates, differing = [], [], []
+    for req in reqs:
+        tag = _tag(req)
+        got = tr.posts.get(tag, {})
+        for dest in DESTINATIONS:
+            n = len(got.get(dest, []))
+            if n == 0:
+                missing.append(f"{tag} -> {dest}")
+            elif n > 1:
+                duplicates.append(f"{tag} -> {dest} x{n}")
+        if len({data for copies in got.values() for _, data in copies}) > 1:
+            differing.append(tag)
+    known = {_tag(r) for r in reqs}
+    strays = sorted(set(tr.posts) - known)
+    answers_wrong = [r.sender for r in reqs if len(tr.answers.get(r.sender, [])) != 1]
+    checked, bad_sigs = 0, []
+    complete = [t for t in known if tr.complete(t)]
+    for tag in rng.sample(sorted(complete), min(sample, len(complete))):
+        data = tr.posts[tag][rng.choice(DESTINATIONS)][0][1]
+        signed, signature = extract_signed(data)
+        result = sqop_verify(signature, signed, cert)
+        checked += 1
+        if not (result.ok and result.signed_by(fingerprint)):
+            bad_sigs.append(tag)
+    left = inbox_count(dovecot)
+    ok = not (missing or duplicates or differing or strays or answers_wrong or bad_sigs
+              or tr.unknown_posts)
+    return {"ok": ok, "expected_appeals": len(reqs),
+            "delivered_everywhere": sum(tr.complete(_tag(r)) for r in reqs),
+            "missing": missing[:20], "missing_count": len(missing),
+            "duplicates": duplicates[:20], "duplicate_count": len(duplicates),
+            "differing_bytes": differing[:20], "stray_posts": strays[:20] + (
+                [f"{tr.unknown_posts} posts without a known title"] if tr.unknown_posts else []),
+            "senders_without_exactly_one_answer": len(answers_wrong),
+            "signatures_checked_with_sqop": checked, "bad_signatures": bad_sigs,
+            "inbox_left": left}
+
+
+def cpu_parties(society: Society, dovecot: Dovecot, gnupghome: Path) -> procstat.CpuMeter:
+    pid = society.proc.pid if society.proc else 0
+    agents = procstat.find_pids(f"gpg-agent --homedir {gnupghome}")
+    dpid = dovecot.proc.pid if dovecot.proc else 0
+    return procstat.CpuMeter({
+        "masbot": lambda: procstat.cpu_seconds(pid, children=False),
+        "gpg (masbot's children)": lambda: procstat.cpu_seconds(pid) - procstat.cpu_seconds(pid, False),
+        "gpg-agent": lambda: sum(procstat.cpu_seconds(a) for a in agents),
+        "dovecot": lambda: procstat.group_cpu_seconds(dpid),
+        "bench (sink, appender)": lambda: procstat.cpu_seconds(os.getpid(), children=False),
+    })
+
+
+# -- waiting, stalls ------------------------------------------------------------------------------
+STALL_S = 30.0  # no progress for this long: masbot has stopped although work is left
+LIVE_MODE = ("APPENDed while masbot idles in IDLE (4 connections, pipelined LITERAL+); "
+             "clock starts at the first APPEND")
+BACKLOG_MODE = ("APPENDed (4 connections, pipelined LITERAL+) before masbot starts, so its "
+                "first UID SEARCH finds them all; clock starts when its IMAP session is ready")
+
+
+def _log_time(line: str) -> float:
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def connected_at(soc: Society) -> float:
+    """When masbot's IMAP session was ready (its log line), as a wall time."""
+    for line in soc.log_path.read_text().splitlines():
+        if "connected, waiting with IDLE" in line:
+            return _log_time(line)
+    raise RuntimeError("masbot never logged its IMAP connection")
+
+
+def nudge(ctx: "Bench", soc: Society, done, progress) -> dict:
+    """masbot stalled: if mail is left in the INBOX, APPEND one new (junk) mail and see whether
+    masbot then takes up the rest. Evidence for what stopped it; not counted in any rate."""
+    left = inbox_count(ctx.dovecot)
+    info = {"stalled": True, "stalled_for_s": STALL_S, "inbox_left_at_stall": left}
+    if left == 0:
+        return info | {"nudged": False}
+    raw = mailgen.not_a_request(ctx.rng, 999_999)
+    with mailgen.Appender(ctx.dovecot.host, ctx.dovecot.port, USER, PASSWORD) as app:
+        t = time.time()
+        app.append_batch([raw])
+    cleared = wait_for(done, progress, stall=STALL_S, limit=600)
+    log(f"{soc.name}: masbot stalled with {left} mails in the INBOX; after one new mail it "
+        f"{'took them all up' if cleared else 'still did not finish'}")
+    return info | {"nudged": True, "cleared_after_nudge": cleared,
+                   "cleared_after_nudge_s": round(time.time() - t, 2)}
+
+
+# -- 2. throughput ------------------------------------------------------------------------------
+def throughput(ctx: "Bench", count: int, backlog: bool) -> dict:
+    name = "throughput_backlog" if backlog else "throughput"
+    soc = ctx.society(name)
+    try:
+        reqs = mailgen.requests("P" if backlog else "T", count, ctx.rng)
+        raws = [r.raw for r in reqs]
+        if backlog:
+            log(f"{name}: appending {count} requests, then starting masbot")
+            first, appended = mailgen.append_parallel(ctx.dovecot, USER, PASSWORD, raws,
+                                                      connections=4, batch=25)
+            soc.start(trace=ctx.trace_file(name))
+            meter = cpu_parties(soc, ctx.dovecot, ctx.gnupghome).start()
+            clock_from = connected_at(soc)
+            if ctx.profile_dir:  # attaches about a second late
+                soc.profile(ctx.profile_dir / f"{name}.txt")
+        else:
+            soc.start(trace=ctx.trace_file(name))
+            if ctx.profile_dir:
+                soc.profile(ctx.profile_dir / f"{name}.txt")
+            meter = cpu_parties(soc, ctx.dovecot, ctx.gnupghome).start()
+            log(f"{name}: appending {count} requests while masbot idles")
+            first, appended = mailgen.append_parallel(ctx.dovecot, USER, PASSWORD, raws,
+                                                      connections=4, batch=25)
+            clock_from = first
+        tags = [_tag(r) for r in reqs]
+        tr = soc.tracker
+
+        def done() -> bool:
+            tr.update()
+            return all(tr.complete(t) for t in tags)
+        finished = wait_for(done, lambda: tr.seen, stall=STALL_S, limit=max(120, count * 2))
+        cpu = meter.stop()
+        soc.stop_profile()
+        delivered = [t for t in tags if tr.complete(t)]
+        last = max((tr.delivered_at(t) for t in delivered), default=time.time())
+        elapsed = last - clock_from
+        rate = len(delivered) / elapsed if elapsed > 0 else 0.0
+        stall = {"stalled": False} if finished else nudge(ctx, soc, done, lambda: tr.seen)
+        check = verify(soc, reqs, ctx.dovecot, ctx.cert, ctx.fingerprint, 10, ctx.rng)
+        check["ok_without_help"] = check["ok"] and len(delivered) == count
+        bound = ctx.results["signing"]["sign_bound_appeals_per_s"]
+        busy = sum(v for k, v in cpu.items() if k not in ("wall", "steal", "other processes"))
+        return {"requests": count, "destinations": len(DESTINATIONS),
+                "append_mode": BACKLOG_MODE if backlog else LIVE_MODE,
+                "append_s": round(appended - first, 2),
+                "finished": finished, "delivered_before_stall": len(delivered),
+                "elapsed_s": round(elapsed, 2),
+                "appeals_per_s": round(rate, 2),
+                "sign_bound_appeals_per_s": bound,
+                "ratio_to_sign_bound": round(rate / bound, 3) if bound else None,
+                "cpu_s": cpu, "cpu_cores_busy": round(busy / elapsed, 2) if elapsed > 0 else None,
+                "stall": stall, "outcomes": soc.outcomes(), "verification": check}
+    finally:
+        soc.stop()
+        ctx.finish(soc)
+
+
+# -- 3. latency at idle ---------------------------------------------------------------------------
+def _pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    s = sorted(values)
+    return s[max(0, min(len(s) - 1, int(-(-p * len(s) // 100)) - 1))]
+
+
+def latency(ctx: "Bench", count: int) -> dict:
+    soc = ctx.society("latency")
+    try:
+        soc.start()
+        reqs = mailgen.requests("L", count, ctx.rng)
+        tr = soc.tracker
+        samples, answer_samples, timeouts = [], [], 0
+        log(f"latency: {count} requests, one at a time")
+        with mailgen.Appender(ctx.dovecot.host, ctx.dovecot.port, USER, PASSWORD) as app:
+            time.sleep(0.5)
+            for req in reqs:
+                tag = _tag(req)
+                app.append_batch([req.raw])
+                t0 = app.stamps[-1]
+
+                def done() -> bool:
+                    tr.update()
+                    return tr.complete(tag) and req.sender in tr.answers
+                if not wait_for(done, lambda: 0, stall=30, limit=30, poll=0.005):
+                    timeouts += 1
+                    continue
+                samples.append(tr.delivered_at(tag) - t0)
+                answer_samples.append(tr.answers[req.sender][0] - t0)
+                # back to IDLE: the original is removed, then a short random pause
+                wait_for(lambda: app.status() == 0, lambda: 0, stall=10, limit=10, poll=0.02)
+                time.sleep(ctx.rng.uniform(0.3, 0.6))
+        check = verify(soc, reqs, ctx.dovecot, ctx.cert, ctx.fingerprint, 5, ctx.rng)
+        check["ok_without_help"] = check["ok"] and timeouts == 0
+        r = lambda x: round(x, 3)  # noqa: E731
+        return {"requests": count, "measured": len(samples), "timeouts": timeouts,
+                "p50_s": r(_pct(samples, 50)) if samples else None,
+                "p99_s": r(_pct(samples, 99)) if samples else None,
+                "min_s": r(min(samples)) if samples else None,
+                "max_s": r(max(samples)) if samples else None,
+                "mean_s": r(statistics.mean(samples)) if samples else None,
+                "answer_p50_s": r(_pct(answer_samples, 50)) if answer_samples else None,
+                "samples_s": [r(s) for s in samples], "verification": check}
+    finally:
+        soc.stop()
+        ctx.finish(soc)
+
+
+# -- 4. flood -------------------------------------------------------------------------------------
+def flood(ctx: "Bench", junk: int, valid: int, backlog: bool) -> dict:
+    name = "flood_backlog" if backlog else "flood"
+    soc = ctx.society(name)
+    try:
+        reqs = mailgen.requests("G" if backlog else "F", valid, ctx.rng)
+        mails, mix = mailgen.flood(junk, reqs, ctx.rng)
+        total = len(mails)
+        counts: list[tuple[float, int]] = []
+        stop_monitor = threading.Event()
+
+        def monitor() -> None:
+            with mailgen.Appender(ctx.dovecot.host, ctx.dovecot.port, USER, PASSWORD) as app:
+                while not stop_monitor.is_set():
+                    counts.append((time.time(), app.status()))
+                    stop_monitor.wait(0.1)
+        watcher = threading.Thread(target=monitor, daemon=True)
+        if backlog:
+            log(f"{name}: appending {junk} junk + {valid} valid ({mix}), then starting masbot")
+            first, appended = mailgen.append_parallel(ctx.dovecot, USER, PASSWORD, mails,
+                                                      connections=4, batch=50)
+            log(f"{name}: appended {total} in {appended - first:.1f} s; starting masbot")
+            pid = soc.start(trace=ctx.trace_file(name))
+            rss = procstat.RssSampler(pid).start()
+            meter = cpu_parties(soc, ctx.dovecot, ctx.gnupghome).start()
+            watcher.start()
+            clock_from = connected_at(soc)
+            if ctx.profile_dir:  # attaches about a second late
+                soc.profile(ctx.profile_dir / f"{name}.txt")
+        else:
+            pid = soc.start(trace=ctx.trace_file(name))
+            rss = procstat.RssSampler(pid).start()
+            if ctx.profile_dir:
+                soc.profile(ctx.profile_dir / f"{name}.txt")
+            meter = cpu_parties(soc, ctx.dovecot, ctx.gnupghome).start()
+            watcher.start()
+            log(f"{name}: appending {junk} junk + {valid} valid ({mix}) while masbot idles")
+            first, appended = mailgen.append_parallel(ctx.dovecot, USER, PASSWORD, mails,
+                                                      connections=4, batch=50)
+            log(f"{name}: appended {total} in {appended - first:.1f} s; waiting for masbot")
+            clock_from = first
+        tags = [_tag(r) for r in reqs]
+        tr = soc.tracker
+
+        def done() -> bool:
+            tr.update()
+            return (bool(counts) and counts[-1][0] > appended and counts[-1][1] == 0
+                    and all(tr.complete(t) for t in tags))
+
+        def progress() -> int:
+            return counts[-1][1] if counts else -1
+        finished = wait_for(done, progress, stall=STALL_S, limit=max(300, junk))
+        cpu = meter.stop()
+        soc.stop_profile()
+        delivered = [t for t in tags if tr.complete(t)]
+        last_valid = max((tr.delivered_at(t) for t in delivered), default=None)
+        snapshot = list(counts)
+        left = snapshot[-1][1] if snapshot else total
+        # when the INBOX last changed: the end of masbot's work (whether or not it finished)
+        changed = [t for (t, n), (_, prev) in zip(snapshot[1:], snapshot) if n != prev]
+        active_end = changed[-1] if changed else time.time()
+        active = active_end - clock_from
+        disposed_junk = max(0, (total - left) - len(delivered))
+        stall = {"stalled": False} if finished else nudge(ctx, soc, done, progress)
+        rss.stop()
+        stop_monitor.set()
+        watcher.join()
+        at_append_end = next((n for t, n in snapshot if t >= appended), None)
+        check = verify(soc, reqs, ctx.dovecot, ctx.cert, ctx.fingerprint, valid, ctx.rng)
+        # every valid appeal delivered before any stall (junk left behind is reported as a stall)
+        check["ok_without_help"] = check["ok"] and len(delivered) == valid
+        rss_mb = [kb / 1024 for _, kb in rss.samples]
+        busy = sum(v for k, v in cpu.items() if k not in ("wall", "steal", "other processes"))
+        return {"junk": junk, "valid": valid, "mix": mix,
+                "append_mode": BACKLOG_MODE if backlog else LIVE_MODE,
+                "append_s": round(appended - first, 2),
+                "append_per_s": round(total / (appended - first), 1),
+                "finished": finished, "active_s": round(active, 2),
+                "inbox_empty_s": round(active, 2) if finished else None,
+                "junk_per_s": round(junk / active, 1) if finished and active > 0 else None,
+                "junk_per_s_until_stall": (round(disposed_junk / active, 1)
+                                           if not finished and active > 0 else None),
+                "left_at_append_end": at_append_end, "left_at_stall": None if finished else left,
+                "valid_delivered_before_stall": len(delivered),
+                "last_valid_delivered_s": round(last_valid - clock_from, 2) if last_valid else None,
+                "peak_rss_mb": round(rss.hwm_kb / 1024, 1),
+                "rss_mb_start_end": [round(rss_mb[0], 1), round(rss_mb[-1], 1)] if rss_mb else None,
+                "cpu_s": cpu, "cpu_cores_busy": round(busy / active, 2) if active > 0 else None,
+                "stall": stall, "outcomes": soc.outcomes(), "verification": check}
+    finally:
+        soc.stop()
+        ctx.finish(soc)
+
+
+# -- the run ------------------------------------------------------------------------------------
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.keep = args.keep
+        self.profile_dir = Path(args.profile).resolve() if args.profile else None
+        self.results: dict = {}
+        self.dovecot: Dovecot | None = None
+        self.gnupghome = Path(tempfile.mkdtemp(prefix="gpg-", dir="/tmp"))
+
+    def society(self, name: str) -> Society:
+        left = purge_inbox(self.dovecot)
+        if left:
+            log(f"{name}: removed {left} messages left in the INBOX by an earlier phase")
+        return Society(name, self.dovecot, self.gnupghome, self.keep)
+
+    def trace_file(self, phase: str) -> Path | None:
+        return self.profile_dir / f"{phase}.trace.json" if self.profile_dir else None
+
+    def finish(self, soc: Society) -> None:
+        if self.keep:
+            log(f"{soc.name}: kept {soc.dir}")
+        soc.cleanup()
+
+    def run(self, sizes: dict, phases: list[str]) -> dict:
+        self.fingerprint = init_key(self.gnupghome, "Anytown Mutual Aid Society", mailgen.SOCIETY)
+        self.cert = Signer(self.gnupghome).export_public().encode()
+        self.results["machine"] = machine()
+        self.results["sizes"] = sizes
+        self.results["targets"] = TARGETS
+        log("signing floor")
+        self.results["signing"] = signing_floor(self.gnupghome, sizes["signs"])
+        self.dovecot = Dovecot({USER: PASSWORD}, tls=False).start()
+        if self.profile_dir:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+        runners = {
+            "throughput": lambda: throughput(self, sizes["throughput"], backlog=False),
+            "throughput_backlog": lambda: throughput(self, sizes["throughput"], backlog=True),
+            "latency": lambda: latency(self, sizes["latency"]),
+            "flood": lambda: flood(self, sizes["junk"], sizes["valid"], backlog=False),
+            "flood_backlog": lambda: flood(self, sizes["junk"], sizes["valid"], backlog=True),
+        }
+        for phase in phases:
+            try:
+                self.results[phase] = runners[phase]()
+            except Exception as exc:  # noqa: BLE001 - one broken phase must not hide the others
+                log(f"{phase}: FAILED: {type(exc).__name__}: {exc}")
+                self.results[phase] = {"error": f"{type(exc).__name__}: {exc}"[:3000],
+                                       "verification": {"ok": False, "ok_without_help": False}}
+        # Strict: every valid appeal of every phase arrived exactly once at every destination
+        # without the benchmark's help (no nudge after a stall).
+        self.results["all_valid_delivered"] = all(
+            self.results[p]["verification"].get("ok_without_help", self.results[p]["verification"]["ok"])
+            for p in PHASES if p in self.results)
+        self.results["targets_met"] = targets_met(self.results)
+        return self.results
+
+    def close(self) -> None:
+        if self.dovecot is not None:
+            self.dovecot.close()
+        subprocess.run(["gpgconf", "--homedir", str(self.gnupghome), "--kill", "gpg-agent"],
+                       capture_output=True)
+        shutil.rmtree(self.gnupghome, ignore_errors=True)
+
+
+def targets_met(res: dict) -> dict:
+    met = {}
+    res = {k: v for k, v in res.items() if not (isinstance(v, dict) and "error" in v)}
+    for key in ("throughput", "throughput_backlog"):
+        if key in res:
+            met[key] = (res[key]["ratio_to_sign_bound"] or 0) >= TARGETS["throughput_ratio"]
+    if "latency" in res and res["latency"]["p50_s"] is not None:
+        met["latency_p50"] = res["latency"]["p50_s"] <= TARGETS["latency_p50_s"]
+        met["latency_p99"] = res["latency"]["p99_s"] <= TARGETS["latency_p99_s"]
+    for key in ("flood", "flood_backlog"):
+        if key in res:
+            f = res[key]
+            met[f"{key}_junk_per_s"] = (f["junk_per_s"] or 0) >= TARGETS["flood_junk_per_s"]
+            met[f"{key}_all_valid_delivered"] = f["verification"]["ok_without_help"]
+            met[f"{key}_peak_rss"] = f["peak_rss_mb"] <= TARGETS["flood_peak_rss_mb"]
+    return met
+
+
+def table(res: dict) -> str:
+    rows: list[tuple[str, str, str]] = []
+    s = res["signing"]
+    for n, rate in s["signs_per_s"].items():
+        rows.append((f"signing: detached signs/s, {n} in flight"
+                     + (" (masbot)" if int(n) == s["masbot_workers"] else ""), f"{rate}", ""))
+    rows.append(("signing: one sign alone, median / p90 ms",
+                 f"{s['sign_ms_median']} / {s['sign_ms_p90']}", ""))
+    rows.append((f"signing: sign-bound appeals/s ({s['masbot_workers']} in flight / 2)",
+                 f"{s['sign_bound_appeals_per_s']}", ""))
+    met = res.get("targets_met", {})
+    for key in PHASES:
+        if isinstance(res.get(key), dict) and "error" in res[key]:
+            rows.append((f"{key}: FAILED", "", res[key]["error"].splitlines()[-1][:100]))
+    res = {k: v for k, v in res.items() if not (isinstance(v, dict) and "error" in v)}
+
+    def mark(key: str) -> str:
+        return "" if key not in met else ("met" if met[key] else "MISSED")
+
+    def stalled(d: dict) -> str:
+        st = d.get("stall", {})
+        if not st.get("stalled"):
+            return ""
+        return (f"STALLED with {st['inbox_left_at_stall']} in INBOX"
+                + ("; one new mail cleared it" if st.get("cleared_after_nudge") else ""))
+    for key, label in (("throughput", "throughput (burst)"), ("throughput_backlog", "throughput (backlog)")):
+        if key in res:
+            t = res[key]
+            rows.append((f"{label}: {t['requests']} requests, appeals/s", f"{t['appeals_per_s']}",
+                         stalled(t)))
+            rows.append((f"{label}: ratio to sign-bound (>= 0.80)", f"{t['ratio_to_sign_bound']}",
+                         mark(key)))
+            rows.append((f"{label}: s to last delivery", f"{t['elapsed_s']}", ""))
+            rows.append((f"{label}: all delivered exactly once", str(t["verification"]["ok_without_help"]), ""))
+    if "latency" in res:
+        lat = res["latency"]
+        rows.append((f"latency: p50 s over {lat['measured']} (<= 0.7)", f"{lat['p50_s']}",
+                     mark("latency_p50")))
+        rows.append(("latency: p99 s (<= 1.0)", f"{lat['p99_s']}", mark("latency_p99")))
+        rows.append(("latency: min / max s", f"{lat['min_s']} / {lat['max_s']}", ""))
+        rows.append(("latency: all delivered exactly once", str(lat["verification"]["ok_without_help"]), ""))
+    for key, label in (("flood", "flood (live)"), ("flood_backlog", "flood (backlog)")):
+        if key in res:
+            f = res[key]
+            rows.append((f"{label}: APPEND {f['junk'] + f['valid']} mails, s", f"{f['append_s']}", ""))
+            rate = f["junk_per_s"] if f["finished"] else f"({f['junk_per_s_until_stall']})"
+            rows.append((f"{label}: junk disposed/s (>= 300)", f"{rate}",
+                         mark(f"{key}_junk_per_s") + (" " + stalled(f) if stalled(f) else "")))
+            rows.append((f"{label}: INBOX empty after s", f"{f['inbox_empty_s']}", ""))
+            rows.append((f"{label}: last valid delivered after s", f"{f['last_valid_delivered_s']}", ""))
+            rows.append((f"{label}: all {f['valid']} valid delivered exactly once",
+                         str(f["verification"]["ok_without_help"]), mark(f"{key}_all_valid_delivered")))
+            rows.append((f"{label}: peak RSS MB (<= 150)", f"{f['peak_rss_mb']}", mark(f"{key}_peak_rss")))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'measure'.ljust(width)}  {'value':>14}  target / note", "-" * (width + 40)]
+    lines += [f"{a.ljust(width)}  {b:>14}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a tiny run (smoke test), well under a minute")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--profile", metavar="DIR", help="profile masbot in the throughput and flood "
+                   "phases: py-spy raw stacks (PHASE.txt) and stage timers (PHASE.trace.json, "
+                   "bench/trace.py) in DIR. Slows masbot a little: keep these figures apart")
+    p.add_argument("--phases", default=",".join(PHASES),
+                   help=f"comma-separated subset of {','.join(PHASES)}")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--keep", action="store_true", help="keep each phase's directory (logs, store)")
+    for key in FULL:
+        p.add_argument(f"--{key}", type=int, help=f"override the size (full run: {FULL[key]})")
+    args = p.parse_args(argv)
+    sizes = dict(QUICK if args.quick else FULL)
+    for key in FULL:
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    phases = [x.strip() for x in args.phases.split(",") if x.strip()]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        p.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    bench = Bench(args)
+    started = time.monotonic()
+    try:
+        results = bench.run(sizes, phases)
+    finally:
+        bench.close()
+    try:
+        python = str(Path(sys.executable).relative_to(ROOT))
+    except ValueError:
+        python = sys.executable
+    results["command"] = " ".join([python, "bench/run.py", *sys.argv[1:]])
+    results["bench_wall_s"] = round(time.monotonic() - started, 1)
+    print(table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if not results["all_valid_delivered"]:
+        print("\nNOT every valid appeal arrived exactly once at every destination: see the JSON "
+              "'verification' sections.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
