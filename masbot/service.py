@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
@@ -248,8 +249,15 @@ class Society:
             digest=hashlib.sha256(check.appeal_text.encode("utf-8")).hexdigest(),
             update_key_hash=None, action=decision.action, signed_text=check.clearsigned_appeal,
             record=check.record.text(), origin_key=check.origin_key)
-        self.store.record(msg.digest, "relayed" if data else decision.action,
-                          appeal=appeal_record, post=data, destinations=destinations if data else ())
+        try:
+            self.store.record(msg.digest, "relayed" if data else decision.action,
+                              appeal=appeal_record, post=data,
+                              destinations=destinations if data else ())
+        except sqlite3.IntegrityError:
+            # Another partner's copy of this revision was recorded while we verified this one.
+            outcome.kind, outcome.reason = "not-relayed", f"from {partner.name}: already relayed"
+            self.store.record(msg.digest, "not-relayed")
+            return
         if data and self.deliverer is not None:
             self.deliverer.kick()
         outcome.kind = "partner-post"
