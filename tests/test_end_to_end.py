@@ -25,6 +25,12 @@ USER, PASSWORD = "society", "societypw"
 DESTINATIONS = [LOCAL_LIST, *PARTNERS.values()]
 
 
+def inbox_empty(server) -> bool:
+    """The originals are removed just after their outcome is committed, so a test that
+    checks the INBOX waits for that too (stopping earlier leaves them for the next start)."""
+    return mailbox.count(server, USER, PASSWORD) == 0
+
+
 async def run_daemon_until(config: Path, condition, timeout: float = 30.0) -> None:
     daemon = Daemon(config)
     task = asyncio.create_task(daemon.run())
@@ -65,7 +71,8 @@ async def test_request_travels_end_to_end(society, dovecot, tmp_path):
     mailbox.append(dovecot, USER, PASSWORD, bail_request(good))
     mailbox.append(dovecot, USER, PASSWORD, invalid_request(bad))
 
-    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3 and len(answers(sink)) >= 2)
+    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3 and len(answers(sink)) >= 2
+                           and inbox_empty(dovecot))
     await asyncio.sleep(0.5)  # anything sent twice would arrive now
 
     # The valid appeal reached every destination exactly once, the invalid one none.
@@ -126,7 +133,7 @@ async def test_move_to_folder_and_poll_without_idle(tmp_path, gpg_home, dovecot_
                                 bail_request("second.sender@example.net", title="Second appeal"))
 
     later = asyncio.create_task(append_later())
-    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 6)
+    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 6 and inbox_empty(server))
     await later
     assert mailbox.count(server, USER, PASSWORD) == 0
     assert mailbox.count(server, USER, PASSWORD, "Processed") == 2
@@ -163,7 +170,8 @@ async def test_reconnects_after_dovecot_restart(society, dovecot):
                                 bail_request("after.restart@example.net"))
 
     job = asyncio.create_task(restart_then_append())
-    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3, timeout=30)
+    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3 and inbox_empty(dovecot),
+                           timeout=30)
     await job
     assert mailbox.count(dovecot, USER, PASSWORD) == 0
 
@@ -199,7 +207,7 @@ async def test_imap_over_implicit_tls(tmp_path, gpg_home, dovecot, smtp_sink):
     files = write_config(tmp_path, Path(home.path), smtp_port=sink.port,
                          imap_port=dovecot.imaps_port, imap_cafile=Path(dovecot.cafile))
     mailbox.append(dovecot, USER, PASSWORD, bail_request("tls.sender@example.net"))
-    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3)
+    await run_daemon_until(files.config, lambda: len(posts(sink)) >= 3 and inbox_empty(dovecot))
     assert mailbox.count(dovecot, USER, PASSWORD) == 0
 
 
@@ -218,6 +226,7 @@ async def test_mail_arriving_while_a_batch_is_handled_is_not_left_waiting(societ
                                     bail_request(f"late{i}@example.net", title=f"Late {i}"))
 
     job = asyncio.create_task(append_during_the_drain())
-    await run_daemon_until(files.config, lambda: job.done() and len(posts(sink)) >= 210,
+    await run_daemon_until(files.config, lambda: job.done() and len(posts(sink)) >= 210
+                           and inbox_empty(dovecot),
                            timeout=60)
     assert mailbox.count(dovecot, USER, PASSWORD) == 0

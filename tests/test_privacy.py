@@ -72,7 +72,8 @@ async def test_three_hundred_senders_leave_no_trace(tmp_path, gpg_home, dovecot,
 
     def done() -> bool:
         posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
-        return len(posts) >= 3 * valid and len(sink.messages) >= 3 * valid + 300
+        return (len(posts) >= 3 * valid and len(sink.messages) >= 3 * valid + 300
+                and mailbox.count(dovecot, USER, PASSWORD) == 0)
 
     await run_daemon_until(files.config, done, timeout=120)
     posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
