@@ -105,7 +105,9 @@ class Daemon:
         old = parts.society.keyring
         parts.society.reconfigure(config, load_keyring(config))
         if old is not None:
-            old.close()
+            # A verification may still be using the old keyring in a worker thread: close it
+            # later rather than pull its GnuPG home out from under it.
+            asyncio.get_running_loop().call_later(60, old.close)
         parts.config = config
         log.info("configuration reloaded")
 
