@@ -9,6 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 
 from masbot.validate import Validation, Value
 
+IMAGES = "Images"
+"""The system field listing published images; no template may use the name."""
+
 PENDING_CONSENT_DAYS = 7
 """Appeals filed with ``Consent: pending`` expire after a week unless updated."""
 
@@ -34,6 +37,13 @@ class Appeal:
     def title(self) -> str:
         return str(dict(self.fields).get("Title", ""))
 
+    @property
+    def images(self) -> tuple[str, ...]:
+        """``image-N.ext sha256:HEX`` for each published image (a system field, in the head,
+        so the origin's signature binds the image bytes)."""
+        value = dict(self.fields).get(IMAGES, ())
+        return value if isinstance(value, tuple) else ()
+
     def get(self, name: str, default: Value = "") -> Value:
         """The value of public field ``name``."""
         return dict(self.fields).get(name, default)
@@ -53,8 +63,12 @@ class Appeal:
             ("Status", self.status),
             ("Updates-To", self.updates_to),
         ]
+        if self.images:
+            head.append(("Images", ", ".join(self.images)))
         out = [f"{k}: {v}" for k, v in head]
         for name, value in self.fields:
+            if name == IMAGES:
+                continue
             if isinstance(value, tuple):
                 if name in ("Tags",):
                     out.append(f"{name}: {', '.join(value)}")

@@ -28,7 +28,7 @@ from masbot.schema import (
 
 __all__ = [
     "Problem", "ConfigError", "Secret", "Config", "SocietyConfig", "ImapConfig", "ListenerConfig",
-    "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits", "Delivery", "ModeratorKey",
+    "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits", "Delivery", "Attachments", "ModeratorKey",
     "check_config", "load_config", "is_address", "normalise_fingerprint", "is_loopback",
     "CONFIG_SCHEMA", "RESERVED_NAMES",
 ]
@@ -178,6 +178,16 @@ class ModeratorKey:
 
 
 @dataclass(frozen=True)
+class Attachments:
+    """What happens to attachments of a request: dropped (the default), or for images,
+    re-encoded from their pixels alone (no EXIF, GPS, XMP, comments) and published."""
+
+    images: str = "drop"  # "drop" or "keep"
+    max_images: int = 4
+    max_megapixels: int = 40
+
+
+@dataclass(frozen=True)
 class Delivery:
     """How the outbox retries temporary failures."""
 
@@ -204,6 +214,7 @@ class Config:
     limits: Limits
     delivery: Delivery = Delivery()
     moderator_keys: tuple[ModeratorKey, ...] = ()
+    attachments: Attachments = Attachments()
 
     def partner(self, name: str) -> Partner | None:
         """The partner called ``name``, or None."""
@@ -557,6 +568,12 @@ DELIVERY = Section((
     Field("max_age_hours", Float(above=0, high=24 * 365), 120.0),
 ), _of(Delivery))
 
+ATTACHMENTS = Section((
+    Field("images", Choice(("drop", "keep")), "drop"),
+    Field("max_images", Int(1, 20), 4),
+    Field("max_megapixels", Int(1, 100), 40),
+), _of(Attachments))
+
 CONFIG_SCHEMA = Section((
     Field("society", SOCIETY, required=True),
     Field("data_dir", PathKind("new-dir"), required=True),
@@ -573,6 +590,7 @@ CONFIG_SCHEMA = Section((
     Field("limits", LIMITS, Limits()),
     Field("delivery", DELIVERY, Delivery()),
     Field("moderator_keys", ListOf(MODERATOR_KEY), ()),
+    Field("attachments", ATTACHMENTS, Attachments()),
 ), lambda found: Config(path=found.ctx.source, **found.values), (_cross_checks,))
 
 

@@ -55,7 +55,8 @@ class Inbound:
     in_reply_to: str | None = None
     automatic: str | None = None  # why this is automatic mail (RFC 3834), if it is
     problem: str | None = None  # why the message cannot be read at all
-    attachments: int = 0
+    attachments: int = 0  # attachments other than images
+    images: list[bytes] = field(default_factory=list, repr=False)  # image parts, as sent
     signed: bool = False  # a multipart/signed mail
     relay_post: bool = False  # carries a masbot relay record: a society's post
     from_addresses: tuple[str, ...] = ()  # From, Sender, Reply-To and List-Post addresses
@@ -356,10 +357,29 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
         body = msg.get_body(preferencelist=("plain", "html"))
         if body is not None:
             inbound.body = _decode(body)
-        inbound.attachments = sum(1 for _ in msg.iter_attachments()) if msg.is_multipart() else 0
+        _collect_attachments(msg, body, inbound)
     except Exception as exc:  # noqa: BLE001 - any defect in hostile MIME ends here, with a reason
         inbound.problem = f"the message could not be read as MIME ({type(exc).__name__})"
     return inbound
+
+
+def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -> None:
+    """Image parts anywhere (attached or inline) and a count of the other attachments.
+
+    Only the caller decides what becomes of them; nothing here decodes an image.
+    """
+    if not msg.is_multipart():
+        return
+    for part in msg.walk():
+        if part.is_multipart() or part is body:
+            continue
+        if part.get_content_maintype() == "image":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                inbound.images.append(payload)
+        elif part.get_content_disposition() == "attachment" or part.get_content_maintype() not in (
+                "text", "message"):
+            inbound.attachments += 1
 
 
 def _too_deep(limits: Limits) -> str:

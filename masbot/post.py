@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import email.policy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timezone
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
@@ -53,6 +55,14 @@ class RelayRecord:
         )
 
 
+class PostImage(Protocol):
+    """An image carried by a post: a cleaned image, or one verified in a partner's post."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -63,8 +73,10 @@ def _escape_from(data: bytes) -> bytes:
     return re.sub(rb"(?m)^From ", b"=46rom ", data)
 
 
-def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str) -> bytes:
-    """The exact CRLF bytes the posting society signs: appeal, relay record, origin key."""
+def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str,
+                   images: Sequence[PostImage] = ()) -> bytes:
+    """The exact CRLF bytes the posting society signs: appeal, relay record, origin key,
+    then any images the appeal lists (already cleaned; see :mod:`masbot.images`)."""
     content = MIMEPart(policy=POLICY)
     content.set_content(clearsigned_appeal, charset="utf-8", cte="quoted-printable",
                         disposition="inline")
@@ -72,6 +84,10 @@ def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str
                            filename="relay-record.txt")
     content.add_attachment(origin_key.encode("ascii"), maintype="application", subtype="pgp-keys",
                            cte="7bit", filename="origin-key.asc")
+    for image in images:
+        maintype, subtype = image.content_type.split("/")
+        content.add_attachment(image.data, maintype=maintype, subtype=subtype, cte="base64",
+                               filename=image.name)
     data = content.as_bytes(policy=POLICY)
     return _escape_from(data)
 

@@ -14,11 +14,13 @@ import hmac
 import logging
 import secrets
 import sqlite3
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
 
-from masbot import answers, appeal as appeals, forms, intake, pipeline, post
+from masbot import answers, appeal as appeals, forms, images, intake, pipeline, post
 from masbot.ratelimit import RateLimiter
 from masbot.config import Config
 from masbot import verify
@@ -170,10 +172,9 @@ class Society:
         elif verdict.kind == "moderation":
             subject, body = await self._moderate(msg, now, outcome)
         elif verdict.kind == "request":
-            subject, body = await self._publish(msg, verdict, now, outcome)
-            if msg.attachments:
-                body += (f"\nYour message had {msg.attachments} attachment(s). Attachments are "
-                         "never published or kept; put everything readers need in the text.\n")
+            kept, notes = await self._images(msg, verdict)
+            subject, body = await self._publish(msg, verdict, now, outcome, kept)
+            body += notes
         else:
             self.store.record(msg.digest, verdict.kind)
         log.info("message %s: %s (%s) via %s", msg.ref, outcome.kind, outcome.reason,
@@ -186,8 +187,44 @@ class Society:
                          cfg.limits.answers_per_minute)
         return outcome
 
+    async def _images(self, msg: intake.Inbound, verdict: pipeline.Verdict
+                      ) -> tuple[tuple[images.CleanImage, ...], str]:
+        """The images this request publishes (only with ``attachments.images: keep``, only
+        with a new appeal), and what to tell the sender about its attachments."""
+        policy = self.config.attachments
+        dropped = msg.attachments
+        kept: list[images.CleanImage] = []
+        notes: list[str] = []
+        if policy.images == "keep" and verdict.validation.template.name != "update":
+            for data in msg.images:
+                if len(kept) == policy.max_images:
+                    notes.append(f"- more than {policy.max_images} images: the rest were dropped")
+                    break
+                result = await asyncio.to_thread(
+                    images.clean, data, len(kept) + 1,
+                    max_pixels=policy.max_megapixels * 1_000_000)
+                if isinstance(result, images.Refused):
+                    notes.append(f"- an image was dropped: {result.reason}")
+                else:
+                    kept.append(result)
+        else:
+            dropped += len(msg.images)
+        text = ""
+        if kept:
+            text += (f"\n{len(kept)} image(s) are published with the appeal as "
+                     f"{', '.join(i.name for i in kept)}, re-encoded from their pixels alone: "
+                     "no location, camera, date, comment or file name is kept. Check that the "
+                     "pictures themselves show nothing that identifies anyone at risk.\n")
+        if notes:
+            text += "\n" + "\n".join(notes) + "\n"
+        if dropped:
+            text += (f"\nYour message had {dropped} attachment(s) that were not published. "
+                     "They are never kept; put everything readers need in the text.\n")
+        return tuple(kept), text
+
     async def _publish(self, msg: intake.Inbound, verdict: pipeline.Verdict, now: datetime,
-                       outcome: Outcome) -> tuple[str, str]:
+                       outcome: Outcome, kept: tuple[images.CleanImage, ...] = ()
+                       ) -> tuple[str, str]:
         """A valid form becomes a new appeal, or the next revision of one (``update``)."""
         cfg = self.config
         validation = verdict.validation
@@ -198,8 +235,12 @@ class Society:
             validation, appeal_id=appeals.appeal_id(cfg.society.id, now.year, number),
             society=cfg.society.name, updates_to=cfg.society.address, issued=now,
             appeal_days=cfg.society.appeal_days)
+        if kept:
+            appeal = dataclasses.replace(appeal, fields=appeal.fields + (
+                (appeals.IMAGES, tuple(image.listing() for image in kept)),))
         update_key = secrets.token_urlsafe(18)
-        decision = await self._issue(msg, appeal, "new", _key_hash(update_key), now, outcome)
+        decision = await self._issue(msg, appeal, "new", _key_hash(update_key), now, outcome,
+                                     kept)
         if decision.action == "drop":
             return ("Your request was not posted",
                     "Your request is valid, but this society's policy does not post it. "
@@ -241,7 +282,8 @@ class Society:
         if decision.action == "relay" and destinations:
             data = await self._sign_post(check.clearsigned_appeal, verify.next_record(check, own),
                                          check.origin_key, destinations,
-                                         fields.get("Title", ""), now)
+                                         fields.get("Title", ""), now,
+                                         await self._carried_images(check, msg))
         appeal_record = AppealRecord(
             appeal_id=check.record.appeal_id, revision=check.record.revision, origin=check.origin,
             template=fields.get("Template", ""), status=fields.get("Status", ""),
@@ -299,7 +341,8 @@ class Society:
         return f"[{appeal.appeal_id}] revision {appeal.revision}", text
 
     async def _issue(self, msg: intake.Inbound, appeal: appeals.Appeal, kind: str,
-                     key_hash: str | None, now: datetime, outcome: Outcome) -> rules.Decision:
+                     key_hash: str | None, now: datetime, outcome: Outcome,
+                     kept: Sequence[post.PostImage] = ()) -> rules.Decision:
         """Route, sign, record and queue one appeal revision; the outcome says where it went."""
         cfg = self.config
         tags = appeal.get("Tags", ())
@@ -312,7 +355,7 @@ class Society:
         signed_text = await asyncio.to_thread(self.signer.clearsign, appeal.canonical_text())
         data = None
         if decision.action == "relay" and decision.destinations:
-            data = await self._build_post(appeal, signed_text, decision.destinations, now)
+            data = await self._build_post(appeal, signed_text, decision.destinations, now, kept)
         record = AppealRecord(
             appeal_id=appeal.appeal_id, revision=appeal.revision, origin=self.signer.fingerprint,
             template=appeal.template, status=appeal.status, issued=appeal.issued.isoformat(),
@@ -329,25 +372,43 @@ class Society:
         return decision
 
     async def _build_post(self, appeal: appeals.Appeal, signed_text: str,
-                          destinations: tuple[str, ...], now: datetime) -> bytes:
+                          destinations: tuple[str, ...], now: datetime,
+                          kept: Sequence[post.PostImage] = ()) -> bytes:
         """The post of one of our own appeals: we are its origin and its whole path."""
         own = self.signer.fingerprint
         record = post.RelayRecord(own, self.config.society.name, appeal.appeal_id,
                                   appeal.revision, (own,))
         return await self._sign_post(signed_text, record, self.public_key, destinations,
-                                     appeal.title, now)
+                                     appeal.title, now, kept)
 
     async def _sign_post(self, clearsigned: str, record: post.RelayRecord, origin_key: str,
-                         destinations: tuple[str, ...], title: str, now: datetime) -> bytes:
+                         destinations: tuple[str, ...], title: str, now: datetime,
+                         kept: Sequence[post.PostImage] = ()) -> bytes:
         """Sign once and assemble the post that goes, byte for byte, to every destination."""
         cfg = self.config
-        content = post.signed_content(clearsigned, record, origin_key)
+        content = post.signed_content(clearsigned, record, origin_key, kept)
         signature = await asyncio.to_thread(self.signer.detach_sign, content)
         envelope = post.Envelope(
             from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
             subject=f"[{record.appeal_id}] {title}", date=now, message_id=self._message_id())
         return post.assemble(content, signature.data, signature.hash_algo, envelope,
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
+
+    async def _carried_images(self, check: verify.PostCheck, msg: intake.Inbound
+                              ) -> tuple[verify.CarriedImage, ...]:
+        """A partner's images, relayed only where we keep images and only when each carries
+        pixels and nothing else (they are bound by the origin's signature, so we cannot
+        re-encode them; one that fails drops them all, as "all or none" requires)."""
+        policy = self.config.attachments
+        if policy.images != "keep" or not check.images:
+            return ()
+        limit = policy.max_megapixels * 1_000_000
+        for image in check.images:
+            if not await asyncio.to_thread(images.is_clean, image.data, max_pixels=limit):
+                log.warning("message %s: %s carries an image with metadata or of an unreadable "
+                            "kind; relayed without its images", msg.ref, check.record.appeal_id)
+                return ()
+        return check.images
 
     async def _notify_moderators(self, appeal_id: str, revision: int, title: str, text: str,
                                  private: str, now: datetime) -> None:

@@ -17,7 +17,9 @@ A post (see :mod:`masbot.post`) is accepted only when all of it is covered by si
   clearsigned block and only blank lines around it), ``relay-record.txt`` and
   ``origin-key.asc``. The appeal must verify against the carried origin key alone, whose
   fingerprint is the record's ``Origin:``; the record's Appeal-ID and Revision are the appeal's;
-  the record's path starts with the origin and ends with the signer.
+  the record's path starts with the origin and ends with the signer. After the key may come
+  images (base64 ``image-N.jpg``/``.png``), only if they are exactly those whose names and
+  SHA-256 the origin's signed appeal lists in its ``Images:`` head field.
 
 Refusals carry a :class:`Reason` (a short stable code) and a message saying exactly what is
 wrong. Messages never quote the mail (no From address, no text, no file names): they name
@@ -31,6 +33,7 @@ import email
 import email.errors
 import email.parser
 import email.policy
+import hashlib
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -54,6 +57,9 @@ KNOWN_PREAMBLES = frozenset({
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 _APPEAL_ID = re.compile(r"[A-Z0-9]{2,16}-[0-9]{4}-[0-9]{4,}")
 _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]*):(?: (.*))?")
+_IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
+_IMAGE_NAME = re.compile(r"image-[1-9][0-9]?\.(jpg|png)")
+MAX_IMAGES = 20
 _RECORD_KEYS = ("Masbot-Relay", "Origin", "Origin-Name", "Appeal-ID", "Revision", "Path")
 
 
@@ -86,6 +92,7 @@ class Reason(StrEnum):
     APPEAL_SIGNATURE = "appeal-signature"  # the appeal does not verify with the origin key
     RECORD_MISMATCH = "record-mismatch"
     PATH_MISMATCH = "path-mismatch"
+    IMAGE_MISMATCH = "image-mismatch"      # an image the origin's appeal does not list
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,17 @@ class PostCheck:
     clearsigned_appeal: str  # the verified block, to relay unchanged in meaning
     origin_key: str  # the carried origin key, armored
     record: RelayRecord
+    images: tuple[CarriedImage, ...] = ()  # exactly those the signed appeal lists, or none
     ok = True
+
+
+@dataclass(frozen=True)
+class CarriedImage:
+    """An image part of a post whose SHA-256 the origin's signed appeal lists."""
+
+    name: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -286,15 +303,16 @@ def _verify_post(raw: bytes, keyring: Keyring, partners: Sequence[Partner],
     _check_from(head, check.key, partners, keyring)
     if plain_ok and (text := _plain_content(signed)) is not None:
         return MailCheck(check.fingerprint, check.key, text)
-    appeal, record_text, origin_key = _content_parts(signed)
+    appeal, record_text, origin_key, images = _content_parts(signed)
     record = _record(record_text)
     block = _parse_block(appeal, "the appeal")
     origin_info = _verify_origin(block, origin_key, record)
     _check_consistency(block.text, record, check.fingerprint)
+    _check_images(block.text, images)
     return PostCheck(signer=check.fingerprint, signer_key=check.key, origin=record.origin,
                      origin_key_info=origin_info, appeal_text=block.text,
                      clearsigned_appeal=block.armored().decode("utf-8"),
-                     origin_key=origin_key, record=record)
+                     origin_key=origin_key, record=record, images=images)
 
 
 def _crlf(raw: bytes) -> bytes:
@@ -512,8 +530,9 @@ def _plain_content(signed: bytes) -> str | None:
     return text
 
 
-def _content_parts(signed: bytes) -> tuple[str, str, str]:
-    """The appeal, the relay record and the origin key of the signed content, strictly."""
+def _content_parts(signed: bytes) -> tuple[str, str, str, tuple[CarriedImage, ...]]:
+    """The appeal, the relay record, the origin key and any images of the signed content,
+    strictly."""
     if b"\r\n\r\n" not in signed:
         raise Refusal(Reason.BAD_CONTENT, "the signed content has no headers")
     head = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
@@ -528,9 +547,9 @@ def _content_parts(signed: bytes) -> tuple[str, str, str]:
                                                  boundary)
     if preamble.strip() or epilogue.strip():
         raise Refusal(Reason.BAD_CONTENT, "the signed content has text outside its parts")
-    if len(parts) != 3:
+    if not 3 <= len(parts) <= 3 + MAX_IMAGES:
         raise Refusal(Reason.BAD_CONTENT, f"the signed content has {len(parts)} parts, not "
-                                          "[appeal, relay record, origin key]")
+                                          "[appeal, relay record, origin key] and images")
     shapes = (("text/plain", None), ("text/plain", "relay-record.txt"),
               ("application/pgp-keys", "origin-key.asc"))
     texts = []
@@ -544,7 +563,33 @@ def _content_parts(signed: bytes) -> tuple[str, str, str]:
             raise Refusal(Reason.BAD_CONTENT, "the charset is not accepted (only utf-8 or us-ascii)")
         payload = part.get_payload(decode=True)
         texts.append(payload.decode("utf-8"))
-    return texts[0], texts[1], texts[2]
+    images = tuple(_image_part(data) for data in parts[3:])
+    return texts[0], texts[1], texts[2], images
+
+
+def _image_part(data: bytes) -> CarriedImage:
+    part = _part(data, "an image of the signed content")
+    name = part.get_filename() or ""
+    ctype = part.get_content_type()
+    if (not _IMAGE_NAME.fullmatch(name) or ctype != _IMAGE_TYPES[name.rsplit(".", 1)[1]]
+            or part.get("Content-Transfer-Encoding", "").lower() != "base64"):
+        raise Refusal(Reason.BAD_CONTENT, "a part after the origin key is not a base64 "
+                      "image/jpeg image-N.jpg or image/png image-N.png")
+    return CarriedImage(name, ctype, part.get_payload(decode=True))
+
+
+def _check_images(text: str, images: tuple[CarriedImage, ...]) -> None:
+    """Images carried must be exactly those the origin's appeal lists (a society that drops
+    attachments relays the appeal without them); each must match its SHA-256."""
+    if not images:
+        return
+    listed = _appeal_fields(text).get("Images", [])
+    items = [item.strip() for item in listed[0].split(",")] if len(listed) == 1 else []
+    carried = [f"{image.name} sha256:{hashlib.sha256(image.data).hexdigest()}"
+               for image in images]
+    if carried != items:
+        raise Refusal(Reason.IMAGE_MISMATCH, "the images carried are not exactly those the "
+                      "origin's signed appeal lists (names and SHA-256, in order)")
 
 
 def _record(text: str) -> RelayRecord:
@@ -667,6 +712,9 @@ def describe(result: PostCheck | AppealCheck | MailCheck | Refused | Accepted) -
                "appeal is clearsigned by the origin key carried in the signed post")
         yield f"appeal: {result.record.appeal_id} revision {result.record.revision}"
         yield f"path: {' > '.join(result.record.path)}"
+        for image in result.images:
+            yield (f"image: {image.name} ({image.content_type}, {len(image.data)} bytes), "
+                   "matching its SHA-256 in the signed appeal's Images line")
         text = result.appeal_text
     yield "the signature covers exactly this text (between the rules):"
     yield "-" * 72

@@ -183,7 +183,7 @@ def test_encoded_subject() -> None:
     assert intake.read(raw).subject == "[bail] Ayuda para Mía"
 
 
-def test_attachments_are_counted_not_read() -> None:
+def test_images_are_set_aside_and_other_attachments_counted() -> None:
     raw = multipart(
         "mixed",
         "Content-Type: text/plain; charset=utf-8\n\nTitle: Sam\n",
@@ -194,7 +194,8 @@ def test_attachments_are_counted_not_read() -> None:
     )
     msg = intake.read(raw)
     assert msg.body == "Title: Sam\n"
-    assert msg.attachments == 2
+    assert msg.attachments == 1  # the PDF
+    assert msg.images == [b"\xff\xd8\xff\xe0\x00\x10"]  # the JPEG's bytes, not yet decoded
 
 
 def test_a_text_attachment_is_not_the_body() -> None:
