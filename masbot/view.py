@@ -21,7 +21,7 @@ from masbot.forms import Catalogue, FieldSpec, builtin
 HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medical-Details-OK",
                    "Quote-Consent", "Language", "Tags", "Location", "Filed-By", "Relation",
                    "Consent", "Supersedes", "Update", "Redirect-To", "Funds-Report",
-                   "Stop-Sharing"})
+                   "Stop-Sharing", "Images"})
 """Fields shown elsewhere on the page (heading, facts line, status note) or not at all."""
 SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body",
                       "Lede", "About", "Update", "Funds-Report", "Note"})

@@ -142,3 +142,44 @@ def leaks(needles: list[str], haystacks: list[tuple[str, bytes]]) -> list[str]:
             if needle.lower().encode() in lowered:
                 found.append(f"{needle!r} in {name}")
     return found
+
+
+def photo_with_exif(artist: str, *, size: tuple[int, int] = (48, 32)) -> bytes:
+    """A JPEG as a phone writes it: EXIF with ``artist``, a description, GPS and a comment."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x013B] = artist
+    exif[0x010E] = f"taken by {artist}"
+    exif[0x8825] = {1: "N", 2: (45.0, 31.0, 12.5), 3: "W", 4: (122.0, 40.0, 55.1)}
+    out = io.BytesIO()
+    Image.new("RGB", size, (90, 140, 60)).save(out, "JPEG", exif=exif.tobytes(),
+                                               comment=artist.encode())
+    return out.getvalue()
+
+
+def with_photo(raw: bytes, photo: bytes, filename: str) -> bytes:
+    """``raw`` (a single-part text mail) as multipart/mixed with ``photo`` attached."""
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    body = msg.get_content()
+    for name in ("Content-Type", "Content-Transfer-Encoding", "MIME-Version"):
+        del msg[name]
+    msg.set_content(body)
+    msg.add_attachment(photo, maintype="image", subtype="jpeg", filename=filename)
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
+def decoded_parts(raw: bytes) -> bytes:
+    """Every leaf part of a mail decoded from its transfer encoding (base64 hides text from a
+    byte search), joined: what a reader who opens every attachment sees."""
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return b"\n".join(part.get_payload(decode=True) or b"" for part in msg.walk()
+                      if not part.is_multipart())

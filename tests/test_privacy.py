@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import email.policy
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from harness import mailbox
 from masbot import post
 from masbot.signer import init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, all_bytes_under, bail_request,
-                     invalid_request, leaks, write_config)
+                     decoded_parts, invalid_request, leaks, photo_with_exif, with_photo,
+                     write_config)
 from test_end_to_end import run_daemon_until
 
 USER, PASSWORD = "society", "societypw"
@@ -44,19 +46,36 @@ def command(addr: str, text: str) -> bytes:
             f"Message-ID: <{addr.split('@')[0]}.c@example.net>\r\n\r\n{text}\r\n").encode()
 
 
+def update(addr: str, appeal_id: str, key: str) -> bytes:
+    """A champion's update from an address of their own (not the one that filed it)."""
+    return (f"From: Champion <{addr}>\r\nTo: {SOCIETY_ADDRESS}\r\nSubject: update\r\n"
+            f"Message-ID: <{addr.split('@')[0]}.u@example.net>\r\n\r\n"
+            f"Template: update\r\nRefers-To: {appeal_id}\r\nUpdate-Key: {key}\r\n"
+            "Status: funded\r\nStop-Sharing: yes\r\n").encode()
+
+
+UPDATES = 40
+
+
 async def test_three_hundred_senders_leave_no_trace(tmp_path, gpg_home, dovecot, smtp_sink):
+    """300 requests (valid, some with a phone photo whose EXIF names the sender; invalid; help;
+    template; junk), then 40 updates from 40 more senders; none of the 340 found anywhere."""
     home = gpg_home()
     init_key(Path(home.path), "Anytown Mutual Aid Society", SOCIETY_ADDRESS)
     sink = smtp_sink()
     files = write_config(tmp_path, Path(home.path), smtp_port=sink.port, imap_port=dovecot.port,
-                         extra="limits:\n  answers_per_minute: 10000\n")
-    mails, senders, valid = [], [], 0
+                         extra="limits:\n  answers_per_minute: 10000\n"
+                               "attachments:\n  images: keep\n")
+    mails, senders, valid, photos = [], [], 0, 0
     for n in range(300):
         kind = ("valid", "invalid", "help", "template", "junk")[n % 5]
         addr = sender(kind, n)
         senders.append(addr)
         if kind == "valid":
             raw = bail_request(addr, title=f"Bail appeal {n}")
+            if n % 25 == 0:  # the photo's EXIF, comment and file name all name the sender
+                raw = with_photo(raw, photo_with_exif(addr), f"{addr.split('@')[0]}.jpg")
+                photos += 1
             valid += 1
         elif kind == "invalid":
             raw = invalid_request(addr)
@@ -78,11 +97,40 @@ async def test_three_hundred_senders_leave_no_trace(tmp_path, gpg_home, dovecot,
     await run_daemon_until(files.config, done, timeout=120)
     posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
     assert len(posts) == 3 * valid
+    with_images = [m for m in posts if b"filename=\"image-1.jpg\"" in m.data]
+    assert len(with_images) == 3 * photos, "each photo is published, re-encoded"
+
+    # Phase two: champions update 40 appeals from addresses of their own.
+    updates = []
+    for n in range(0, 300, 5):
+        if len(updates) == UPDATES:
+            break
+        addr = sender("valid", n)
+        answer = next(m for m in sink.messages if list(m.rcpt_tos) == [addr])
+        text = email.message_from_bytes(answer.data, policy=email.policy.default).get_content()
+        key = re.search(r"Update-Key: (\S+)", text).group(1)
+        appeal_id = re.search(r"Appeal-ID: (\S+)", text).group(1)
+        champion = sender("update", n)
+        senders.append(champion)
+        updates.append(champion)
+        mailbox.append(dovecot, USER, PASSWORD, with_headers(update(champion, appeal_id, key), n))
+
+    def updated() -> bool:
+        return (len([m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS])
+                >= 3 * (valid + UPDATES)
+                and all(any(list(m.rcpt_tos) == [c] for m in sink.messages) for c in updates)
+                and mailbox.count(dovecot, USER, PASSWORD) == 0)
+
+    await run_daemon_until(files.config, updated, timeout=120)
+    posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
+    assert len(posts) == 3 * (valid + UPDATES)
+    assert len(senders) == 300 + UPDATES == len(set(senders))
 
     needles = senders + [s.split("@")[0] for s in senders]
     needles += ["198.51.100.", "QUJD", "ARCSEAL", "AUTOCRYPTKEY", "SecretPhone", "thread1",
                 "Someone Private", "mx.example", "09:12:00 -0800"]
     haystacks = [(f"post {i}", m.data) for i, m in enumerate(posts)]
+    haystacks += [(f"post {i}, decoded", decoded_parts(m.data)) for i, m in enumerate(posts)]
     haystacks += [(str(p), data) for p, data in all_bytes_under(files.data_dir)]
     haystacks += [("log", (tmp_path / "masbot.log").read_bytes())]
     for folder in mailbox.list_mailboxes(dovecot, USER, PASSWORD):
