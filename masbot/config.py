@@ -185,6 +185,7 @@ class Attachments:
     images: str = "drop"  # "drop" or "keep"
     max_images: int = 4
     max_megapixels: int = 40
+    max_total_kb: int = 600
 
 
 @dataclass(frozen=True)
@@ -572,6 +573,7 @@ ATTACHMENTS = Section((
     Field("images", Choice(("drop", "keep")), "drop"),
     Field("max_images", Int(1, 20), 4),
     Field("max_megapixels", Int(1, 100), 40),
+    Field("max_total_kb", Int(10, 10_000), 600),
 ), _of(Attachments))
 
 CONFIG_SCHEMA = Section((

@@ -27,6 +27,10 @@ ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP"
 MAX_PIXELS = 40_000_000
 """Larger images are refused before their pixels are decoded (decompression bombs)."""
 
+MAX_SIDE = 1600
+"""Larger images are scaled down to this many pixels on their longer side: enough to see,
+small enough that a post with images stays under the partners' message size limits."""
+
 JPEG_QUALITY = 85
 
 
@@ -57,8 +61,10 @@ class Refused:
     reason: str
 
 
-def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS) -> CleanImage | Refused:
-    """Decode ``data`` and re-encode its pixels alone as image number ``number``.
+def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
+          max_side: int = MAX_SIDE) -> CleanImage | Refused:
+    """Decode ``data`` and re-encode its pixels alone as image number ``number``, scaled
+    down to at most ``max_side`` pixels on its longer side.
 
     Never raises for hostile bytes: anything Pillow cannot read, a format not in
     :data:`ACCEPTED`, or more than ``max_pixels`` pixels is a :class:`Refused` with a reason.
@@ -80,7 +86,7 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS) -> CleanIma
                 source.seek(0)  # the first frame of an animation
                 source.load()
                 upright = _upright(source)
-                return _encode(upright, number, photo=kind == "JPEG")
+                return _encode(upright, number, photo=kind == "JPEG", max_side=max_side)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return Refused(f"the image has too many pixels; at most {max_pixels // 1_000_000} "
                        "million are accepted")
@@ -99,11 +105,13 @@ def _upright(image: Image.Image) -> Image.Image:
         return image
 
 
-def _encode(image: Image.Image, number: int, *, photo: bool) -> CleanImage:
+def _encode(image: Image.Image, number: int, *, photo: bool, max_side: int) -> CleanImage:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info)
     mode = "RGB" if photo or not has_alpha else "RGBA"
     pixels = image.convert(mode)
+    if max(pixels.size) > max_side:
+        pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     # A new image from the raw pixels: nothing of the original's info dict comes along.
     fresh = Image.frombytes(mode, pixels.size, pixels.tobytes())
     out = io.BytesIO()

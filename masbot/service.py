@@ -29,7 +29,7 @@ from masbot.relay import loops, rules
 from masbot.relay.delivery import Deliverer
 from masbot.relay.smtp import DeliveryError, Transport
 from masbot.signer import Signer
-from masbot.store import AppealRecord, Store
+from masbot.store import AppealRecord, HeldImage, Store
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,10 @@ def _check_command(text: str, config: Config) -> tuple[dict[str, str], str] | st
     if not fields.get("Appeal-ID") or not fields.get("Revision", "").isdigit():
         return "it must name the Appeal-ID and Revision"
     return fields, hashlib.sha256(check.text.encode("utf-8")).hexdigest()
+
+
+def _held(kept: Sequence[post.PostImage]) -> list[HeldImage]:
+    return [HeldImage(i.name, i.content_type, i.data) for i in kept]
 
 
 def _partner_addresses(config: Config) -> frozenset[str]:
@@ -205,6 +209,9 @@ class Society:
                     max_pixels=policy.max_megapixels * 1_000_000)
                 if isinstance(result, images.Refused):
                     notes.append(f"- an image was dropped: {result.reason}")
+                elif sum(len(i.data) for i in kept) + len(result.data) > policy.max_total_kb * 1000:
+                    notes.append(f"- an image was dropped: with it the images would be larger "
+                                 f"than {policy.max_total_kb} kB together")
                 else:
                     kept.append(result)
         else:
@@ -279,11 +286,12 @@ class Society:
         outcome.trace += [f"rules: {line}" for line in decision.trace]
         destinations = decision.destinations
         data = None
+        carried = (await self._carried_images(check, msg)
+                   if decision.action in ("relay", "hold") else ())
         if decision.action == "relay" and destinations:
             data = await self._sign_post(check.clearsigned_appeal, verify.next_record(check, own),
                                          check.origin_key, destinations,
-                                         fields.get("Title", ""), now,
-                                         await self._carried_images(check, msg))
+                                         fields.get("Title", ""), now, carried)
         appeal_record = AppealRecord(
             appeal_id=check.record.appeal_id, revision=check.record.revision, origin=check.origin,
             template=fields.get("Template", ""), status=fields.get("Status", ""),
@@ -294,7 +302,8 @@ class Society:
         try:
             self.store.record(msg.digest, "relayed" if data else decision.action,
                               appeal=appeal_record, post=data,
-                              destinations=destinations if data else ())
+                              destinations=destinations if data else (),
+                              held_images=_held(carried) if decision.action == "hold" else ())
         except sqlite3.IntegrityError:
             # Another partner's copy of this revision was recorded while we verified this one.
             outcome.kind, outcome.reason = "not-relayed", f"from {partner.name}: already relayed"
@@ -363,7 +372,8 @@ class Society:
             update_key_hash=key_hash, action=decision.action, signed_text=signed_text,
             fields=appeals.fields_json(appeal))
         self.store.record(msg.digest, "accepted", appeal=record, post=data,
-                          destinations=decision.destinations if data else ())
+                          destinations=decision.destinations if data else (),
+                          held_images=_held(kept) if decision.action == "hold" else ())
         if data and self.deliverer is not None:
             self.deliverer.kick()
         outcome.appeal_id, outcome.action = appeal.appeal_id, decision.action
@@ -480,7 +490,8 @@ class Society:
             "moderator", ()), relay.path)
         title = loops.head(record.signed_text).get("Title", "")
         data = await self._sign_post(record.signed_text, relay, origin_key,
-                                     decision.destinations, title, now)
+                                     decision.destinations, title, now,
+                                     self.store.held_images(record))
         return data, decision.destinations
 
     async def _answer(self, msg: intake.Inbound, subject: str, body: str, now: datetime) -> bool:

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled (
@@ -64,6 +64,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (post_id, destination)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+CREATE TABLE IF NOT EXISTS held_images (
+    origin       TEXT NOT NULL,
+    appeal_id    TEXT NOT NULL,
+    revision     INTEGER NOT NULL,
+    position     INTEGER NOT NULL,
+    name         TEXT NOT NULL,    -- image-N.jpg / image-N.png (never the sender's file name)
+    content_type TEXT NOT NULL,
+    data         BLOB NOT NULL,    -- already re-encoded without metadata; public once approved
+    PRIMARY KEY (origin, appeal_id, revision, position)
+);
 CREATE TABLE IF NOT EXISTS commands (
     digest TEXT PRIMARY KEY,       -- SHA-256 of a moderator's signed command: never obeyed twice
     at     INTEGER NOT NULL
@@ -94,6 +104,15 @@ class AppealRecord:
     fields: str = "[]"
     record: str = ""
     origin_key: str = ""
+
+
+@dataclass(frozen=True)
+class HeldImage:
+    """An image of a held appeal, kept until a moderator decides (then deleted)."""
+
+    name: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -152,10 +171,11 @@ class Store:
 
     def record(self, digest: str, outcome: str, *, appeal: AppealRecord | None = None,
                post: bytes | None = None, destinations: Iterable[str] = (),
-               now: int | None = None) -> int | None:
+               held_images: Sequence[HeldImage] = (), now: int | None = None) -> int | None:
         """Record a message's outcome, its appeal and its post for every destination, atomically.
 
-        Returns the post id when a post was queued. Once this returns, the outcome is on disk.
+        ``held_images`` are kept with a held appeal until a moderator decides. Returns the post
+        id when a post was queued. Once this returns, the outcome is on disk.
         """
         now = int(time.time()) if now is None else now
         post_id = None
@@ -169,6 +189,10 @@ class Store:
                      appeal.status, appeal.issued, appeal.expires, appeal.digest,
                      appeal.update_key_hash, appeal.action, appeal.signed_text, appeal.fields,
                      appeal.record, appeal.origin_key))
+                self.db.executemany(
+                    "INSERT INTO held_images VALUES(?,?,?,?,?,?,?)",
+                    [(appeal.origin, appeal.appeal_id, appeal.revision, n, i.name,
+                      i.content_type, i.data) for n, i in enumerate(held_images)])
             if post is not None:
                 cur = self.db.execute(
                     "INSERT INTO posts(appeal_id, revision, data, created) VALUES(?,?,?,?)",
@@ -198,6 +222,13 @@ class Store:
                               "action='hold'", (appeal_id, revision)).fetchone()
         return AppealRecord(*row) if row else None
 
+    def held_images(self, record: AppealRecord) -> list[HeldImage]:
+        """The images kept with a held appeal revision, in order."""
+        rows = self.db.execute(
+            "SELECT name, content_type, data FROM held_images WHERE origin=? AND appeal_id=? "
+            "AND revision=? ORDER BY position", (record.origin, record.appeal_id, record.revision))
+        return [HeldImage(*row) for row in rows]
+
     def moderate(self, digest: str, command: str, record: AppealRecord, action: str, *,
                  post: bytes | None = None, destinations: Iterable[str] = (),
                  now: int | None = None) -> bool:
@@ -212,6 +243,8 @@ class Store:
             self.db.execute("UPDATE appeals SET action=? WHERE origin=? AND appeal_id=? AND "
                             "revision=?", (action, record.origin, record.appeal_id,
                                            record.revision))
+            self.db.execute("DELETE FROM held_images WHERE origin=? AND appeal_id=? AND "
+                            "revision=?", (record.origin, record.appeal_id, record.revision))
             if post is not None:
                 cur = self.db.execute(
                     "INSERT INTO posts(appeal_id, revision, data, created) VALUES(?,?,?,?)",

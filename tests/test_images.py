@@ -110,6 +110,15 @@ def test_gif_and_webp_become_png_of_the_first_frame(kind):
     assert opened.convert("RGB").getpixel((8, 8))[0] > 200  # red: the first frame
 
 
+def test_a_large_image_is_scaled_down_to_max_side():
+    out = io.BytesIO()
+    Image.new("RGB", (3000, 1000), (9, 9, 9)).save(out, "PNG")
+    result = images.clean(out.getvalue(), 1)
+    assert isinstance(result, images.CleanImage)
+    assert (result.width, result.height) == (images.MAX_SIDE, 533)
+    assert Image.open(io.BytesIO(result.data)).size == (images.MAX_SIDE, 533)
+
+
 @pytest.mark.parametrize("data, reason", [
     (b"%PDF-1.4 not an image", "not an image"),
     (b"", "not an image"),
@@ -301,3 +310,46 @@ async def test_images_are_published_clean_relayed_by_keepers_and_dropped_by_othe
 
 def _all_files(root: Path):
     return [(p, p.read_bytes()) for p in root.rglob("*") if p.is_file()]
+
+
+def noisy_photo(seed: int) -> bytes:
+    """A photo that compresses badly (random pixels): about 100 kB as JPEG."""
+    import random
+
+    rng = random.Random(seed)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (300, 300), bytes(rng.randrange(256) for _ in range(270_000))).save(
+        out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_path, gpg_home):
+    fed = Federation(tmp_path)
+    fed.add("alpha", Path(gpg_home().path))
+    fed.router = Router(fed.members)
+    fed.router.start()
+    fed.write_config("alpha", {}, rules="attachments:\n  images: keep\n  max_total_kb: 120\n")
+    small = io.BytesIO()
+    Image.new("RGB", (20, 20), (200, 0, 0)).save(small, "PNG")
+    text = bail_request("member@example.net").decode().replace("\r\n", "\n")
+    head, body = text.split("\n\n", 1)
+    msg = email.message_from_string(
+        "\n".join(h for h in head.split("\n") if not h.startswith("Content-Type")) + "\n\n",
+        policy=email.policy.default)
+    msg.set_content(body)
+    for data in (noisy_photo(1), noisy_photo(2), small.getvalue()):
+        kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+        msg.add_attachment(data, maintype="image", subtype=kind, filename=f"x.{kind}")
+    await fed.start()
+    try:
+        await fed.inject("alpha", msg.as_bytes(policy=email.policy.SMTP))
+        await until(lambda: fed.router.delivered["alpha"] and fed.router.answers)
+    finally:
+        await fed.stop()
+        fed.router.stop()
+    names = [name for name, _ in image_parts(fed.router.delivered["alpha"][0])]
+    assert names == ["image-1.jpg", "image-2.png"], "the second noisy photo would pass 120 kB"
+    (answer,) = fed.router.answers["member@example.net"]
+    text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
+    assert "2 image(s) are published" in text
+    assert "larger than 120 kB together" in text

@@ -7,6 +7,7 @@ import asyncio
 import email
 import email.policy
 import re
+import sqlite3
 from pathlib import Path
 
 import aiosmtplib
@@ -14,7 +15,8 @@ import aiosmtplib
 from harness.dovecot import free_port
 from masbot.daemon import Daemon
 from masbot.signer import init_key
-from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config
+from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, photo_with_exif,
+                     with_photo, write_config)
 
 MODS = "mods@anytown.example"
 HOLD_ALL = "rules:\n  - name: everything waits\n    match: {}\n    action: hold\n"
@@ -42,7 +44,8 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
     sink = smtp_sink()
     port = free_port()
     extra = (HOLD_ALL + f"moderators: [{MODS}]\nmoderator_keys:\n"
-             f"  - fingerprint: {mod_fpr}\n    key_file: mod.asc\n")
+             f"  - fingerprint: {mod_fpr}\n    key_file: mod.asc\n"
+             "attachments:\n  images: keep\n")
     files = write_config(tmp_path, Path(home.path), smtp_port=sink.port, listener_port=port,
                          extra=extra)
     daemon = Daemon(files.config)
@@ -61,7 +64,9 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
     try:
         await until(lambda: (tmp_path / "masbot.log").exists()
                     and "masbot running" in (tmp_path / "masbot.log").read_text())
-        await send(bail_request("filer@example.net", title="Held appeal"))
+        # The held request has a photo: it waits with the appeal and is released with it.
+        await send(with_photo(bail_request("filer@example.net", title="Held appeal"),
+                              photo_with_exif("filer@example.net"), "filer.jpg"))
         await until(lambda: answers_to(MODS))
         notice = body(answers_to(MODS)[0].data)
         command = re.search(r"(Moderation: approve\n.*?Nonce: \w+\n)", notice, re.S).group(1)
@@ -83,6 +88,8 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
         signed = mod_home.clearsign(command.encode(), mod_fpr)
         await send(command_mail(signed, 5))
         await until(lambda: len(posts()) == 3)
+        for released in posts():
+            assert b'filename="image-1.jpg"' in released.data, "the held image is released too"
         # The same signed command again, in a new mail: a replay.
         await send(command_mail(signed, 6))
         await asyncio.sleep(1)
@@ -90,6 +97,9 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
     finally:
         daemon.stopping.set()
         assert await asyncio.wait_for(task, 15) == 0
+    with sqlite3.connect(files.data_dir / "masbot.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM held_images").fetchone() == (0,), \
+            "a decided appeal's images are deleted"
     replies = [body(m.data) for m in answers_to("jo@example.org")]
     assert "not-clearsigned" in replies[0], "an unsigned command is refused as such"
     assert any("not signed by a moderator's key" in r or "unknown-key" in r for r in replies), replies
