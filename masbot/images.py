@@ -4,7 +4,7 @@ A photo straight from a phone carries EXIF (GPS position, time, camera serial nu
 IPTC, comments and colour profiles that can identify a person or a place. This module never
 passes the sender's bytes on: Pillow decodes the pixels, and a fresh image is built from the
 pixels alone (``Image.frombytes``), so it has no ``info`` to leak; it is then encoded anew
-(JPEG for photos, PNG for everything else) with no metadata arguments. The original
+(JPEG for photos and for large opaque pictures, PNG for the rest) with no metadata arguments. The original
 orientation is applied to the pixels first, so the picture still looks right.
 
 Pure: bytes in, bytes out; no file, no clock. Names are ``image-N.ext`` because an original
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from struct import error as struct_error  # Pillow's parsers raise it on short data
@@ -32,6 +33,8 @@ MAX_SIDE = 1600
 small enough that a post with images stays under the partners' message size limits."""
 
 JPEG_QUALITY = 85
+PNG_JPEG_THRESHOLD = 150_000
+"""An opaque PNG larger than this is sent as JPEG when that is smaller."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
                     return Refused(f"the image is {width}x{height} pixels; at most "
                                    f"{max_pixels // 1_000_000} million are accepted")
                 source.seek(0)  # the first frame of an animation
+                if kind == "JPEG" and max(width, height) > max_side:
+                    # Decode at a reduced DCT scale as long as it stays at least max_side.
+                    scale = max_side / max(width, height)
+                    source.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
                 source.load()
                 upright = _upright(source)
                 return _encode(upright, number, photo=kind == "JPEG", max_side=max_side)
@@ -114,14 +121,26 @@ def _encode(image: Image.Image, number: int, *, photo: bool, max_side: int) -> C
         pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     # A new image from the raw pixels: nothing of the original's info dict comes along.
     fresh = Image.frombytes(mode, pixels.size, pixels.tobytes())
-    out = io.BytesIO()
     if photo:
-        fresh.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-        name, ctype = f"image-{number}.jpg", "image/jpeg"
+        data, ext = _save(fresh, "JPEG"), "jpg"
     else:
-        fresh.save(out, format="PNG", optimize=True)
-        name, ctype = f"image-{number}.png", "image/png"
-    return CleanImage(name, ctype, out.getvalue(), fresh.width, fresh.height)
+        data, ext = _save(fresh, "PNG"), "png"
+        # A photo sent as PNG (a screenshot of one, say) is many times larger than as JPEG.
+        if mode == "RGB" and len(data) > PNG_JPEG_THRESHOLD:
+            jpeg = _save(fresh, "JPEG")
+            if len(jpeg) < len(data):
+                data, ext = jpeg, "jpg"
+    ctype = "image/jpeg" if ext == "jpg" else "image/png"
+    return CleanImage(f"image-{number}.{ext}", ctype, data, fresh.width, fresh.height)
+
+
+def _save(image: Image.Image, kind: str) -> bytes:
+    out = io.BytesIO()
+    if kind == "JPEG":
+        image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    else:
+        image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 

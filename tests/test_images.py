@@ -119,6 +119,20 @@ def test_a_large_image_is_scaled_down_to_max_side():
     assert Image.open(io.BytesIO(result.data)).size == (images.MAX_SIDE, 533)
 
 
+def test_an_opaque_photo_sent_as_png_is_published_as_the_smaller_jpeg():
+    import random
+
+    rng = random.Random(3)
+    noise = Image.frombytes("RGB", (100, 75), bytes(rng.randrange(256) for _ in range(22_500)))
+    out = io.BytesIO()
+    noise.resize((1000, 750), Image.Resampling.BICUBIC).save(out, "PNG")
+    assert len(out.getvalue()) > images.PNG_JPEG_THRESHOLD
+    result = images.clean(out.getvalue(), 5)
+    assert isinstance(result, images.CleanImage)
+    assert (result.name, result.content_type) == ("image-5.jpg", "image/jpeg")
+    assert len(result.data) < len(out.getvalue()) // 3 and images.is_clean(result.data)
+
+
 @pytest.mark.parametrize("data, reason", [
     (b"%PDF-1.4 not an image", "not an image"),
     (b"", "not an image"),
