@@ -125,7 +125,8 @@ def revise(previous: Appeal, update: dict[str, Value], *, issued: datetime,
     Goal or Needed-By replaces the old; the Update-Key is never part of it.
     """
     status = STATUS_AFTER.get(str(update.get("Status", "update")), "open")
-    fields = [(k, v) for k, v in previous.fields if k not in UPDATE_FIELDS]
+    # An update's post carries no images, so its text lists none (the revision before keeps them).
+    fields = [(k, v) for k, v in previous.fields if k not in UPDATE_FIELDS and k != IMAGES]
     for name in ("Goal", "Needed-By"):
         if name in update:
             fields = [(k, update[name] if k == name else v) for k, v in fields]

@@ -572,7 +572,7 @@ DELIVERY = Section((
 ATTACHMENTS = Section((
     Field("images", Choice(("drop", "keep")), "drop"),
     Field("max_images", Int(1, 20), 4),
-    Field("max_megapixels", Int(1, 100), 40),
+    Field("max_megapixels", Int(1, 89), 40),  # Pillow refuses more as a decompression bomb
     Field("max_total_kb", Int(10, 10_000), 600),
 ), _of(Attachments))
 

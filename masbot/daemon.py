@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Mapping
 
@@ -136,6 +137,14 @@ class Daemon:
                 last = state
             await asyncio.sleep(1)
 
+    async def _housekeeping(self, store: Store) -> None:
+        """Hourly: the images of held appeals that expired undecided are deleted."""
+        while True:
+            gone = store.purge_held_images(date.today().isoformat())
+            if gone:
+                log.info("deleted %d image(s) of held appeals that expired undecided", gone)
+            await asyncio.sleep(3600)
+
     async def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
         config = load_config(self.config_path, self.environ)
@@ -156,6 +165,7 @@ class Daemon:
                                    parts.society.handle)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
         tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
+        tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
         if config.listener is not None:
             server = await listener.serve(parts.society.handle, config.listener.host,
                                           config.listener.port, lmtp=config.listener.lmtp,

@@ -139,9 +139,22 @@ class _Fields:
         return specs if ok else INVALID
 
 
+SYSTEM_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To",
+               "Images")
+"""Fields only the society writes into an appeal. No template may define one, and a member's
+section line must not start with one, or the published text could seem to say something the
+society did not (``Images:`` names the image bytes the origin's signature binds)."""
+
+
 def _check_template(found: Found) -> None:
     specs: dict[str, dict] = found.values.get("fields") or {}
     name = found.values.get("name")
+    # The update message's Status is the member's word for the new status, not the field.
+    reserved = {k.lower() for k in SYSTEM_KEYS if not (name == "update" and k == "Status")}
+    taken = [n for n in specs if n.lower() in reserved] if isinstance(specs, dict) else []
+    if taken:
+        found.report(f"{', '.join(taken)} is written by the society itself and cannot be a "
+                     "template field", key="fields")
     if found.values.get("common") is False and name != "update":
         found.report("only the update message may leave out the common fields", key="common")
     if name == "update":

@@ -17,8 +17,8 @@ import hashlib
 import io
 import math
 import warnings
+import zlib
 from dataclasses import dataclass
-from struct import error as struct_error  # Pillow's parsers raise it on short data
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -31,6 +31,9 @@ MAX_PIXELS = 40_000_000
 MAX_SIDE = 1600
 """Larger images are scaled down to this many pixels on their longer side: enough to see,
 small enough that a post with images stays under the partners' message size limits."""
+
+MIN_SIDE = 16
+"""Smaller images are logos, icons or tracking pixels, not pictures of what happened."""
 
 JPEG_QUALITY = 85
 PNG_JPEG_THRESHOLD = 150_000
@@ -78,12 +81,15 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
             # Hostile EXIF makes Pillow warn; only the huge-image warning matters (an error).
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as source:
+            with Image.open(io.BytesIO(data), formats=tuple(ACCEPTED)) as source:
                 kind = source.format or ""
                 if kind not in ACCEPTED:
                     return Refused(f"not a JPEG, PNG, GIF or WebP image ({kind or 'unknown'})")
                 width, height = source.size
-                if width < 1 or height < 1 or width * height > max_pixels:
+                if width < MIN_SIDE or height < MIN_SIDE:
+                    return Refused(f"the image is {width}x{height} pixels: too small to be a "
+                                   "picture (a logo or a tracking pixel?)")
+                if width * height > max_pixels:
                     return Refused(f"the image is {width}x{height} pixels; at most "
                                    f"{max_pixels // 1_000_000} million are accepted")
                 source.seek(0)  # the first frame of an animation
@@ -99,8 +105,7 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
                        "million are accepted")
     except UnidentifiedImageError:
         return Refused("the attachment is not an image that can be read")
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError,
-            TypeError, KeyError, ZeroDivisionError, struct_error) as exc:
+    except Exception as exc:  # noqa: BLE001 - hostile bytes reach C decoders; any failure is a refusal
         return Refused(f"the image could not be decoded ({type(exc).__name__})")
 
 
@@ -145,15 +150,12 @@ def _save(image: Image.Image, kind: str) -> bytes:
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"sRGB",
-                         b"pHYs", b"cHRM", b"sBIT", b"bKGD"})
-"""PNG chunks that hold pixels or how to show them; text, EXIF, ICC and private chunks are not
-among them."""
-_JPEG_STANDALONE = frozenset({0xD8, *range(0xD0, 0xD8), 0x01})
-_JPEG_ALLOWED = frozenset({0xE0, 0xDB, 0xC4, 0xDD, *range(0xC0, 0xC4), *range(0xC5, 0xC8),
-                           *range(0xC9, 0xCC), *range(0xCD, 0xD0)})
-"""JPEG segments before the scan: JFIF (APP0), tables, frame headers and restart interval;
-no APP1-APP15 (EXIF, XMP, ICC, IPTC, Adobe) and no COM (comments)."""
+_PNG_BEFORE_DATA = {b"PLTE": range(3, 769), b"tRNS": range(1, 257), b"gAMA": range(4, 5),
+                    b"sRGB": range(1, 2), b"pHYs": range(9, 10)}
+"""Chunks allowed between IHDR and the image data, each at most once, with the lengths their
+meaning needs: no room for text. Text, EXIF, ICC, time and private chunks are not allowed."""
+_JPEG_TABLES = frozenset({0xDB, 0xC4, 0xDD, 0xC0, 0xC1})
+"""Quantisation and Huffman tables, restart interval, baseline and extended frame headers."""
 
 
 def is_clean(data: bytes, *, max_pixels: int = MAX_PIXELS) -> bool:
@@ -175,7 +177,7 @@ def is_clean(data: bytes, *, max_pixels: int = MAX_PIXELS) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
                 width, height = image.size
                 if image.format not in ("JPEG", "PNG") or width * height > max_pixels:
                     return False
@@ -186,42 +188,72 @@ def is_clean(data: bytes, *, max_pixels: int = MAX_PIXELS) -> bool:
 
 
 def _png_structure_ok(data: bytes) -> bool:
+    """IHDR, a few display chunks of their exact size, consecutive IDATs holding exactly one
+    zlib stream, IEND, and nothing after it; every CRC right."""
+    chunks: list[tuple[bytes, bytes]] = []
     at = len(_PNG_SIGNATURE)
     while at + 12 <= len(data):
         length = int.from_bytes(data[at:at + 4], "big")
-        kind = data[at + 4:at + 8]
-        if kind not in _PNG_CHUNKS:
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        if len(body) != length or data[at + 8 + length:at + 12 + length] != \
+                zlib.crc32(kind + body).to_bytes(4, "big"):
             return False
+        chunks.append((kind, body))
         at += 12 + length
         if kind == b"IEND":
-            return at == len(data)
-    return False
+            break
+    kinds = [kind for kind, _ in chunks]
+    if at != len(data) or len(kinds) < 3 or kinds[0] != b"IHDR" or len(chunks[0][1]) != 13 \
+            or kinds[-1] != b"IEND" or chunks[-1][1]:
+        return False
+    first = kinds.index(b"IDAT") if b"IDAT" in kinds else -1
+    middle = kinds[1:first]
+    if first < 0 or any(k != b"IDAT" for k in kinds[first:-1]) or len(set(middle)) != len(middle):
+        return False
+    if any(k not in _PNG_BEFORE_DATA or len(body) not in _PNG_BEFORE_DATA[k]
+           for k, body in chunks[1:first]):
+        return False
+    stream = zlib.decompressobj()
+    pending = b"".join(body for kind, body in chunks if kind == b"IDAT")
+    try:
+        while pending and not stream.eof:
+            stream.decompress(pending, 1 << 20)  # output is discarded: only the end matters
+            pending = stream.unconsumed_tail
+    except zlib.error:
+        return False
+    return stream.eof and not stream.unused_data and not pending
 
 
 def _jpeg_structure_ok(data: bytes) -> bool:
-    at = 2
+    """A baseline JPEG as masbot writes it: SOI, one bare JFIF APP0 (no thumbnail), tables and
+    a frame header, one scan whose data holds only stuffed bytes and restart markers, EOI
+    last. No APP1-APP15 (EXIF, XMP, ICC, IPTC, Adobe), no COM, nothing after the end."""
+    if data[2:4] != b"\xff\xe0" or data[4:6] != b"\x00\x10" or data[6:11] != b"JFIF\0" \
+            or data[18:20] != b"\x00\x00":
+        return False
+    at = 20
     while at + 4 <= len(data):
         if data[at] != 0xFF:
             return False
         marker = data[at + 1]
-        if marker in _JPEG_STANDALONE:
-            at += 2
-            continue
         length = int.from_bytes(data[at + 2:at + 4], "big")
-        if marker == 0xDA:  # start of scan: entropy-coded data up to the end marker
-            return data.endswith(b"\xff\xd9") and data.find(b"\xff\xd9", at) == len(data) - 2 \
-                and _jpeg_scans_ok(data, at)
-        if marker not in _JPEG_ALLOWED or (marker == 0xE0 and not data[at + 4:at + 9] == b"JFIF\0"):
+        if marker == 0xDA:
+            return _jpeg_scan_ok(data, at + 2 + length)
+        if marker not in _JPEG_TABLES or length < 2:
             return False
         at += 2 + length
     return False
 
 
-def _jpeg_scans_ok(data: bytes, at: int) -> bool:
-    """In a progressive JPEG further tables and scans follow; none may be metadata."""
-    index = at
+def _jpeg_scan_ok(data: bytes, start: int) -> bool:
+    if not data.endswith(b"\xff\xd9") or start > len(data) - 2:
+        return False
+    index = start - 1
     while (index := data.find(b"\xff", index + 1, len(data) - 2)) != -1:
-        marker = data[index + 1]
-        if 0xE1 <= marker <= 0xEF or marker == 0xFE:
+        follower = data[index + 1]
+        if follower == 0xFF:  # fill bytes before a marker
+            continue
+        if follower != 0x00 and not 0xD0 <= follower <= 0xD7:
             return False
+        index += 1
     return True

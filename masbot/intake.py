@@ -364,21 +364,30 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
 
 
 def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -> None:
-    """Image parts anywhere (attached or inline) and a count of the other attachments.
+    """Attached images (and inline ones that carry a file name) in ``inbound.images``; a
+    count of every other attachment.
 
-    Only the caller decides what becomes of them; nothing here decodes an image.
+    Images inside ``multipart/related`` belong to an HTML body (signature logos, tracking
+    pixels) and are neither collected nor counted. Nothing here decodes an image.
     """
     if not msg.is_multipart():
         return
-    for part in msg.walk():
-        if part.is_multipart() or part is body:
+    stack = [(msg, False)]
+    while stack:  # iterative: the depth was checked, but recursion is not needed
+        part, related = stack.pop()
+        if part.is_multipart():
+            inner = related or part.get_content_subtype() == "related"
+            stack.extend((child, inner) for child in reversed(part.get_payload()))
             continue
-        if part.get_content_maintype() == "image":
+        if part is body or related:
+            continue
+        disposition = part.get_content_disposition()
+        if part.get_content_maintype() == "image" and (
+                disposition == "attachment" or part.get_filename()):
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes) and payload:
                 inbound.images.append(payload)
-        elif part.get_content_disposition() == "attachment" or part.get_content_maintype() not in (
-                "text", "message"):
+        elif disposition == "attachment" or part.get_content_maintype() not in ("text", "message"):
             inbound.attachments += 1
 
 

@@ -108,6 +108,8 @@ class Society:
         self.keyring = keyring  # the partners' pinned keys; without it partner posts are refused
         # Up to ``workers`` messages are handled at once, so that gpg signs in parallel.
         self._slots = asyncio.Semaphore(workers)
+        # One image is decoded at a time: a decoded 40-megapixel image takes hundreds of MB.
+        self._image_slot = asyncio.Semaphore(1)
         self._in_hand: set[str] = set()  # digests being handled right now
         self._idle = asyncio.Event()
         self._idle.set()
@@ -200,13 +202,15 @@ class Society:
         kept: list[images.CleanImage] = []
         notes: list[str] = []
         if policy.images == "keep" and verdict.validation.template.name != "update":
-            for data in msg.images:
-                if len(kept) == policy.max_images:
-                    notes.append(f"- more than {policy.max_images} images: the rest were dropped")
+            for tried, data in enumerate(msg.images):
+                if len(kept) == policy.max_images or tried == policy.max_images + 2:
+                    notes.append(f"- {len(msg.images) - tried} more image(s) were dropped: at "
+                                 f"most {policy.max_images} are published with one appeal")
                     break
-                result = await asyncio.to_thread(
-                    images.clean, data, len(kept) + 1,
-                    max_pixels=policy.max_megapixels * 1_000_000)
+                async with self._image_slot:
+                    result = await asyncio.to_thread(
+                        images.clean, data, len(kept) + 1,
+                        max_pixels=policy.max_megapixels * 1_000_000)
                 if isinstance(result, images.Refused):
                     notes.append(f"- an image was dropped: {result.reason}")
                 elif sum(len(i.data) for i in kept) + len(result.data) > policy.max_total_kb * 1000:
@@ -412,9 +416,16 @@ class Society:
         policy = self.config.attachments
         if policy.images != "keep" or not check.images:
             return ()
+        if (len(check.images) > policy.max_images
+                or sum(len(i.data) for i in check.images) > policy.max_total_kb * 1000):
+            log.info("message %s: %s carries more images than our limits; relayed without them",
+                     msg.ref, check.record.appeal_id)
+            return ()
         limit = policy.max_megapixels * 1_000_000
         for image in check.images:
-            if not await asyncio.to_thread(images.is_clean, image.data, max_pixels=limit):
+            async with self._image_slot:
+                clean = await asyncio.to_thread(images.is_clean, image.data, max_pixels=limit)
+            if not clean:
                 log.warning("message %s: %s carries an image with metadata or of an unreadable "
                             "kind; relayed without its images", msg.ref, check.record.appeal_id)
                 return ()

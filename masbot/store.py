@@ -229,6 +229,17 @@ class Store:
             "AND revision=? ORDER BY position", (record.origin, record.appeal_id, record.revision))
         return [HeldImage(*row) for row in rows]
 
+    def purge_held_images(self, today: str) -> int:
+        """Delete the images of held revisions that expired before ``today`` (ISO date) or
+        are no longer held; return how many images went."""
+        with self._tx():
+            cur = self.db.execute(
+                "DELETE FROM held_images WHERE NOT EXISTS (SELECT 1 FROM appeals a WHERE "
+                "a.origin=held_images.origin AND a.appeal_id=held_images.appeal_id AND "
+                "a.revision=held_images.revision AND a.action='hold' AND a.expires >= ?)",
+                (today,))
+        return cur.rowcount
+
     def moderate(self, digest: str, command: str, record: AppealRecord, action: str, *,
                  post: bytes | None = None, destinations: Iterable[str] = (),
                  now: int | None = None) -> bool:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timezone
 from typing import Callable
 
 from masbot import checks, privacy, when
+from masbot.formfiles import SYSTEM_KEYS
 from masbot.forms import Catalogue, FieldSpec, Template, condition
 from masbot.story import Entry, Form
 
@@ -28,10 +29,6 @@ DEFAULT_MAX = {"section": 4000, "list": 4000}
 ONE_LINE_MAX = 300
 MAX_APPEAL_CHARS = 12_000
 """The most characters an appeal's public fields may hold together."""
-SYSTEM_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To",
-               "Images")
-"""Fields only the society writes into an appeal; a member's section line must not start
-with one, or the published text could seem to say something the society did not."""
 _SYSTEM_LINE = re.compile(r"^[ \t]*(" + "|".join(k.replace("-", "[-_ ]?") for k in SYSTEM_KEYS)
                           + r")[ \t]*:", re.IGNORECASE | re.MULTILINE)
 END_OF = {"End": "Start"}

@@ -41,6 +41,7 @@ from enum import StrEnum
 from typing import Iterable, Sequence
 
 from masbot.config import Partner, normalise_fingerprint
+from masbot.formfiles import SYSTEM_KEYS
 from masbot.keyring import (HASH_NAMES, Clearsigned, FormatError, KeyInfo, Keyring,
                             KeyringError, SigCheck, forbidden_character, parse_clearsigned,
                             read_signature)
@@ -583,8 +584,11 @@ def _check_images(text: str, images: tuple[CarriedImage, ...]) -> None:
     attachments relays the appeal without them); each must match its SHA-256."""
     if not images:
         return
-    listed = _appeal_fields(text).get("Images", [])
-    items = [item.strip() for item in listed[0].split(",")] if len(listed) == 1 else []
+    # Only the origin's own head counts: the system fields in their order, Images the last.
+    lines = text.split("\n")[:len(SYSTEM_KEYS)]
+    keys = [match.group(1) if (match := _FIELD.fullmatch(line)) else None for line in lines]
+    items = ([item.strip() for item in lines[-1].partition(":")[2].split(",")]
+             if keys == list(SYSTEM_KEYS) else [])
     carried = [f"{image.name} sha256:{hashlib.sha256(image.data).hexdigest()}"
                for image in images]
     if carried != items:

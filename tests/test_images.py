@@ -168,6 +168,50 @@ def test_is_clean_refuses_private_chunks_and_bytes_after_the_end():
     assert not images.is_clean(b"GIF89a....")
 
 
+def _png_with(clean: bytes, chunk: bytes, *, before: bytes = b"IDAT") -> bytes:
+    at = clean.index(before) - 4
+    return clean[:at] + chunk + clean[at:]
+
+
+def test_is_clean_leaves_no_room_in_allowed_chunks_and_segments():
+    """The hiding places a review found: a long JFIF header, a second APP0, text in a display
+    chunk, a repeated chunk, a junk IDAT after the image data, a bad CRC."""
+    png = images.clean(png_with_chunks(), 1).data
+    jpeg = images.clean(phone_photo(), 1).data
+    assert images.is_clean(png) and images.is_clean(jpeg)
+    secret = b"SECRET-" * 4
+    assert not images.is_clean(_png_with(png, png_chunk(b"bKGD", secret)))
+    assert not images.is_clean(_png_with(png, png_chunk(b"gAMA", secret)))
+    assert not images.is_clean(_png_with(png, png_chunk(b"gAMA", b"\0\0\xb1\x8f") * 2))
+    assert not images.is_clean(_png_with(png, png_chunk(b"IDAT", secret), before=b"IEND"))
+    assert images.is_clean(_png_with(png, png_chunk(b"gAMA", b"\0\0\xb1\x8f")))
+    bad_crc = bytearray(_png_with(png, png_chunk(b"gAMA", b"\0\0\xb1\x8f")))
+    bad_crc[bad_crc.index(b"gAMA") + 8] ^= 1
+    assert not images.is_clean(bytes(bad_crc))
+    # JPEG: APP0 is 16 bytes exactly; a second APP0 or a longer one can carry anything.
+    app0_end = 2 + 2 + 16
+    longer = jpeg[:4] + (16 + len(secret)).to_bytes(2, "big") + jpeg[6:app0_end] + secret \
+        + jpeg[app0_end:]
+    assert not images.is_clean(longer)
+    second = jpeg[:app0_end] + b"\xff\xe0" + (2 + len(secret)).to_bytes(2, "big") + secret \
+        + jpeg[app0_end:]
+    assert not images.is_clean(second)
+    comment = jpeg[:app0_end] + b"\xff\xfe" + (2 + len(secret)).to_bytes(2, "big") + secret \
+        + jpeg[app0_end:]
+    assert not images.is_clean(comment)
+    # A marker inside the scan data that is not a restart or a stuffed byte.
+    sos = jpeg.index(b"\xff\xda")
+    in_scan = jpeg[:sos + 20] + b"\xff\xfe\x00\x06SECR" + jpeg[sos + 20:]
+    assert not images.is_clean(in_scan)
+
+
+def test_tiny_images_are_logos_or_tracking_pixels_and_refused():
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(out, "GIF")
+    result = images.clean(out.getvalue(), 1)
+    assert isinstance(result, images.Refused) and "too small" in result.reason
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_hostile_bytes_never_raise(data):
@@ -198,14 +242,19 @@ def society(gpg_home):
     return Signer(Path(home.path))
 
 
+HEAD = ("Appeal-ID: ANYTOWN-2026-0001\nRevision: 1\nSociety: Anytown\n"
+        "Issued: 2026-11-23T12:00:00Z\nExpires: 2026-12-23\nStatus: open\n"
+        "Updates-To: mas@anytown.example\n")
+
+
 def post_with(signer: Signer, listed: list[images.CleanImage],
-              carried: list[post.PostImage]) -> bytes:
-    head = "Appeal-ID: ANYTOWN-2026-0001\nRevision: 1\nSociety: Anytown\n"
-    if listed:
-        head += f"Images: {', '.join(i.listing() for i in listed)}\n"
+              carried: list[post.PostImage], *, late: bool = False) -> bytes:
+    head = HEAD
+    listing = f"Images: {', '.join(i.listing() for i in listed)}\n" if listed else ""
+    head = head + ("Title: Sam\n" + listing if late else listing + "Title: Sam\n")
     record = post.RelayRecord(signer.fingerprint, "Anytown", "ANYTOWN-2026-0001", 1,
                               (signer.fingerprint,))
-    content = post.signed_content(signer.clearsign(head + "Title: Sam\n"), record,
+    content = post.signed_content(signer.clearsign(head), record,
                                   signer.export_public(), carried)
     sig = signer.detach_sign(content)
     envelope = post.Envelope("Anytown", "mas@anytown.example", ("members@anytown.example",),
@@ -231,6 +280,9 @@ def test_a_post_carries_exactly_the_listed_images_or_none(society):
             refused = verify.verify_post(post_with(society, listed, carried), keyring)
             assert isinstance(refused, verify.Refused), (listed, carried)
             assert refused.reason == verify.Reason.IMAGE_MISMATCH, refused
+        # An Images line anywhere but right after the society's own head fields is not one.
+        late = verify.verify_post(post_with(society, [one], [one], late=True), keyring)
+        assert isinstance(late, verify.Refused) and late.reason == verify.Reason.IMAGE_MISMATCH
 
 
 def test_a_part_after_the_key_that_is_not_a_named_image_is_refused(society):
@@ -367,3 +419,22 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
     text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
     assert "2 image(s) are published" in text
     assert "larger than 120 kB together" in text
+
+
+def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
+    from masbot.store import AppealRecord, HeldImage, Store
+
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        for n, expires in ((1, "2026-11-20"), (2, "2026-12-20")):
+            store.record(f"d{n}", "accepted", appeal=AppealRecord(
+                appeal_id=f"ANYTOWN-2026-000{n}", revision=1, origin="F" * 40, template="bail",
+                status="open", issued="2026-11-01", expires=expires, digest="x",
+                update_key_hash=None, action="hold", signed_text="t"),
+                held_images=[HeldImage("image-1.jpg", "image/jpeg", b"jpeg")])
+        assert store.purge_held_images("2026-11-23") == 1, "only the expired one"
+        kept = store.held("ANYTOWN-2026-0002", 1)
+        assert kept is not None and [i.name for i in store.held_images(kept)] == ["image-1.jpg"]
+        assert store.purge_held_images("2026-12-21") == 1
+    finally:
+        store.close()

@@ -198,6 +198,24 @@ def test_images_are_set_aside_and_other_attachments_counted() -> None:
     assert msg.images == [b"\xff\xd8\xff\xe0\x00\x10"]  # the JPEG's bytes, not yet decoded
 
 
+def test_images_of_an_html_body_are_not_taken_but_a_named_inline_photo_is() -> None:
+    related = (
+        'Content-Type: multipart/related; boundary="REL"\n\n'
+        "--REL\nContent-Type: text/html; charset=utf-8\n\n<p>Title: Sam</p><img src=cid:logo>\n"
+        "--REL\nContent-Type: image/png\nContent-ID: <logo>\nContent-Disposition: inline; "
+        'filename="logo.png"\nContent-Transfer-Encoding: base64\n\niVBORw0K\n'
+        "--REL--\n")
+    raw = multipart(
+        "mixed", related,
+        'Content-Type: image/jpeg\nContent-Disposition: inline; filename="IMG_0001.jpg"\n'
+        "Content-Transfer-Encoding: base64\n\n/9j/4AAQ\n",
+        "Content-Type: image/gif\nContent-Transfer-Encoding: base64\n\nR0lGODlh\n",
+    )
+    msg = intake.read(raw)
+    assert msg.images == [b"\xff\xd8\xff\xe0\x00\x10"], "only the named photo, not the logo"
+    assert msg.attachments == 1, "the unnamed inline GIF is dropped and counted"
+
+
 def test_a_text_attachment_is_not_the_body() -> None:
     raw = multipart(
         "mixed",

@@ -616,6 +616,9 @@ def test_an_operator_template_is_added_and_a_builtin_overridden(tmp_path) -> Non
                       "Status")], id="update-without-its-fields"),
     pytest.param({"a.yaml": "name: a\nfields:\n  Rate:\n    kind: text\n    max: yes\n"}, [
         ("a.yaml", 5, "Rate.max: expected an integer, found a boolean ('yes')")], id="bad-max"),
+    pytest.param({"a.yaml": "name: a\nfields:\n  Images:\n    kind: list\n"}, [
+        ("a.yaml", 2, "fields: Images is written by the society itself and cannot be a "
+                      "template field")], id="system-field"),
 ])
 def test_broken_operator_templates_are_reported_with_file_and_line(
         tmp_path, files: dict[str, str], expected: list) -> None:
