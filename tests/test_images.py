@@ -329,22 +329,25 @@ async def test_images_are_published_clean_relayed_by_keepers_and_dropped_by_othe
         tmp_path, gpg_home):
     keep = "attachments:\n  images: keep\n"
     fed = Federation(tmp_path)
-    for name in ("alpha", "beta", "gamma"):
+    for name in ("alpha", "beta", "gamma", "delta"):
         fed.add(name, Path(gpg_home().path))
     fed.router = Router(fed.members)
     fed.router.start()
-    fed.write_config("alpha", {"beta": "send"}, rules=keep)
+    fed.write_config("alpha", {"beta": "send", "delta": "send"}, rules=keep)
     fed.write_config("beta", {"alpha": "receive", "gamma": "send"}, rules=keep)
     fed.write_config("gamma", {"beta": "receive"})  # the default: drop
+    # delta keeps images, but one per appeal: alpha's two are over its limit.
+    fed.write_config("delta", {"alpha": "receive"}, rules=keep + "  max_images: 1\n")
     await fed.start()
     try:
         await fed.inject("alpha", request_with_attachments("member@example.net"))
-        await until(lambda: len(fed.router.delivered["gamma"]) == 1)
+        await until(lambda: len(fed.router.delivered["gamma"]) == 1
+                    and len(fed.router.delivered["delta"]) == 1)
         await asyncio.sleep(0.5)
     finally:
         await fed.stop()
         fed.router.stop()
-    at = {name: fed.router.delivered[name] for name in ("alpha", "beta", "gamma")}
+    at = {name: fed.router.delivered[name] for name in ("alpha", "beta", "gamma", "delta")}
     assert all(len(posts) == 1 for posts in at.values()), {k: len(v) for k, v in at.items()}
     alpha_images = image_parts(at["alpha"][0])
     assert [name for name, _ in alpha_images] == ["image-1.jpg", "image-2.png"]
@@ -352,6 +355,7 @@ async def test_images_are_published_clean_relayed_by_keepers_and_dropped_by_othe
         assert_no_metadata(data)
     assert image_parts(at["beta"][0]) == alpha_images, "beta relays the same bytes"
     assert image_parts(at["gamma"][0]) == [], "gamma does not keep images"
+    assert image_parts(at["delta"][0]) == [], "two images are over delta's limit: none relayed"
     for name, posts in at.items():
         raw = posts[0]
         for marker in MARKERS + (b"court.pdf", b"flyer.png", b"%PDF"):
@@ -367,8 +371,8 @@ async def test_images_are_published_clean_relayed_by_keepers_and_dropped_by_othe
                                  str(keyring), str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Images: image-1.jpg sha256:" in result.stdout
-        assert ("image: image-1.jpg" in result.stdout) == (name != "gamma")
-    for name in ("alpha", "beta", "gamma"):
+        assert ("image: image-1.jpg" in result.stdout) == (name in ("alpha", "beta"))
+    for name in ("alpha", "beta", "gamma", "delta"):
         for _, data in (p for p in _all_files(tmp_path / name / "data")):
             for marker in MARKERS:
                 assert marker not in data
@@ -394,7 +398,8 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
     fed.add("alpha", Path(gpg_home().path))
     fed.router = Router(fed.members)
     fed.router.start()
-    fed.write_config("alpha", {}, rules="attachments:\n  images: keep\n  max_total_kb: 120\n")
+    fed.write_config("alpha", {}, rules="attachments:\n  images: keep\n  max_total_kb: 120\n"
+                                        "  max_images: 2\n")
     small = io.BytesIO()
     Image.new("RGB", (20, 20), (200, 0, 0)).save(small, "PNG")
     text = bail_request("member@example.net").decode().replace("\r\n", "\n")
@@ -403,7 +408,8 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
         "\n".join(h for h in head.split("\n") if not h.startswith("Content-Type")) + "\n\n",
         policy=email.policy.default)
     msg.set_content(body)
-    for data in (noisy_photo(1), noisy_photo(2), small.getvalue()):
+    junk = b"not an image at all"
+    for data in (junk, noisy_photo(1), noisy_photo(2), small.getvalue(), junk, junk):
         kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
         msg.add_attachment(data, maintype="image", subtype=kind, filename=f"x.{kind}")
     await fed.start()
@@ -419,6 +425,8 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
     text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
     assert "2 image(s) are published" in text
     assert "larger than 120 kB together" in text
+    assert "an image was dropped: the attachment is not an image that can be read" in text
+    assert "2 more image(s) were dropped: at most 2 are published" in text
 
 
 def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
@@ -438,3 +446,25 @@ def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
         assert store.purge_held_images("2026-12-21") == 1
     finally:
         store.close()
+
+
+def test_an_update_lists_no_images_because_its_post_carries_none():
+    from masbot import appeal as appeals
+
+    first = appeals.Appeal(
+        appeal_id="ANYTOWN-2026-0001", revision=1, society="Anytown",
+        issued=datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc),
+        expires=datetime(2026, 12, 23).date(), status="open", updates_to="mas@anytown.example",
+        fields=(("Template", "bail"), ("Title", "Sam"),
+                (appeals.IMAGES, ("image-1.jpg sha256:" + "a" * 64,))))
+    text = first.canonical_text()
+    assert text.split("\n")[7] == "Images: image-1.jpg sha256:" + "a" * 64
+    restored = appeals.restore(appeal_id=first.appeal_id, revision=1, society="Anytown",
+                               issued=first.issued.isoformat(), expires="2026-12-23",
+                               status="open", updates_to="mas@anytown.example",
+                               fields=appeals.fields_json(first))
+    assert restored.digest() == first.digest(), "the store round trip keeps the listing"
+    second = appeals.revise(restored, {"Status": "funded"}, issued=first.issued,
+                            appeal_days=30)
+    assert second.images == () and "Images:" not in second.canonical_text()
+    assert f"Supersedes: {first.digest()}" in second.canonical_text()
