@@ -17,7 +17,7 @@ import sqlite3
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Callable
 
 from masbot import answers, appeal as appeals, forms, images, intake, pipeline, post
