@@ -9,12 +9,12 @@ message already handled (same bytes) is recognised and never posted twice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
 import secrets
 import sqlite3
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -258,7 +258,7 @@ class Society:
                     "Please ask the society's organisers if you think this is a mistake.\n")
         if decision.action == "hold":
             await self._notify_moderators(appeal.appeal_id, appeal.revision, appeal.title,
-                                          appeal.canonical_text(), validation.private, now)
+                                          appeal.canonical_text(), validation.private, now, kept)
         return answers.accepted(appeal, update_key, validation, held=decision.action == "hold")
 
     async def _from_partner(self, msg: intake.Inbound, raw: bytes, now: datetime,
@@ -319,7 +319,8 @@ class Society:
         outcome.action, outcome.destinations = decision.action, destinations if data else ()
         if decision.action == "hold":
             await self._notify_moderators(check.record.appeal_id, check.record.revision,
-                                          fields.get("Title", ""), check.appeal_text, "", now)
+                                          fields.get("Title", ""), check.appeal_text, "", now,
+                                          carried)
         outcome.reason = (f"from {partner.name}, origin {check.record.origin_name}: "
                           f"{decision.action} by {decision.rule}")
 
@@ -432,8 +433,10 @@ class Society:
         return check.images
 
     async def _notify_moderators(self, appeal_id: str, revision: int, title: str, text: str,
-                                 private: str, now: datetime) -> None:
-        """Tell the moderators an appeal is held, and how to approve or reject it."""
+                                 private: str, now: datetime,
+                                 held_images: Sequence[post.PostImage] = ()) -> None:
+        """Tell the moderators an appeal is held, and how to approve or reject it; the images
+        it would publish are attached, so they decide on what readers would see."""
         cfg = self.config
         body = (f"Appeal {appeal_id} (revision {revision}) is held for moderation by the relay "
                 "rules. Nothing about its sender is kept or shown here.\n\n"
@@ -449,6 +452,10 @@ class Society:
             msg = answers.build(answers.Sender(cfg.society.name, cfg.society.address),
                                 moderator, f"[held] {appeal_id} {title}"[:200], body,
                                 in_reply_to=None, now=now, message_id=self._message_id())
+            for image in held_images:
+                maintype, subtype = image.content_type.split("/")
+                msg.add_attachment(image.data, maintype=maintype, subtype=subtype,
+                                   filename=image.name)
             try:
                 await self.answers_via.send(msg.as_bytes(), "", [moderator])
             except DeliveryError as exc:

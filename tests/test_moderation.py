@@ -68,7 +68,11 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
         await send(with_photo(bail_request("filer@example.net", title="Held appeal"),
                               photo_with_exif("filer@example.net"), "filer.jpg"))
         await until(lambda: answers_to(MODS))
-        notice = body(answers_to(MODS)[0].data)
+        notice_mail = email.message_from_bytes(answers_to(MODS)[0].data,
+                                               policy=email.policy.default)
+        shown = [p.get_filename() for p in notice_mail.iter_attachments()]
+        assert shown == ["image-1.jpg"], "the moderators see the image they would release"
+        notice = notice_mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
         command = re.search(r"(Moderation: approve\n.*?Nonce: \w+\n)", notice, re.S).group(1)
         assert "Society: ANYTOWN" in command and posts() == []
 
