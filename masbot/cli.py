@@ -351,6 +351,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return USAGE
+    if not store_path(config).exists():  # say so rather than create an empty store
+        print(f"store: {store_path(config)} does not exist yet: masbot has not run with this "
+              "configuration")
+        return OK
     store = Store(store_path(config))
     rows = store.queue_summary()
     print(f"store: {store_path(config)}")

@@ -138,6 +138,14 @@ def test_a_config_without_inbound_cannot_run(tmp_path, gpg_home):
         assert f"{files.config}:1: no inbound".encode() in result.stderr
 
 
+def test_status_before_the_first_run_says_so_and_creates_nothing(tmp_path, gpg_home):
+    files = write_config(tmp_path, Path(gpg_home().path), smtp_port=2525, imap_port=1143)
+    result = masbot("status", "-c", str(files.config))
+    assert result.returncode == 0
+    assert b"does not exist yet: masbot has not run" in result.stdout
+    assert not files.data_dir.exists()
+
+
 def test_validate_takes_a_bare_form_without_mail_headers(tmp_path):
     form = bail_request("someone@example.net").split(b"\r\n\r\n", 1)[1]
     path = tmp_path / "form.txt"
