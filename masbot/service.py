@@ -110,6 +110,7 @@ class Society:
         self._slots = asyncio.Semaphore(workers)
         # One image is decoded at a time: a decoded 40-megapixel image takes hundreds of MB.
         self._image_slot = asyncio.Semaphore(1)
+        self._updates = asyncio.Lock()  # updates are rare: one at a time keeps revisions in order
         self._in_hand: set[str] = set()  # digests being handled right now
         self._idle = asyncio.Event()
         self._idle.set()
@@ -327,6 +328,12 @@ class Society:
     async def _revise(self, msg: intake.Inbound, validation, now: datetime,
                       outcome: Outcome) -> tuple[str, str]:
         """An update form with the right Update-Key makes the appeal's next revision."""
+        # Two updates handled at once would both build revision n+1 of the same appeal.
+        async with self._updates:
+            return await self._revise_now(msg, validation, now, outcome)
+
+    async def _revise_now(self, msg: intake.Inbound, validation, now: datetime,
+                          outcome: Outcome) -> tuple[str, str]:
         cfg = self.config
         appeal_id = str(validation.values.get("Refers-To", "")).upper()
         record = self.store.latest(self.signer.fingerprint, appeal_id)

@@ -86,7 +86,7 @@ class Router:
         return "250 OK"
 
     def appeals_at(self, name: str) -> list[tuple[str, str]]:
-        """(Appeal-ID, revision) of every post the members of ``name`` received, in order."""
+        """The Subject of every post the members of ``name`` received, in order."""
         out = []
         for data in self.delivered[name]:
             subject = email.message_from_bytes(data, policy=email.policy.default)["Subject"]

@@ -1,0 +1,58 @@
+"""Updates to one appeal that arrive together become consecutive revisions, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+from pathlib import Path
+
+from federation import Federation, Router
+from support import bail_request, decoded_parts
+
+
+def update(appeal_id: str, key: str, n: int) -> bytes:
+    return (f"From: champion{n}@example.net\r\nTo: society@alpha.test\r\nSubject: update\r\n"
+            f"Message-ID: <u{n}@example.net>\r\n\r\n"
+            f"Template: update\r\nRefers-To: {appeal_id}\r\nUpdate-Key: {key}\r\n"
+            f"Status: update\r\nNote: Update number {n}: the hearing moved to another day.\r\n"
+            ).encode()
+
+
+async def until(condition, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_home):
+    fed = Federation(tmp_path)
+    fed.add("alpha", Path(gpg_home().path))
+    fed.router = Router(fed.members)
+    fed.router.start()
+    fed.write_config("alpha", {})
+    await fed.start()
+    try:
+        await fed.inject("alpha", bail_request("member@example.net"))
+        await until(lambda: fed.router.answers["member@example.net"])
+        answer = email.message_from_bytes(fed.router.answers["member@example.net"][0],
+                                          policy=email.policy.default).get_content()
+        key = re.search(r"Update-Key: (\S+)", answer).group(1)
+        appeal_id = re.search(r"Appeal-ID: (\S+)", answer).group(1)
+        await asyncio.gather(*(fed.inject("alpha", update(appeal_id, key, n))
+                               for n in range(1, 4)))
+        await until(lambda: len(fed.router.delivered["alpha"]) == 4)
+        await asyncio.sleep(0.5)
+    finally:
+        await fed.stop()
+        fed.router.stop()
+    revisions = sorted(int(re.search(rb"\nRevision: (\d+)", decoded_parts(raw)).group(1))
+                       for raw in fed.router.delivered["alpha"])
+    assert revisions == [1, 2, 3, 4], "three updates at once: revisions 2, 3 and 4"
+    for n in range(1, 4):
+        (reply,) = fed.router.answers[f"champion{n}@example.net"]
+        assert b"Your update is published as revision" in reply
+    log = (tmp_path / "alpha" / "masbot.log").read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log
