@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -183,3 +184,11 @@ def decoded_parts(raw: bytes) -> bytes:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     return b"\n".join(part.get_payload(decode=True) or b"" for part in msg.walk()
                       if not part.is_multipart())
+
+
+async def until(condition, timeout: float = 30) -> None:
+    """Wait (polling every 0.1 s) until ``condition()`` is true; fail after ``timeout`` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)

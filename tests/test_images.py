@@ -23,7 +23,7 @@ from harness.openpgp import extract_signed, sqop_verify
 from masbot import images, post, verify
 from masbot.keyring import Keyring
 from masbot.signer import Signer, init_key
-from support import bail_request
+from support import bail_request, until
 
 MARKERS = (b"SECRET-EXIF-DESCRIPTION", b"SECRET-ARTIST", b"SECRET-COMMENT", b"SECRET-XMP",
            b"SECRET-ICC", b"jane-doe-arrest")
@@ -317,12 +317,6 @@ def image_parts(raw: bytes) -> list[tuple[str, bytes]]:
     return [(p.get_filename(), p.get_payload(decode=True)) for p in msg.walk()
             if p.get_content_maintype() == "image"]
 
-
-async def until(condition, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_images_are_published_clean_relayed_by_keepers_and_dropped_by_others(

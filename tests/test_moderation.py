@@ -16,17 +16,11 @@ from harness.dovecot import free_port
 from masbot.daemon import Daemon
 from masbot.signer import init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, photo_with_exif,
-                     with_photo, write_config)
+                     until, with_photo, write_config)
 
 MODS = "mods@anytown.example"
 HOLD_ALL = "rules:\n  - name: everything waits\n    match: {}\n    action: hold\n"
 
-
-async def until(condition, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 def body(data: bytes) -> str:

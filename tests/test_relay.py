@@ -7,16 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from federation import Federation, Router, inbox_of, members_of
+from federation import Federation, Router
 from harness.openpgp import extract_signed, sqop_verify
-from support import bail_request
+from support import bail_request, until
 
-
-async def until(condition, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_three_societies_relay_with_origin_signature_intact(tmp_path, gpg_home):

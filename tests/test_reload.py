@@ -10,17 +10,12 @@ from pathlib import Path
 from harness import mailbox
 from masbot.daemon import Daemon
 from masbot.signer import init_key
-from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config
+from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, until,
+                     write_config)
 
 USER, PASSWORD = "society", "societypw"
 LOCAL_ONLY = "rules:\n  - name: bail stays local\n    match: {template: bail}\n    action: relay\n    to: [local]\n"
 
-
-async def wait_for(condition, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_reload_on_change_and_sighup_keeps_the_old_config_when_broken(
@@ -34,18 +29,18 @@ async def test_reload_on_change_and_sighup_keeps_the_old_config_when_broken(
     daemon = Daemon(files.config)
     task = asyncio.create_task(daemon.run())
     try:
-        await wait_for(lambda: log.exists() and "waiting with IDLE" in log.read_text())
+        await until(lambda: log.exists() and "waiting with IDLE" in log.read_text())
         # 1. The file changes: bail appeals now stay local.
         files.config.write_text(original + LOCAL_ONLY)
-        await wait_for(lambda: "configuration reloaded" in log.read_text())
+        await until(lambda: "configuration reloaded" in log.read_text())
         mailbox.append(dovecot, USER, PASSWORD, bail_request("one@example.net", title="First"))
-        await wait_for(lambda: len(sink.for_rcpt(LOCAL_LIST)) == 1)
+        await until(lambda: len(sink.for_rcpt(LOCAL_LIST)) == 1)
         # 2. A broken config arrives with SIGHUP: refused, logged, the running rules kept.
         files.config.write_text(original + LOCAL_ONLY + "rules_typo: [\n")
         os.kill(os.getpid(), signal.SIGHUP)
-        await wait_for(lambda: "reload refused" in log.read_text())
+        await until(lambda: "reload refused" in log.read_text())
         mailbox.append(dovecot, USER, PASSWORD, bail_request("two@example.net", title="Second"))
-        await wait_for(lambda: len(sink.for_rcpt(LOCAL_LIST)) == 2)
+        await until(lambda: len(sink.for_rcpt(LOCAL_LIST)) == 2)
         await asyncio.sleep(1)
         assert all(sink.for_rcpt(p) == [] for p in PARTNERS.values()), "old rules were kept"
         assert f"{files.config}:" in log.read_text().split("reload refused")[1], \

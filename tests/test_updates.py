@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from federation import Federation, Router
-from support import bail_request, decoded_parts
+from support import bail_request, decoded_parts, until
 
 
 def update(appeal_id: str, key: str, n: int) -> bytes:
@@ -19,12 +19,6 @@ def update(appeal_id: str, key: str, n: int) -> bytes:
             f"Status: update\r\nNote: Update number {n}: the hearing moved to another day.\r\n"
             ).encode()
 
-
-async def until(condition, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_home):
