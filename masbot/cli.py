@@ -277,8 +277,8 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
     import re
     import time
     from masbot.config import RESERVED_NAMES, check_config
-    from masbot.keyring import (EXPIRY_WARNING_DAYS, Keyring, KeyringError, partner_snippet,
-                                pin_partner)
+    from masbot.keyring import EXPIRY_WARNING_DAYS, Keyring, KeyringError
+    from masbot.pinning import partner_snippet, pin_partner
     name = args.name or ""
     if not args.file or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name) \
             or name in RESERVED_NAMES:

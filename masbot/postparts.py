@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from masbot.config import normalise_fingerprint
 from masbot.formfiles import SYSTEM_KEYS
-from masbot.keyring import forbidden_character
+from masbot.armor import forbidden_character
 from masbot.post import RelayRecord
 from masbot.refusal import Reason, Refusal
 from masbot.strictmime import BOUNDARY, read_part, split_multipart

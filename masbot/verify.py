@@ -36,8 +36,9 @@ from email.message import Message
 from typing import Iterable, Sequence
 
 from masbot.config import Partner
-from masbot.keyring import (HASH_NAMES, Clearsigned, FormatError, KeyInfo, Keyring,
-                            KeyringError, SigCheck, parse_clearsigned, read_signature)
+from masbot.armor import (HASH_NAMES, Clearsigned, FormatError, parse_clearsigned,
+                          read_signature)
+from masbot.keyring import KeyInfo, Keyring, KeyringError, SigCheck
 from masbot.post import RelayRecord
 from masbot.postparts import (CarriedImage, check_consistency, check_images, content_parts,
                               plain_content, read_record)
@@ -56,7 +57,7 @@ class AppealCheck:
 
     signer: str  # primary fingerprint
     signer_key: KeyInfo
-    text: str  # exactly the signed text (see keyring.Clearsigned)
+    text: str  # exactly the signed text (see armor.Clearsigned)
     clearsigned: str  # the block, rebuilt canonically from what was verified
     ok = True
 

@@ -1,5 +1,5 @@
-"""Verification (masbot.keyring, masbot.verify) and the `verify` / `keys add-partner` commands,
-with real gpg keys; genuine material is cross-checked with sqop."""
+"""Verification (masbot.armor, masbot.keyring, masbot.verify) and the `verify` and
+`keys add-partner` commands, with real gpg keys; genuine material is cross-checked with sqop."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 from harness.openpgp import sqop_inline_verify
 from masbot import post, verify
 from masbot.config import load_config
-from masbot.keyring import FormatError, Keyring, KeyringError, parse_clearsigned, read_signature
+from masbot.armor import FormatError, parse_clearsigned, read_signature
+from masbot.keyring import Keyring, KeyringError
 from masbot.signer import Signer, init_key
 from masbot.verify import AppealCheck, PostCheck, Reason, Refused
 from support import write_config
