@@ -367,8 +367,9 @@ def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -
     """Attached images (and inline ones that carry a file name) in ``inbound.images``; a
     count of every other attachment.
 
-    Images inside ``multipart/related`` belong to an HTML body (signature logos, tracking
-    pixels) and are neither collected nor counted. Nothing here decodes an image.
+    Parts inside ``multipart/related`` belong to an HTML body (signature logos, tracking
+    pixels) and are neither collected nor counted, unless marked as an attachment (as some
+    mail programs send a photo added to a formatted message). Nothing here decodes an image.
     """
     if not msg.is_multipart():
         return
@@ -379,9 +380,9 @@ def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -
             inner = related or part.get_content_subtype() == "related"
             stack.extend((child, inner) for child in reversed(part.get_payload()))
             continue
-        if part is body or related:
-            continue
         disposition = part.get_content_disposition()
+        if part is body or (related and disposition != "attachment"):
+            continue
         if part.get_content_maintype() == "image" and (
                 disposition == "attachment" or part.get_filename()):
             payload = part.get_payload(decode=True)

@@ -204,6 +204,8 @@ def test_images_of_an_html_body_are_not_taken_but_a_named_inline_photo_is() -> N
         "--REL\nContent-Type: text/html; charset=utf-8\n\n<p>Title: Sam</p><img src=cid:logo>\n"
         "--REL\nContent-Type: image/png\nContent-ID: <logo>\nContent-Disposition: inline; "
         'filename="logo.png"\nContent-Transfer-Encoding: base64\n\niVBORw0K\n'
+        "--REL\nContent-Type: image/png\nContent-Disposition: attachment; "
+        'filename="flyer.png"\nContent-Transfer-Encoding: base64\n\niVBORw0K\n'
         "--REL--\n")
     raw = multipart(
         "mixed", related,
@@ -212,7 +214,8 @@ def test_images_of_an_html_body_are_not_taken_but_a_named_inline_photo_is() -> N
         "Content-Type: image/gif\nContent-Transfer-Encoding: base64\n\nR0lGODlh\n",
     )
     msg = intake.read(raw)
-    assert msg.images == [b"\xff\xd8\xff\xe0\x00\x10"], "only the named photo, not the logo"
+    assert msg.images == [b"\x89PNG\r\n", b"\xff\xd8\xff\xe0\x00\x10"], \
+        "the attached flyer and the named photo, not the logo"
     assert msg.attachments == 1, "the unnamed inline GIF is dropped and counted"
 
 
