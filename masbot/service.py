@@ -72,6 +72,14 @@ def _check_command(text: str, config: Config) -> tuple[dict[str, str], str] | st
     return fields, hashlib.sha256(check.text.encode("utf-8")).hexdigest()
 
 
+@dataclass
+class _Turns:
+    """The updates of one appeal in hand: they take turns with ``lock``."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 def _held(kept: Sequence[post.PostImage]) -> list[HeldImage]:
     return [HeldImage(i.name, i.content_type, i.data) for i in kept]
 
@@ -110,7 +118,7 @@ class Society:
         self._slots = asyncio.Semaphore(workers)
         # One image is decoded at a time: a decoded 40-megapixel image takes hundreds of MB.
         self._image_slot = asyncio.Semaphore(1)
-        self._updates = asyncio.Lock()  # updates are rare: one at a time keeps revisions in order
+        self._updating: dict[str, _Turns] = {}  # appeal id -> its updates taking turns
         self._in_hand: set[str] = set()  # digests being handled right now
         self._idle = asyncio.Event()
         self._idle.set()
@@ -328,9 +336,18 @@ class Society:
     async def _revise(self, msg: intake.Inbound, validation, now: datetime,
                       outcome: Outcome) -> tuple[str, str]:
         """An update form with the right Update-Key makes the appeal's next revision."""
-        # Two updates handled at once would both build revision n+1 of the same appeal.
-        async with self._updates:
-            return await self._revise_now(msg, validation, now, outcome)
+        # Two updates to one appeal handled at once would both build its revision n+1, so
+        # they take turns; updates to other appeals do not wait.
+        appeal_id = str(validation.values.get("Refers-To", "")).upper()
+        entry = self._updating.setdefault(appeal_id, _Turns())
+        entry.waiting += 1
+        try:
+            async with entry.lock:
+                return await self._revise_now(msg, validation, now, outcome)
+        finally:
+            entry.waiting -= 1
+            if not entry.waiting:
+                del self._updating[appeal_id]
 
     async def _revise_now(self, msg: intake.Inbound, validation, now: datetime,
                           outcome: Outcome) -> tuple[str, str]:

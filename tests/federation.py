@@ -85,7 +85,7 @@ class Router:
                     self.answers[rcpt].append(data)
         return "250 OK"
 
-    def appeals_at(self, name: str) -> list[tuple[str, str]]:
+    def appeals_at(self, name: str) -> list[str]:
         """The Subject of every post the members of ``name`` received, in order."""
         out = []
         for data in self.delivered[name]:

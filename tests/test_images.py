@@ -318,7 +318,6 @@ def image_parts(raw: bytes) -> list[tuple[str, bytes]]:
             if p.get_content_maintype() == "image"]
 
 
-
 async def test_images_are_published_clean_relayed_by_keepers_and_dropped_by_others(
         tmp_path, gpg_home):
     keep = "attachments:\n  images: keep\n"

@@ -198,7 +198,7 @@ def test_images_are_set_aside_and_other_attachments_counted() -> None:
     assert msg.images == [b"\xff\xd8\xff\xe0\x00\x10"]  # the JPEG's bytes, not yet decoded
 
 
-def test_images_of_an_html_body_are_not_taken_but_a_named_inline_photo_is() -> None:
+def test_images_of_an_html_body_are_not_taken_but_attached_or_named_ones_are() -> None:
     related = (
         'Content-Type: multipart/related; boundary="REL"\n\n'
         "--REL\nContent-Type: text/html; charset=utf-8\n\n<p>Title: Sam</p><img src=cid:logo>\n"

@@ -22,7 +22,6 @@ MODS = "mods@anytown.example"
 HOLD_ALL = "rules:\n  - name: everything waits\n    match: {}\n    action: hold\n"
 
 
-
 def body(data: bytes) -> str:
     text = email.message_from_bytes(data, policy=email.policy.default).get_content()
     return text.replace("\r\n", "\n")

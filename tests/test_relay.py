@@ -12,7 +12,6 @@ from harness.openpgp import extract_signed, sqop_verify
 from support import bail_request, until
 
 
-
 async def test_three_societies_relay_with_origin_signature_intact(tmp_path, gpg_home):
     fed = Federation(tmp_path)
     for name in ("alpha", "beta", "gamma"):

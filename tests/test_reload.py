@@ -17,7 +17,6 @@ USER, PASSWORD = "society", "societypw"
 LOCAL_ONLY = "rules:\n  - name: bail stays local\n    match: {template: bail}\n    action: relay\n    to: [local]\n"
 
 
-
 async def test_reload_on_change_and_sighup_keeps_the_old_config_when_broken(
         tmp_path, gpg_home, dovecot, smtp_sink):
     home = gpg_home()

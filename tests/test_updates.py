@@ -20,7 +20,6 @@ def update(appeal_id: str, key: str, n: int) -> bytes:
             ).encode()
 
 
-
 async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_home):
     fed = Federation(tmp_path)
     fed.add("alpha", Path(gpg_home().path))
