@@ -372,6 +372,9 @@ class Society:
                                 appeal_days=cfg.society.appeal_days)
         decision = await self._issue(msg, appeal, "update", record.update_key_hash, now, outcome)
         outcome.kind = "update"
+        if decision.action == "hold":
+            await self._notify_moderators(appeal.appeal_id, appeal.revision, appeal.title,
+                                          appeal.canonical_text(), validation.private, now)
         text = (f"Your update is published as revision {appeal.revision} of {appeal.appeal_id} "
                 f"(status: {appeal.status}), along the same routes as the appeal"
                 + (" once a moderator approves it" if decision.action == "hold" else "")

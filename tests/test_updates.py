@@ -49,3 +49,30 @@ async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_h
         assert b"Your update is published as revision" in reply
     log = (tmp_path / "alpha" / "masbot.log").read_text()
     assert "Traceback" not in log and "ERROR" not in log, log
+
+
+async def test_an_update_held_by_the_rules_is_shown_to_the_moderators(tmp_path, gpg_home):
+    fed = Federation(tmp_path)
+    fed.add("alpha", Path(gpg_home().path))
+    fed.router = Router(fed.members)
+    fed.router.start()
+    fed.write_config("alpha", {}, rules=(
+        "moderators: [mods@alpha.test]\n"
+        "rules:\n  - name: updates wait\n    match: {kind: update}\n    action: hold\n"))
+    await fed.start()
+    try:
+        await fed.inject("alpha", bail_request("member@example.net"))
+        await until(lambda: fed.router.answers["member@example.net"])
+        answer = email.message_from_bytes(fed.router.answers["member@example.net"][0],
+                                          policy=email.policy.default).get_content()
+        key = re.search(r"Update-Key: (\S+)", answer).group(1)
+        appeal_id = re.search(r"Appeal-ID: (\S+)", answer).group(1)
+        await fed.inject("alpha", update(appeal_id, key, 1))
+        await until(lambda: fed.router.answers["mods@alpha.test"])
+    finally:
+        await fed.stop()
+        fed.router.stop()
+    (notice,) = fed.router.answers["mods@alpha.test"]
+    text = email.message_from_bytes(notice, policy=email.policy.default).get_content()
+    assert f"Appeal-ID: {appeal_id}\nRevision: 2\n" in text.replace("\r\n", "\n")
+    assert len(fed.router.delivered["alpha"]) == 1, "the update waits; only revision 1 is out"
