@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from yaml.nodes import MappingNode
 
+from masbot.post import MAX_IMAGES
 from masbot.schema import (
     INVALID, Bool, Choice, Context, Field, Float, Forbidden, Found, Int, ListOf, PathKind,
     Problem, Section, Str, Where, compose_file, describe, line_of, matching,
@@ -186,6 +187,16 @@ class Attachments:
     max_images: int = 4
     max_megapixels: int = 40
     max_total_kb: int = 600
+
+    @property
+    def max_pixels(self) -> int:
+        """``max_megapixels`` in pixels."""
+        return self.max_megapixels * 1_000_000
+
+    @property
+    def max_total_bytes(self) -> int:
+        """``max_total_kb`` in bytes."""
+        return self.max_total_kb * 1000
 
 
 @dataclass(frozen=True)
@@ -571,7 +582,7 @@ DELIVERY = Section((
 
 ATTACHMENTS = Section((
     Field("images", Choice(("drop", "keep")), "drop"),
-    Field("max_images", Int(1, 20), 4),
+    Field("max_images", Int(1, MAX_IMAGES), 4),
     Field("max_megapixels", Int(1, 89), 40),  # Pillow refuses more as a decompression bomb
     Field("max_total_kb", Int(10, 10_000), 600),
 ), _of(Attachments))

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from masbot.post import PostImage
+
 ACCEPTED = ("JPEG", "PNG", "GIF", "WEBP")
 """Formats read (by their bytes, not by the sender's Content-Type); no other Pillow plugin
 ever parses a sender's bytes."""
@@ -43,12 +45,9 @@ PNG_JPEG_THRESHOLD = 150_000
 
 
 @dataclass(frozen=True)
-class CleanImage:
+class CleanImage(PostImage):
     """An image re-encoded from its pixels alone, ready to publish."""
 
-    name: str  # image-N.jpg or image-N.png; never the sender's file name
-    content_type: str  # image/jpeg or image/png
-    data: bytes
     width: int
     height: int
 

@@ -20,7 +20,6 @@ import email.policy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import datetime, timezone
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
@@ -55,11 +54,18 @@ class RelayRecord:
         )
 
 
-class PostImage(Protocol):
-    """An image carried by a post: a cleaned image, or one verified in a partner's post."""
+MAX_IMAGES = 20
+"""The most images one post may carry (the configured ``attachments.max_images`` is at most
+this, and a partner's post with more is refused)."""
 
-    name: str
-    content_type: str
+
+@dataclass(frozen=True)
+class PostImage:
+    """An image a post carries after the origin key: one cleaned here (see
+    :mod:`masbot.images`), one verified in a partner's post, or one a held appeal kept."""
+
+    name: str  # image-N.jpg or image-N.png; never the sender's file name
+    content_type: str  # image/jpeg or image/png
     data: bytes
 
 

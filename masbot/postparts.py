@@ -13,12 +13,11 @@ import email.parser
 import email.policy
 import hashlib
 import re
-from dataclasses import dataclass
 
 from masbot.config import normalise_fingerprint
 from masbot.formfiles import SYSTEM_KEYS
 from masbot.armor import forbidden_character
-from masbot.post import RelayRecord
+from masbot.post import MAX_IMAGES, PostImage, RelayRecord
 from masbot.refusal import Reason, Refusal
 from masbot.strictmime import BOUNDARY, read_part, split_multipart
 
@@ -26,17 +25,7 @@ _APPEAL_ID = re.compile(r"[A-Z0-9]{2,16}-[0-9]{4}-[0-9]{4,}")
 _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]*):(?: (.*))?")
 _IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 _IMAGE_NAME = re.compile(r"image-[1-9][0-9]?\.(jpg|png)")
-MAX_IMAGES = 20
 _RECORD_KEYS = ("Masbot-Relay", "Origin", "Origin-Name", "Appeal-ID", "Revision", "Path")
-
-
-@dataclass(frozen=True)
-class CarriedImage:
-    """An image part of a post whose SHA-256 the origin's signed appeal lists."""
-
-    name: str
-    content_type: str
-    data: bytes
 
 
 def plain_content(signed: bytes) -> str | None:
@@ -61,7 +50,7 @@ def plain_content(signed: bytes) -> str | None:
     return text
 
 
-def content_parts(signed: bytes) -> tuple[str, str, str, tuple[CarriedImage, ...]]:
+def content_parts(signed: bytes) -> tuple[str, str, str, tuple[PostImage, ...]]:
     """The appeal, the relay record, the origin key and any images of the signed content,
     strictly."""
     if b"\r\n\r\n" not in signed:
@@ -98,7 +87,7 @@ def content_parts(signed: bytes) -> tuple[str, str, str, tuple[CarriedImage, ...
     return texts[0], texts[1], texts[2], images
 
 
-def _image_part(data: bytes) -> CarriedImage:
+def _image_part(data: bytes) -> PostImage:
     part = read_part(data, "an image of the signed content")
     name = part.get_filename() or ""
     ctype = part.get_content_type()
@@ -106,10 +95,10 @@ def _image_part(data: bytes) -> CarriedImage:
             or part.get("Content-Transfer-Encoding", "").lower() != "base64"):
         raise Refusal(Reason.BAD_CONTENT, "a part after the origin key is not a base64 "
                       "image/jpeg image-N.jpg or image/png image-N.png")
-    return CarriedImage(name, ctype, part.get_payload(decode=True))
+    return PostImage(name, ctype, part.get_payload(decode=True))
 
 
-def check_images(text: str, images: tuple[CarriedImage, ...]) -> None:
+def check_images(text: str, images: tuple[PostImage, ...]) -> None:
     """Images carried must be exactly those the origin's appeal lists (a society that drops
     attachments relays the appeal without them); each must match its SHA-256."""
     if not images:

@@ -29,7 +29,7 @@ from masbot.relay import loops, rules
 from masbot.relay.delivery import Deliverer
 from masbot.relay.smtp import DeliveryError, Transport
 from masbot.signer import Signer
-from masbot.store import AppealRecord, HeldImage, Store
+from masbot.store import AppealRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ class _Turns:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     waiting: int = 0
-
-
-def _held(kept: Sequence[post.PostImage]) -> list[HeldImage]:
-    return [HeldImage(i.name, i.content_type, i.data) for i in kept]
 
 
 def _partner_addresses(config: Config) -> frozenset[str]:
@@ -219,10 +215,10 @@ class Society:
                 async with self._image_slot:
                     result = await asyncio.to_thread(
                         images.clean, data, len(kept) + 1,
-                        max_pixels=policy.max_megapixels * 1_000_000)
+                        max_pixels=policy.max_pixels)
                 if isinstance(result, images.Refused):
                     notes.append(f"- an image was dropped: {result.reason}")
-                elif sum(len(i.data) for i in kept) + len(result.data) > policy.max_total_kb * 1000:
+                elif sum(len(i.data) for i in kept) + len(result.data) > policy.max_total_bytes:
                     notes.append(f"- an image was dropped: with it the images would be larger "
                                  f"than {policy.max_total_kb} kB together")
                 else:
@@ -316,7 +312,7 @@ class Society:
             self.store.record(msg.digest, "relayed" if data else decision.action,
                               appeal=appeal_record, post=data,
                               destinations=destinations if data else (),
-                              held_images=_held(carried) if decision.action == "hold" else ())
+                              held_images=carried if decision.action == "hold" else ())
         except sqlite3.IntegrityError:
             # Another partner's copy of this revision was recorded while we verified this one.
             outcome.kind, outcome.reason = "not-relayed", f"from {partner.name}: already relayed"
@@ -405,7 +401,7 @@ class Society:
             fields=appeals.fields_json(appeal))
         self.store.record(msg.digest, "accepted", appeal=record, post=data,
                           destinations=decision.destinations if data else (),
-                          held_images=_held(kept) if decision.action == "hold" else ())
+                          held_images=kept if decision.action == "hold" else ())
         if data and self.deliverer is not None:
             self.deliverer.kick()
         outcome.appeal_id, outcome.action = appeal.appeal_id, decision.action
@@ -437,7 +433,7 @@ class Society:
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
 
     async def _carried_images(self, check: verify.PostCheck, msg: intake.Inbound
-                              ) -> tuple[verify.CarriedImage, ...]:
+                              ) -> tuple[post.PostImage, ...]:
         """A partner's images, relayed only where we keep images and only when each carries
         pixels and nothing else (they are bound by the origin's signature, so we cannot
         re-encode them; one that fails drops them all, as "all or none" requires)."""
@@ -445,14 +441,14 @@ class Society:
         if policy.images != "keep" or not check.images:
             return ()
         if (len(check.images) > policy.max_images
-                or sum(len(i.data) for i in check.images) > policy.max_total_kb * 1000):
+                or sum(len(i.data) for i in check.images) > policy.max_total_bytes):
             log.info("message %s: %s carries more images than our limits; relayed without them",
                      msg.ref, check.record.appeal_id)
             return ()
-        limit = policy.max_megapixels * 1_000_000
         for image in check.images:
             async with self._image_slot:
-                clean = await asyncio.to_thread(images.is_clean, image.data, max_pixels=limit)
+                clean = await asyncio.to_thread(images.is_clean, image.data,
+                                                max_pixels=policy.max_pixels)
             if not clean:
                 log.warning("message %s: %s carries an image with metadata or of an unreadable "
                             "kind; relayed without its images", msg.ref, check.record.appeal_id)

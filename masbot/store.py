@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from masbot.post import PostImage
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled (
     digest  TEXT PRIMARY KEY,      -- SHA-256 of the inbound message bytes
@@ -107,15 +109,6 @@ class AppealRecord:
 
 
 @dataclass(frozen=True)
-class HeldImage:
-    """An image of a held appeal, kept until a moderator decides (then deleted)."""
-
-    name: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class OutboxItem:
     """One post waiting for (or done with) one destination."""
 
@@ -171,7 +164,7 @@ class Store:
 
     def record(self, digest: str, outcome: str, *, appeal: AppealRecord | None = None,
                post: bytes | None = None, destinations: Iterable[str] = (),
-               held_images: Sequence[HeldImage] = (), now: int | None = None) -> int | None:
+               held_images: Sequence[PostImage] = (), now: int | None = None) -> int | None:
         """Record a message's outcome, its appeal and its post for every destination, atomically.
 
         ``held_images`` are kept with a held appeal until a moderator decides. Returns the post
@@ -222,12 +215,12 @@ class Store:
                               "action='hold'", (appeal_id, revision)).fetchone()
         return AppealRecord(*row) if row else None
 
-    def held_images(self, record: AppealRecord) -> list[HeldImage]:
+    def held_images(self, record: AppealRecord) -> list[PostImage]:
         """The images kept with a held appeal revision, in order."""
         rows = self.db.execute(
             "SELECT name, content_type, data FROM held_images WHERE origin=? AND appeal_id=? "
             "AND revision=? ORDER BY position", (record.origin, record.appeal_id, record.revision))
-        return [HeldImage(*row) for row in rows]
+        return [PostImage(*row) for row in rows]
 
     def purge_held_images(self, today: str) -> int:
         """Delete the images of held revisions that expired before ``today`` (ISO date) or

@@ -39,14 +39,14 @@ from masbot.config import Partner
 from masbot.armor import (HASH_NAMES, Clearsigned, FormatError, parse_clearsigned,
                           read_signature)
 from masbot.keyring import KeyInfo, Keyring, KeyringError, SigCheck
-from masbot.post import RelayRecord
-from masbot.postparts import (CarriedImage, check_consistency, check_images, content_parts,
+from masbot.post import PostImage, RelayRecord
+from masbot.postparts import (check_consistency, check_images, content_parts,
                               plain_content, read_record)
 from masbot.refusal import Reason, Refusal, Refused
 from masbot.strictmime import (check_outside, crlf, read_part, signed_params, split_multipart,
                                top_headers, why_not_a_post)
 
-__all__ = ["Accepted", "AppealCheck", "CarriedImage", "MailCheck", "PostCheck", "Reason",
+__all__ = ["Accepted", "AppealCheck", "MailCheck", "PostCheck", "Reason",
            "Refused", "check_partner_post", "describe", "looks_signed", "next_record",
            "verify_appeal_text", "verify_document", "verify_post"]
 
@@ -74,7 +74,7 @@ class PostCheck:
     clearsigned_appeal: str  # the verified block, to relay unchanged in meaning
     origin_key: str  # the carried origin key, armored
     record: RelayRecord
-    images: tuple[CarriedImage, ...] = ()  # exactly those the signed appeal lists, or none
+    images: tuple[PostImage, ...] = ()  # exactly those the signed appeal lists, or none
     ok = True
 
 

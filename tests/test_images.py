@@ -423,7 +423,7 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
 
 
 def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
-    from masbot.store import AppealRecord, HeldImage, Store
+    from masbot.store import AppealRecord, Store
 
     store = Store(tmp_path / "s.sqlite3")
     try:
@@ -432,7 +432,7 @@ def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
                 appeal_id=f"ANYTOWN-2026-000{n}", revision=1, origin="F" * 40, template="bail",
                 status="open", issued="2026-11-01", expires=expires, digest="x",
                 update_key_hash=None, action="hold", signed_text="t"),
-                held_images=[HeldImage("image-1.jpg", "image/jpeg", b"jpeg")])
+                held_images=[post.PostImage("image-1.jpg", "image/jpeg", b"jpeg")])
         assert store.purge_held_images("2026-11-23") == 1, "only the expired one"
         kept = store.held("ANYTOWN-2026-0002", 1)
         assert kept is not None and [i.name for i in store.held_images(kept)] == ["image-1.jpg"]

@@ -20,20 +20,31 @@ def update(appeal_id: str, key: str, n: int) -> bytes:
             ).encode()
 
 
-async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_home):
+def alpha(tmp_path: Path, home: Path, rules: str = "") -> Federation:
+    """One society, alpha, and the router for its mail; the caller starts and stops it."""
     fed = Federation(tmp_path)
-    fed.add("alpha", Path(gpg_home().path))
+    fed.add("alpha", home)
     fed.router = Router(fed.members)
     fed.router.start()
-    fed.write_config("alpha", {})
+    fed.write_config("alpha", {}, rules=rules)
+    return fed
+
+
+async def publish(fed: Federation) -> tuple[str, str]:
+    """A member files a bail appeal at alpha: its Appeal-ID and Update-Key, from the answer."""
+    await fed.inject("alpha", bail_request("member@example.net"))
+    await until(lambda: fed.router.answers["member@example.net"])
+    answer = email.message_from_bytes(fed.router.answers["member@example.net"][0],
+                                      policy=email.policy.default).get_content()
+    return (re.search(r"Appeal-ID: (\S+)", answer).group(1),
+            re.search(r"Update-Key: (\S+)", answer).group(1))
+
+
+async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_home):
+    fed = alpha(tmp_path, Path(gpg_home().path))
     await fed.start()
     try:
-        await fed.inject("alpha", bail_request("member@example.net"))
-        await until(lambda: fed.router.answers["member@example.net"])
-        answer = email.message_from_bytes(fed.router.answers["member@example.net"][0],
-                                          policy=email.policy.default).get_content()
-        key = re.search(r"Update-Key: (\S+)", answer).group(1)
-        appeal_id = re.search(r"Appeal-ID: (\S+)", answer).group(1)
+        appeal_id, key = await publish(fed)
         await asyncio.gather(*(fed.inject("alpha", update(appeal_id, key, n))
                                for n in range(1, 4)))
         await until(lambda: len(fed.router.delivered["alpha"]) == 4)
@@ -52,21 +63,12 @@ async def test_simultaneous_updates_become_consecutive_revisions(tmp_path, gpg_h
 
 
 async def test_an_update_held_by_the_rules_is_shown_to_the_moderators(tmp_path, gpg_home):
-    fed = Federation(tmp_path)
-    fed.add("alpha", Path(gpg_home().path))
-    fed.router = Router(fed.members)
-    fed.router.start()
-    fed.write_config("alpha", {}, rules=(
+    fed = alpha(tmp_path, Path(gpg_home().path), rules=(
         "moderators: [mods@alpha.test]\n"
         "rules:\n  - name: updates wait\n    match: {kind: update}\n    action: hold\n"))
     await fed.start()
     try:
-        await fed.inject("alpha", bail_request("member@example.net"))
-        await until(lambda: fed.router.answers["member@example.net"])
-        answer = email.message_from_bytes(fed.router.answers["member@example.net"][0],
-                                          policy=email.policy.default).get_content()
-        key = re.search(r"Update-Key: (\S+)", answer).group(1)
-        appeal_id = re.search(r"Appeal-ID: (\S+)", answer).group(1)
+        appeal_id, key = await publish(fed)
         await fed.inject("alpha", update(appeal_id, key, 1))
         await until(lambda: fed.router.answers["mods@alpha.test"])
     finally:
