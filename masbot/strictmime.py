@@ -9,6 +9,7 @@ saved either way verify. Every problem raises :class:`~masbot.refusal.Refusal`.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.parser
 import email.policy
 import re
@@ -27,6 +28,12 @@ KNOWN_PREAMBLES = frozenset({
 BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
+HEADERS_ONLY_ARTEFACTS = (email.errors.MultipartInvariantViolationDefect,)
+"""Defects a headers-only parse reports about a body it never read: CPython before 3.11.5
+(Debian 12 ships 3.11.2) flags every multipart Content-Type so (gh-106186). The body's
+structure is checked by :func:`split_multipart` instead."""
+
+
 def crlf(raw: bytes) -> bytes:
     if len(raw) > MAX_BYTES:
         raise Refusal(Reason.MALFORMED, f"the mail is larger than {MAX_BYTES // 1_000_000} MB")
@@ -42,9 +49,10 @@ def top_headers(raw: bytes) -> Message:
         raise Refusal(Reason.MALFORMED, "the mail has no blank line after its headers")
     head = raw[:raw.index(b"\r\n\r\n") + 2]
     msg = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(head)
-    if msg.defects:
+    defects = [d for d in msg.defects if not isinstance(d, HEADERS_ONLY_ARTEFACTS)]
+    if defects:
         raise Refusal(Reason.MALFORMED, "the mail's headers are malformed "
-                                        f"({type(msg.defects[0]).__name__})")
+                                        f"({type(defects[0]).__name__})")
     for name in ("Content-Type", "Content-Transfer-Encoding", "MIME-Version", "From"):
         if len(msg.get_all(name, [])) > 1:
             raise Refusal(Reason.MALFORMED, f"the mail has more than one {name} header")

@@ -8,8 +8,11 @@ need=${1:-demo}
 missing=""
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have gpg || missing="$missing gnupg"
-python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null || missing="$missing python3"
-python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
+# Debian's own Python, the one operators and the container image have: never a newer one that
+# happens to come first on PATH (CPython fixed MIME bugs in 3.11.x point releases).
+PY=/usr/bin/python3
+"$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null || missing="$missing python3"
+"$PY" -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
 if [ "$need" = test ]; then
   have dovecot || missing="$missing dovecot-imapd"
   have openssl || missing="$missing openssl"
@@ -28,10 +31,13 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-# Reinstall only when pyproject.toml changed since the last set-up.
+# Reinstall only when pyproject.toml or the interpreter changed since the last set-up.
 stamp=.venv/.masbot-installed
-if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  python3 -m venv .venv
+want=$("$PY" -c 'import sys; print(sys.version)')
+if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] \
+   || [ "$(.venv/bin/python -c 'import sys; print(sys.version)' 2>/dev/null)" != "$want" ]; then
+  rm -rf .venv
+  "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' \
        >.venv/pip.log 2>&1; then
