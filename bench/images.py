@@ -1,4 +1,4 @@
-"""What `attachments: images: keep` costs: masbot.images.clean on typical pictures.
+"""What `attachments: images: keep` costs: masbot.appeal.images.clean on typical pictures.
 
     .venv/bin/python bench/images.py [--repeat N]
 

@@ -39,7 +39,7 @@ from support import LOCAL_LIST, PARTNERS, write_config  # noqa: E402
 
 import mailgen  # noqa: E402
 import procstat  # noqa: E402
-from masbot.signer import Signer, init_key  # noqa: E402
+from masbot.signing.signer import Signer, init_key  # noqa: E402
 
 USER, PASSWORD = "society", "societypw"
 DESTINATIONS = (LOCAL_LIST, *PARTNERS.values())
@@ -87,7 +87,8 @@ def masbot_sign_concurrency() -> tuple[int, str]:
     """How many signs masbot can have in flight at once, read from its code, and why."""
     import inspect
 
-    from masbot import inbox, service
+    from masbot.intake import inbox
+    from masbot import society as service
     executor = min(32, (os.cpu_count() or 1) + 4)  # asyncio.to_thread's default executor
     workers = inspect.signature(service.Society.__init__).parameters.get("workers")
     if workers is None or workers.default is inspect.Parameter.empty:

@@ -77,9 +77,12 @@ def _summary() -> dict:
 def install() -> None:
     import aioimaplib
 
-    from masbot import inbox, intake, pipeline, service
+    from masbot.intake import inbox
+    from masbot.intake import message as intake
+    from masbot.intake import classify as pipeline
+    from masbot import society as service
     from masbot.relay import delivery, smtp
-    from masbot.signer import Signer
+    from masbot.signing.signer import Signer
     from masbot.store import Store
 
     for owner, attrs in ((inbox.ImapInbox, ("_drain", "_fetch", "_remove", "_idle")),

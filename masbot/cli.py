@@ -18,7 +18,7 @@ OK, NEGATIVE, USAGE = 0, 1, 2
 
 
 def _load(path: str):
-    from masbot.config import ConfigError, load_config
+    from masbot.config.settings import ConfigError, load_config
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -27,18 +27,18 @@ def _load(path: str):
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from masbot.config import check_config
+    from masbot.config.settings import check_config
     problems = check_config(args.config)
     if not problems:
-        from masbot.config import load_config
+        from masbot.config.settings import load_config
         from masbot.daemon import inbound_problem
-        from masbot.signer import Signer, SignerError
+        from masbot.signing.signer import Signer, SignerError
         config = load_config(args.config)
         if problem := inbound_problem(config):
             print(problem, file=sys.stderr)
             return USAGE
         if config.templates_dir is not None:
-            from masbot.forms import check_directory
+            from masbot.story.templates import check_directory
             template_problems = check_directory(config.templates_dir)
             for p in template_problems:
                 print(p, file=sys.stderr)
@@ -57,9 +57,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from masbot.config import ConfigError
+    from masbot.config.settings import ConfigError
     from masbot.daemon import Daemon
-    from masbot.signer import SignerError
+    from masbot.signing.signer import SignerError
     try:
         return asyncio.run(Daemon(Path(args.config)).run())
     except ConfigError as exc:
@@ -76,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _catalogue(args: argparse.Namespace):
-    from masbot import forms
+    from masbot.story import templates as forms
     if getattr(args, "config", None):
         config = _load(args.config)
         if config is None:
@@ -86,7 +86,8 @@ def _catalogue(args: argparse.Namespace):
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from masbot import answers, forms
+    from masbot.story import answers
+    from masbot.story import templates as forms
     catalogue, _ = _catalogue(args)
     if catalogue is None:
         return USAGE
@@ -117,7 +118,8 @@ _MAIL_HEADER = re.compile(rb"^(?:from|to|cc|subject|date|message-id|mime-version
 
 def _verdict(raw: bytes, catalogue, society: str):
     """Run the pipeline on a mail, or on a bare form (a file that starts with no mail header)."""
-    from masbot import intake, pipeline
+    from masbot.intake import message as intake
+    from masbot.intake import classify as pipeline
     if not _MAIL_HEADER.match(raw.lstrip()):
         raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + raw
     msg = intake.read(raw)
@@ -126,7 +128,7 @@ def _verdict(raw: bytes, catalogue, society: str):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from masbot import appeal
+    from masbot.appeal import canonical as appeal
     catalogue, config = _catalogue(args)
     if catalogue is None:
         return USAGE
@@ -175,8 +177,8 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
 
 def _explain_partner_post(raw: bytes, config) -> int:
     """Verify a partner's post as the daemon would, then show the rules' decision."""
-    from masbot import verify
-    from masbot.keyring import from_config
+    from masbot.post import verify
+    from masbot.signing.keyring import from_config
     from masbot.relay import loops, rules
     with from_config(config) as keyring:
         result = verify.check_partner_post(raw, config.partners, keyring)
@@ -201,7 +203,7 @@ def _print_decision(decision) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from masbot.signer import Signer, SignerError, init_key
+    from masbot.signing.signer import Signer, SignerError, init_key
     config = _load(args.config)
     if config is None:
         return USAGE
@@ -228,7 +230,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def _keyring_for(args: argparse.Namespace):
     """The keyring ``verify`` trusts: --keyring FILE and/or the config's keys; None on error."""
-    from masbot.keyring import Keyring, KeyringError, from_config
+    from masbot.signing.keyring import Keyring, KeyringError, from_config
     if not args.keyring and not args.config:
         print("masbot: give --keyring KEYS.asc or -c CONFIG (whose own and pinned partner "
               "keys are then trusted)", file=sys.stderr)
@@ -258,7 +260,7 @@ def _keyring_for(args: argparse.Namespace):
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from masbot import verify
+    from masbot.post import verify
     raw = _read_input(args.file)
     if raw is None:
         return USAGE
@@ -278,9 +280,9 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
     import os
     import re
     import time
-    from masbot.config import RESERVED_NAMES, check_config
-    from masbot.keyring import EXPIRY_WARNING_DAYS, Keyring, KeyringError
-    from masbot.pinning import partner_snippet, pin_partner
+    from masbot.config.settings import RESERVED_NAMES, check_config
+    from masbot.signing.keyring import EXPIRY_WARNING_DAYS, Keyring, KeyringError
+    from masbot.signing.pinning import partner_snippet, pin_partner
     name = args.name or ""
     if not args.file or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name) \
             or name in RESERVED_NAMES:

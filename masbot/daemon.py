@@ -15,15 +15,16 @@ from datetime import date
 from pathlib import Path
 from typing import Mapping
 
-from masbot import listener, logs
-from masbot.config import Config, ConfigError, Problem, load_config
-from masbot.forms import check_directory
-from masbot.inbox import ImapInbox
-from masbot.keyring import Keyring, from_config as keyring_from_config
+from masbot import logs
+from masbot.intake import listener
+from masbot.config.settings import Config, ConfigError, Problem, load_config
+from masbot.story.templates import check_directory
+from masbot.intake.inbox import ImapInbox
+from masbot.signing.keyring import Keyring, from_config as keyring_from_config
 from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
-from masbot.service import Society
-from masbot.signer import Signer
+from masbot.society import Society
+from masbot.signing.signer import Signer
 from masbot.store import Store
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,14 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from masbot import listener, logs, render
-from masbot.appeal import restore
-from masbot.config import load_config
+from masbot import logs
+from masbot.intake import listener
+from masbot.appeal import render
+from masbot.appeal.canonical import restore
+from masbot.config.settings import load_config
 from masbot.daemon import assemble, public_addresses
-from masbot.service import Outcome
-from masbot.signer import Signer, init_key
+from masbot.society import Outcome
+from masbot.signing.signer import Signer, init_key
 
 LOCAL_LIST = "members@anytown.example"
 PARTNER_LISTS = {"riverside": "master@lists.riverside.example",

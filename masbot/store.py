@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from masbot.post import PostImage
+from masbot.post.build import PostImage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled (

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 
 from harness.dovecot import free_port
 from masbot.daemon import Daemon
-from masbot.signer import Signer, init_key
+from masbot.signing.signer import Signer, init_key
 
 
 def inbox_of(name: str) -> str:

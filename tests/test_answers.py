@@ -1,4 +1,4 @@
-"""Answers to the sender (:mod:`masbot.answers`): what they say and what they never carry.
+"""Answers to the sender (:mod:`masbot.story.answers`): what they say and what they never carry.
 
 An answer may carry the original's subject (as ``Re: ...``) and its Message-ID (as
 In-Reply-To/References) and nothing else from the original's headers.
@@ -12,7 +12,13 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from masbot import answers, appeal, forms, intake, pipeline, story, validate
+from masbot.story import answers
+from masbot.appeal import canonical as appeal
+from masbot.story import templates as forms
+from masbot.intake import message as intake
+from masbot.intake import classify as pipeline
+from masbot.story import form as story
+from masbot.story import validate
 
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""Tests for masbot.config: typed loading, and every problem reported at once with its line."""
+"""Tests for masbot.config.settings: typed loading, and every problem reported at once with its line."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from masbot.config import (
+from masbot.config.settings import (
     CONFIG_SCHEMA, Action, Config, ConfigError, Limits, LogConfig, Problem, RuleMatch, Secret,
     check_config, is_address, load_config, normalise_fingerprint,
 )

@@ -17,7 +17,7 @@ import pytest
 
 from harness import mailbox
 from harness.dovecot import free_port
-from masbot.signer import init_key
+from masbot.signing.signer import init_key
 from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config
 
 USER, PASSWORD = "society", "societypw"

@@ -17,7 +17,7 @@ from harness import mailbox
 from harness.openpgp import (extract_signed, gosop_verify, gpg_verify_detached,
                              sqop_inline_verify, sqop_verify)
 from masbot.daemon import Daemon
-from masbot.signer import Signer, init_key
+from masbot.signing.signer import Signer, init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, all_bytes_under, bail_request,
                      invalid_request, leaks, write_config)
 

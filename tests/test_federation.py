@@ -23,7 +23,7 @@ from pathlib import Path
 
 from federation import Federation, Router
 from masbot import cli
-from masbot.config import load_config
+from masbot.config.settings import load_config
 from masbot.relay import rules
 
 NAMES = ["s1", "s2", "s3", "s4", "s5", "s6"]

@@ -20,7 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import masbot
-from masbot import answers, appeal, forms, intake, pipeline, story, validate
+from masbot.story import answers
+from masbot.appeal import canonical as appeal
+from masbot.story import templates as forms
+from masbot.intake import message as intake
+from masbot.intake import classify as pipeline
+from masbot.story import form as story
+from masbot.story import validate
 
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from masbot import forms, intake, pipeline
+from masbot.story import templates as forms
+from masbot.intake import message as intake
+from masbot.intake import classify as pipeline
 from support import bail_request, invalid_request
 
 KINDS = {"request", "invalid", "help", "template", "not-a-request", "automatic", "unreadable",

@@ -20,9 +20,11 @@ from PIL import Image, PngImagePlugin
 
 from federation import Federation, Router
 from harness.openpgp import extract_signed, sqop_verify
-from masbot import images, post, verify
-from masbot.keyring import Keyring
-from masbot.signer import Signer, init_key
+from masbot.appeal import images
+from masbot.post import build as post
+from masbot.post import verify
+from masbot.signing.keyring import Keyring
+from masbot.signing.signer import Signer, init_key
 from support import bail_request, until
 
 MARKERS = (b"SECRET-EXIF-DESCRIPTION", b"SECRET-ARTIST", b"SECRET-COMMENT", b"SECRET-XMP",
@@ -442,7 +444,7 @@ def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
 
 
 def test_an_update_lists_no_images_because_its_post_carries_none():
-    from masbot import appeal as appeals
+    from masbot.appeal import canonical as appeals
 
     first = appeals.Appeal(
         appeal_id="ANYTOWN-2026-0001", revision=1, society="Anytown",

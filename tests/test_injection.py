@@ -24,7 +24,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from masbot import answers, appeal as appeals, forms, post, render, story, validate
+from masbot.story import answers
+from masbot.appeal import canonical as appeals
+from masbot.story import templates as forms
+from masbot.post import build as post
+from masbot.appeal import render
+from masbot.story import form as story
+from masbot.story import validate
 from test_render import assert_valid_ics
 from test_templates import BASES, NOW
 from test_validate import BASE as BAIL_BASE

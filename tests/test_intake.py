@@ -1,4 +1,4 @@
-"""Reading inbound mail (:func:`masbot.intake.read`) from real MIME bytes.
+"""Reading inbound mail (:func:`masbot.intake.message.read`) from real MIME bytes.
 
 Every message here is written out as the bytes a mail server would hand over, so the
 tests exercise the same parser, charsets and transfer encodings as production.
@@ -11,7 +11,7 @@ import quopri
 
 import pytest
 
-from masbot import intake
+from masbot.intake import message as intake
 
 FROM = "Jo <jo.q.2024@example.com>"
 

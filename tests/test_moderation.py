@@ -14,7 +14,7 @@ import aiosmtplib
 
 from harness.dovecot import free_port
 from masbot.daemon import Daemon
-from masbot.signer import init_key
+from masbot.signing.signer import init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, photo_with_exif,
                      until, with_photo, write_config)
 

@@ -1,4 +1,4 @@
-"""The pipeline (:func:`masbot.pipeline.run`): from an inbound mail to a verdict.
+"""The pipeline (:func:`masbot.intake.classify.run`): from an inbound mail to a verdict.
 
 Drives real mail bytes (the shipped samples and hand-written ones) through
 ``intake.read`` and ``pipeline.run`` with a fixed ``today``.
@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 import masbot
-from masbot import forms, intake, pipeline
+from masbot.story import templates as forms
+from masbot.intake import message as intake
+from masbot.intake import classify as pipeline
 
 TODAY = date(2026, 11, 23)
 SOCIETY = "Anytown Mutual Aid Society"

@@ -12,8 +12,8 @@ import pytest
 
 from harness.openpgp import (extract_signed, gosop_verify, gpg_verify_detached,
                              sqop_inline_verify, sqop_verify)
-from masbot import post
-from masbot.signer import Signer, init_key
+from masbot.post import build as post
+from masbot.signing.signer import Signer, init_key
 
 TRICKY = (
     "Appeal-ID: ANYTOWN-2026-0001\n"

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from harness import mailbox
-from masbot import post
-from masbot.signer import init_key
+from masbot.post import build as post
+from masbot.signing.signer import init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, all_bytes_under, bail_request,
                      decoded_parts, invalid_request, leaks, photo_with_exif, with_photo,
                      write_config)
@@ -165,7 +165,7 @@ def test_audit_finds_a_planted_address(tmp_path, gpg_home):
 
 
 def test_rate_limits_count_salted_hashes_in_memory_only():
-    from masbot.ratelimit import RateLimiter
+    from masbot.intake.ratelimit import RateLimiter
     now = [0.0]
     limiter = RateLimiter(per_sender_per_hour=3, answers_per_minute=2, clock=lambda: now[0])
     assert [limiter.sender_allowed("a@example.net") for _ in range(4)] == [True, True, True, False]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import mailbox
 from masbot.daemon import Daemon
-from masbot.signer import init_key
+from masbot.signing.signer import init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, until,
                      write_config)
 

@@ -1,4 +1,4 @@
-"""The repost kit (:mod:`masbot.render`): golden files for every rendering of every template.
+"""The repost kit (:mod:`masbot.appeal.render`): golden files for every rendering of every template.
 
 Each sample request is validated, built into an appeal with a fixed Appeal-ID and ``Issued``
 time, and rendered; every rendering is compared byte for byte with
@@ -20,8 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from masbot import appeal as appeals
-from masbot import forms, ics, render, story, validate
+from masbot.appeal import canonical as appeals
+from masbot.story import templates as forms
+from masbot.appeal import ics
+from masbot.appeal import render
+from masbot.story import form as story
+from masbot.story import validate
 from test_templates import BASES, NOW, form_text
 from test_validate import SPEC_EXAMPLE, form_text as bail_text
 

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from harness.dovecot import free_port, make_self_signed_cert
-from masbot.config import Secret, SmtpConfig
+from masbot.config.settings import Secret, SmtpConfig
 from masbot.relay.smtp import DeliveryError, SmtpTransport
 
 

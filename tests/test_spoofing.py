@@ -12,8 +12,8 @@ from collections import Counter
 import pytest
 
 from harness.openpgp import extract_signed, gosop_verify, sqop_inline_verify, sqop_verify
-from masbot import verify
-from masbot.verify import Accepted, PostCheck, Reason, Refused
+from masbot.post import verify
+from masbot.post.verify import Accepted, PostCheck, Reason, Refused
 from spoof.cases import GROUPS, Case, build_corpus, genuine_posts
 from spoof.corpus import World, appeal_text, build_world
 from spoof.corpus import relay as relay_post

@@ -1,4 +1,4 @@
-"""The form parser (:mod:`masbot.story`): how a member's text becomes fields.
+"""The form parser (:mod:`masbot.story.form`): how a member's text becomes fields.
 
 Every test hands plain text to ``story.parse`` and looks at the entries, notes and lines it
 returns; no mail, no clock.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from masbot import forms, story
+from masbot.story import templates as forms
+from masbot.story import form as story
 
 CAT = forms.builtin()
 
@@ -293,7 +294,7 @@ def test_pathological_input_is_handled_in_linear_time(text: str) -> None:
     """Regression guard for quadratic regexes and string building (would take minutes)."""
     from datetime import date
 
-    from masbot import validate
+    from masbot.story import validate
     form = parse(text, "[bail] x")
     validate.validate(form, CAT, date(2026, 11, 23))
 

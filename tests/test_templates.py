@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from masbot import forms, privacy, story, validate
+from masbot.story import templates as forms
+from masbot.story import privacy
+from masbot.story import form as story
+from masbot.story import validate
 
 CAT = forms.builtin()
 TODAY = date(2026, 11, 23)
@@ -569,7 +572,7 @@ checks: [no-ssn]
 def test_an_operator_template_is_added_and_a_builtin_overridden(tmp_path) -> None:
     (tmp_path / "foodbank.yaml").write_text(FOODBANK)
     (tmp_path / "bail.yaml").write_text(
-        (Path(forms.__file__).parent / "templates" / "bail.yaml").read_text()
+        (Path(forms.__file__).parent.parent / "templates" / "bail.yaml").read_text()
         .replace("title: Bail or immigration bond", "title: Bail (our wording)"))
     assert forms.check_directory(tmp_path) == []
     catalogue = forms.load(tmp_path)

@@ -1,4 +1,4 @@
-"""Validation of ``bail`` requests (:mod:`masbot.validate`, :mod:`masbot.checks`, :mod:`masbot.privacy`).
+"""Validation of ``bail`` requests (:mod:`masbot.story.validate`, :mod:`masbot.story.checks`, :mod:`masbot.story.privacy`).
 
 Table driven: each invalid case names the exact errors it must produce as
 ``(field, line, message)``; each valid case names the public values it must produce.
@@ -11,7 +11,10 @@ from datetime import date
 
 import pytest
 
-from masbot import checks, forms, story, validate
+from masbot.story import checks
+from masbot.story import templates as forms
+from masbot.story import form as story
+from masbot.story import validate
 
 CAT = forms.builtin()
 TODAY = date(2026, 11, 23)
@@ -530,7 +533,7 @@ BAIL_CHECKS = ("no-birth-dates", "no-case-numbers", "no-ssn")
     "A-12345678", "docket: 2026-CV-0042",
 ])
 def test_privacy_lint_finds(text: str) -> None:
-    from masbot import privacy
+    from masbot.story import privacy
     assert privacy.lint(BAIL_CHECKS, [("Story", text)]), text
 
 
@@ -541,5 +544,5 @@ def test_privacy_lint_finds(text: str) -> None:
     "Sam turns 30 next week", "held 2026-11-20 to 2026-11-23", "https://fund.example/case/12345",
 ])
 def test_privacy_lint_leaves_alone(text: str) -> None:
-    from masbot import privacy
+    from masbot.story import privacy
     assert privacy.lint(BAIL_CHECKS, [("Story", text)]) == [], text

@@ -1,4 +1,4 @@
-"""Verification (masbot.armor, masbot.keyring, masbot.verify) and the `verify` and
+"""Verification (masbot.signing.armor, masbot.signing.keyring, masbot.post.verify) and the `verify` and
 `keys add-partner` commands, with real gpg keys; genuine material is cross-checked with sqop."""
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from harness.openpgp import sqop_inline_verify
-from masbot import post, verify
-from masbot.config import load_config
-from masbot.armor import FormatError, parse_clearsigned, read_signature
-from masbot.keyring import Keyring, KeyringError
-from masbot.signer import Signer, init_key
-from masbot.verify import AppealCheck, PostCheck, Reason, Refused
+from masbot.post import build as post
+from masbot.post import verify
+from masbot.config.settings import load_config
+from masbot.signing.armor import FormatError, parse_clearsigned, read_signature
+from masbot.signing.keyring import Keyring, KeyringError
+from masbot.signing.signer import Signer, init_key
+from masbot.post.verify import AppealCheck, PostCheck, Reason, Refused
 from support import write_config
 
 APPEAL = ("Appeal-ID: ANYTOWN-2026-0001\nRevision: 1\nSociety: Anytown Mutual Aid Society\n"
@@ -183,7 +184,7 @@ def test_a_relayed_post_verifies_the_origin_with_the_carried_key_only(society, g
 
 
 def test_check_partner_post_needs_a_receiving_partner_pin(society, keyring):
-    from masbot.config import Partner
+    from masbot.config.settings import Partner
     raw = build_post(society)
     fpr = society.fingerprint
     ok = verify.check_partner_post(raw, [Partner("anytown", ("l@anytown.example",), fpr)], keyring)
@@ -445,7 +446,7 @@ def _relay(me: Signer, name: str, accepted: PostCheck) -> bytes:
 
 
 def test_three_societies_a_to_b_to_c_and_a_reader_names_the_origin(gpg_home, tmp_path):
-    from masbot.config import Partner
+    from masbot.config.settings import Partner
     a, b, c = (_society(gpg_home, n) for n in ("Anytown", "Brook", "Centre"))
     at_a = build_post(a)
     with Keyring.of(a.export_public().encode()) as ring_b:   # B pins A
@@ -476,7 +477,7 @@ def test_three_societies_a_to_b_to_c_and_a_reader_names_the_origin(gpg_home, tmp
 
 
 def test_the_configured_keyring_warns_of_keys_that_expire_soon(gpg_home):
-    from masbot.keyring import expiry_warnings
+    from masbot.signing.keyring import expiry_warnings
     home = gpg_home()
     soon = home.gen_key("Soon <s@example.org>", expire="5d")
     later = home.gen_key("Later <l@example.org>", expire="1y")
@@ -499,6 +500,6 @@ def test_masbot_verify_into_a_pipe_that_closes_early_leaves_no_traceback(files):
 def test_the_headers_of_a_signed_post_parse_on_debian_12s_python(society):
     """CPython < 3.11.5 (Debian 12: 3.11.2) flags a headers-only parse of any multipart
     (gh-106186); a genuine post must still be read."""
-    from masbot.strictmime import crlf, top_headers
+    from masbot.post.strictmime import crlf, top_headers
     head = top_headers(crlf(build_post(society)))
     assert head.get_content_type() == "multipart/signed"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 
-from masbot.post import RelayRecord
+from masbot.post.build import RelayRecord
 
 HOP_LIMIT = 8
 """A post that has passed this many societies is not relayed further."""

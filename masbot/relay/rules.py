@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masbot.config import Action, Config, Rule
+from masbot.config.settings import Action, Config, Rule
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Callable, Protocol, Sequence
 
 import aiosmtplib
 
-from masbot.config import SmtpConfig
+from masbot.config.settings import SmtpConfig
 
 
 class DeliveryError(Exception):

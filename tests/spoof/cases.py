@@ -1,6 +1,6 @@
 """The spoofing corpus: every forgery with the genuine post it was derived from.
 
-Classes follow issue 4, point 3, and the post checks of masbot.verify: unsigned mail, text
+Classes follow issue 4, point 3, and the post checks of masbot.post.verify: unsigned mail, text
 outside the signature, extra parts, wrapping (attachment, HTML, reference), keys (unknown,
 unpinned, expired, revoked, expired signature), bad signatures, provenance (origin, appeal
 signer, record, path), the appeal's clearsigned block, the From header, SigSpoof-style status
@@ -13,8 +13,8 @@ import base64
 import re
 from dataclasses import dataclass
 
-from masbot import post
-from masbot.verify import Reason
+from masbot.post import build as post
+from masbot.post.verify import Reason
 
 from spoof.corpus import (BOUNDARY, EVIL, FUND, World, appeal_text, armor_signature, assemble,
                           content, dearmor, headers_of, mixed, relay, signature_block,

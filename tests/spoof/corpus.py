@@ -17,7 +17,7 @@ mallory    an attacker's key                                    nowhere
 =========  ===================================================  =========================
 
 Every :class:`Case` pairs a forgery with the genuine post it was derived from, and names the
-:class:`masbot.verify.Reason` the forgery must be refused with.
+:class:`masbot.post.verify.Reason` the forgery must be refused with.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.openpgp import GpgHome
-from masbot import post
-from masbot.config import Partner
-from masbot.keyring import Keyring
+from masbot.post import build as post
+from masbot.config.settings import Partner
+from masbot.signing.keyring import Keyring
 
 FAKED = "20200101T000000!"
 BOUNDARY = "=-masbot-0123456789abcdef"
@@ -41,7 +41,7 @@ EVIL = "https://evil.example/pay/4411"
 
 def appeal_text(appeal_id: str = "ANYTOWN-2026-0001", revision: int = 1,
                 society: str = "Anytown Mutual Aid", link: str = FUND) -> str:
-    """A canonical appeal (see masbot.appeal): head fields, then sections."""
+    """A canonical appeal (see masbot.appeal.canonical): head fields, then sections."""
     return (f"Appeal-ID: {appeal_id}\nRevision: {revision}\nSociety: {society}\n"
             "Issued: 2026-11-23T12:00:00Z\nExpires: 2026-12-23\nStatus: open\n"
             "Updates-To: mas@anytown.example\nTemplate: bail\nTitle: Bail for Río — ✊\n"

@@ -3,8 +3,8 @@
 A template is a named set of field specs (the common fields, the money block when the
 template takes money, and its own fields) plus the names of the content checks it runs. This
 module loads and describes templates and checks an operator's template files
-(:func:`check_directory`); parsing is in :mod:`masbot.story` and checking in
-:mod:`masbot.validate`.
+(:func:`check_directory`); parsing is in :mod:`masbot.story.form` and checking in
+:mod:`masbot.story.validate`.
 
 Template file keys (see ``common.yaml`` for the field spec keys):
 
@@ -21,10 +21,10 @@ Template file keys (see ``common.yaml`` for the field spec keys):
     the template's own fields, in form order; a field named like a common or money field
     replaces it
 ``checks``
-    names of content checks, see :data:`masbot.privacy.KNOWN_CHECKS`
+    names of content checks, see :data:`masbot.story.privacy.KNOWN_CHECKS`
 
 The schema of these files, and the reading that reports mistakes by file and line, is in
-:mod:`masbot.formfiles`.
+:mod:`masbot.story.templatefiles`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from functools import cache
 from pathlib import Path
 from typing import Iterable
 
-from masbot.formfiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
-from masbot.schema import INVALID, Problem
+from masbot.story.templatefiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
+from masbot.config.schema import INVALID, Problem
 
 __all__ = ["KINDS", "SECTION_KINDS", "ITEM_RULES", "FieldSpec", "Template", "TemplateError",
            "Catalogue", "normalise_key", "builtin", "load", "check_directory", "blank_form",
@@ -176,7 +176,7 @@ def _build(docs: Iterable[dict], common_doc: dict) -> Catalogue:
 
 
 def _builtin_dir() -> Path:
-    return Path(__file__).resolve().parent / "templates"
+    return Path(__file__).resolve().parent.parent / "templates"
 
 
 def _read_dir(directory: Path, shown: str, problems: list[Problem]) -> dict[str, dict]:

@@ -13,10 +13,10 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from masbot.appeal import Appeal
-from masbot.forms import Catalogue, Template, blank_form
-from masbot.story import Form
-from masbot.validate import Validation
+from masbot.appeal.canonical import Appeal
+from masbot.story.templates import Catalogue, Template, blank_form
+from masbot.story.form import Form
+from masbot.story.validate import Validation
 
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
 

@@ -3,7 +3,7 @@
 ``validate(form, catalogue, today, now)`` returns every error and warning at once, each tied
 to the line the member wrote, and the cleaned public values the appeal is built from. The
 field kinds (``kind:`` in the template YAML) are checked by the functions in :data:`KIND_CHECKS`;
-checks across fields and the privacy lint follow (:mod:`masbot.privacy`).
+checks across fields and the privacy lint follow (:mod:`masbot.story.privacy`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Callable
 
-from masbot import checks, privacy, when
-from masbot.formfiles import SYSTEM_KEYS
-from masbot.forms import Catalogue, FieldSpec, Template, condition
-from masbot.story import Entry, Form
+from masbot.story import checks
+from masbot.story import privacy
+from masbot.story import when
+from masbot.story.templatefiles import SYSTEM_KEYS
+from masbot.story.templates import Catalogue, FieldSpec, Template, condition
+from masbot.story.form import Entry, Form
 
 Value = str | tuple[str, ...]
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # linear: starts at a run

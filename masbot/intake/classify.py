@@ -1,6 +1,6 @@
 """The pipeline: an ordered table of named steps from an inbound message to a verdict.
 
-Pure: the steps read an :class:`~masbot.intake.Inbound` and the template catalogue and return
+Pure: the steps read an :class:`~masbot.intake.message.Inbound` and the template catalogue and return
 a :class:`Verdict`. The first step that returns a verdict ends the chain; ``trace`` names the
 steps that ran, so the way a message went can always be printed.
 """
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
-from masbot import answers
-from masbot.forms import Catalogue
-from masbot.intake import Inbound
-from masbot.story import Form, parse
-from masbot.validate import Validation, validate
+from masbot.story import answers
+from masbot.story.templates import Catalogue
+from masbot.intake.message import Inbound
+from masbot.story.form import Form, parse
+from masbot.story.validate import Validation, validate
 
 _COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?\s*[.!]?\s*$", re.I)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from masbot import when
-from masbot.appeal import Appeal
-from masbot.view import check_url
+from masbot.story import when
+from masbot.appeal.canonical import Appeal
+from masbot.appeal.view import check_url
 
 PRODID = "-//masbot//repost kit//EN"
 MAX_OCTETS = 75

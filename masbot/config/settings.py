@@ -1,6 +1,6 @@
 """masbot's YAML configuration: typed, frozen dataclasses and a checker that reports everything.
 
-:func:`check_config` walks the file with the field tables below (see :mod:`masbot.schema`) and
+:func:`check_config` walks the file with the field tables below (see :mod:`masbot.config.schema`) and
 returns one :class:`Problem` per mistake, each printed as ``FILE:LINE: what is wrong``, never
 raising on any input. :func:`load_config` returns a :class:`Config` or raises
 :class:`ConfigError` carrying the same problems. Relative paths are resolved against the
@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from yaml.nodes import MappingNode
 
-from masbot.post import MAX_IMAGES
-from masbot.schema import (
+from masbot.post.build import MAX_IMAGES
+from masbot.config.schema import (
     INVALID, Bool, Choice, Context, Field, Float, Forbidden, Found, Int, ListOf, PathKind,
     Problem, Section, Str, Where, compose_file, describe, line_of, matching,
 )

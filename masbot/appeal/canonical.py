@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from masbot.validate import Validation, Value
+from masbot.story.validate import Validation, Value
 
 IMAGES = "Images"
 """The system field listing published images; no template may use the name."""

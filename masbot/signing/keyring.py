@@ -9,7 +9,7 @@ status lines reach the parser (the SigSpoof attacks, CVE-2018-12020, injected fa
 lines through log text).
 
 gpg is only ever given data masbot has already taken apart and checked itself
-(:mod:`masbot.armor`):
+(:mod:`masbot.signing.armor`):
 
 * a detached signature, exactly one version 4 signature packet, is written as binary to a
   file whose name masbot chooses; the signed bytes go in on stdin;
@@ -32,7 +32,7 @@ from typing import Iterable
 
 import gnupg
 
-from masbot.armor import Clearsigned, Signature
+from masbot.signing.armor import Clearsigned, Signature
 
 GPG_OPTIONS = ["--no-autostart", "--log-file", "/dev/null", "--no-auto-key-retrieve",
                "--no-greeting"]
@@ -260,7 +260,7 @@ def from_config(config) -> Keyring:
     and named in ``Keyring.warnings`` (that partner's posts are then refused); so is a key
     that has expired, is revoked, or expires within :data:`EXPIRY_WARNING_DAYS`.
     """
-    from masbot.signer import SignerError, open_home
+    from masbot.signing.signer import SignerError, open_home
     keyring = Keyring()
     home = None
     try:

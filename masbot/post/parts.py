@@ -4,7 +4,7 @@ key and any images, and whether they agree with each other.
 The content is ``multipart/mixed`` with exactly the appeal (``text/plain``, one clearsigned
 block), ``relay-record.txt`` and ``origin-key.asc``, then only the images (base64
 ``image-N.jpg``/``.png``) whose names and SHA-256 the origin's signed appeal lists in its
-``Images:`` head field. Every problem raises :class:`~masbot.refusal.Refusal`.
+``Images:`` head field. Every problem raises :class:`~masbot.post.refusal.Refusal`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import email.policy
 import hashlib
 import re
 
-from masbot.config import normalise_fingerprint
-from masbot.formfiles import SYSTEM_KEYS
-from masbot.armor import forbidden_character
-from masbot.post import MAX_IMAGES, PostImage, RelayRecord
-from masbot.refusal import Reason, Refusal
-from masbot.strictmime import BOUNDARY, read_part, split_multipart
+from masbot.config.settings import normalise_fingerprint
+from masbot.story.templatefiles import SYSTEM_KEYS
+from masbot.signing.armor import forbidden_character
+from masbot.post.build import MAX_IMAGES, PostImage, RelayRecord
+from masbot.post.refusal import Reason, Refusal
+from masbot.post.strictmime import BOUNDARY, read_part, split_multipart
 
 _APPEAL_ID = re.compile(r"[A-Z0-9]{2,16}-[0-9]{4}-[0-9]{4,}")
 _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]*):(?: (.*))?")

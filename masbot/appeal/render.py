@@ -9,10 +9,10 @@ Pure functions, no I/O beyond reading the Jinja2 templates shipped in ``masbot/t
   gatherings, rendered with autoescaping and then sanitised with ``nh3`` to exactly the tags
   and attributes it emits;
 * :func:`share_text` -- at most 280 characters for social media;
-* :func:`ics` -- an iCalendar event for gatherings and call-in windows (see :mod:`masbot.ics`);
+* :func:`ics` -- an iCalendar event for gatherings and call-in windows (see :mod:`masbot.appeal.ics`);
 * :func:`kit` -- all of them by file name, for an archive.
 
-The page layout comes from :mod:`masbot.view`; this module only turns it into text.
+The page layout comes from :mod:`masbot.appeal.view`; this module only turns it into text.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from pathlib import Path
 import jinja2
 import nh3
 
-from masbot import ics as ical
-from masbot import view
-from masbot.appeal import Appeal
-from masbot.forms import Catalogue
+from masbot.appeal import ics as ical
+from masbot.appeal import view
+from masbot.appeal.canonical import Appeal
+from masbot.story.templates import Catalogue
 
 SHARE_MAX = 280
 """The most characters a share text has (counted as Unicode code points)."""
@@ -36,7 +36,7 @@ HTML_TAGS = frozenset({"article", "h2", "h3", "p", "br", "div", "dl", "dt", "dd"
 HTML_ATTRIBUTES = {"*": {"class", "lang", "itemprop", "itemscope", "itemtype"}, "a": {"href"},
                    "time": {"datetime"}, "meta": {"content"}}
 URL_SCHEMES = frozenset({"https", "tel", "mailto"})
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _MD_LINE_START = re.compile(r"^(?:([-=+#])|(\d{1,9})([.)])(?=\s|$))")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

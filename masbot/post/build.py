@@ -10,7 +10,7 @@
       application/pgp-signature
 
 Headers are built from an allow-list; nothing of an inbound message's headers is ever copied.
-The functions here build bytes only: signing happens in :mod:`masbot.signer`, and the caller
+The functions here build bytes only: signing happens in :mod:`masbot.signing.signer`, and the caller
 hands in every random token and timestamp.
 """
 
@@ -62,7 +62,7 @@ this, and a partner's post with more is refused)."""
 @dataclass(frozen=True)
 class PostImage:
     """An image a post carries after the origin key: one cleaned here (see
-    :mod:`masbot.images`), one verified in a partner's post, or one a held appeal kept."""
+    :mod:`masbot.appeal.images`), one verified in a partner's post, or one a held appeal kept."""
 
     name: str  # image-N.jpg or image-N.png; never the sender's file name
     content_type: str  # image/jpeg or image/png
@@ -82,7 +82,7 @@ def _escape_from(data: bytes) -> bytes:
 def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str,
                    images: Sequence[PostImage] = ()) -> bytes:
     """The exact CRLF bytes the posting society signs: appeal, relay record, origin key,
-    then any images the appeal lists (already cleaned; see :mod:`masbot.images`)."""
+    then any images the appeal lists (already cleaned; see :mod:`masbot.appeal.images`)."""
     content = MIMEPart(policy=POLICY)
     content.set_content(clearsigned_appeal, charset="utf-8", cte="quoted-printable",
                         disposition="inline")

@@ -3,7 +3,7 @@
 A multipart is cut at its delimiter lines by hand (:func:`split_multipart`), any other line
 that starts with the boundary is refused, and nothing may stand outside the parts but the
 boilerplate preambles mail programs write. Line ends are normalised LF -> CRLF first, so files
-saved either way verify. Every problem raises :class:`~masbot.refusal.Refusal`.
+saved either way verify. Every problem raises :class:`~masbot.post.refusal.Refusal`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import email.policy
 import re
 from email.message import Message
 
-from masbot.refusal import Reason, Refusal
+from masbot.post.refusal import Reason, Refusal
 
 MAX_BYTES = 10_000_000
 KNOWN_PREAMBLES = frozenset({

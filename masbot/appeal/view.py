@@ -1,6 +1,6 @@
-"""What a reader sees of an appeal, as plain data the renderings share (:mod:`masbot.render`).
+"""What a reader sees of an appeal, as plain data the renderings share (:mod:`masbot.appeal.render`).
 
-:func:`page` turns the canonical :class:`~masbot.appeal.Appeal` into a :class:`Page`: a
+:func:`page` turns the canonical :class:`~masbot.appeal.canonical.Appeal` into a :class:`Page`: a
 heading, a status note, a line of facts, then blocks in template order (consecutive one-line
 fields grouped into one list of rows; sections as paragraphs; lists as items). Nothing here
 escapes anything: each rendering escapes for its own format.
@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 
 import phonenumbers
 
-from masbot import when
-from masbot.appeal import Appeal
-from masbot.forms import Catalogue, FieldSpec, builtin
+from masbot.story import when
+from masbot.appeal.canonical import Appeal
+from masbot.story.templates import Catalogue, FieldSpec, builtin
 
 HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medical-Details-OK",
                    "Quote-Consent", "Language", "Tags", "Location", "Filed-By", "Relation",

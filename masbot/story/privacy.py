@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from masbot.checks import STREET
+from masbot.story.checks import STREET
 
 
 class Finding(NamedTuple):
@@ -256,7 +256,7 @@ CHECKS: dict[str, Check] = {
                  "approved these words)", unless=("Quote-Consent", "yes")),
 }
 CROSS_CHECKS = frozenset({"goal-or-date-when-extended"})
-"""Checks across fields that :mod:`masbot.validate` runs itself."""
+"""Checks across fields that :mod:`masbot.story.validate` runs itself."""
 KNOWN_CHECKS = frozenset(CHECKS) | CROSS_CHECKS
 """Every name a template's ``checks:`` may list."""
 

@@ -1,4 +1,4 @@
-"""A small table-driven checker for YAML files, used by :mod:`masbot.config`.
+"""A small table-driven checker for YAML files, used by :mod:`masbot.config.settings`.
 
 A schema is a tree of *kinds*: :class:`Section` (a mapping with a table of :class:`Field` s),
 :class:`ListOf`, and scalars (:class:`Str`, :class:`Int`, :class:`Float`, :class:`Bool`,

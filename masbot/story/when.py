@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from masbot.checks import Result, parse_date, warn
+from masbot.story.checks import Result, parse_date, warn
 
 WINDOW_DAYS = 14
 """A call-in window must lie within this many days from now."""

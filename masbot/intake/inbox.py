@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 
 import aioimaplib
 
-from masbot.config import ImapConfig
+from masbot.config.settings import ImapConfig
 
 log = logging.getLogger(__name__)
 Handler = Callable[[bytes], Awaitable[object]]

@@ -1,20 +1,20 @@
 """Verifying posts and clearsigned appeals: what is signed, by whom, and nothing else.
 
-A post (see :mod:`masbot.post`) is accepted only when all of it is covered by signatures:
+A post (see :mod:`masbot.post.build`) is accepted only when all of it is covered by signatures:
 
 * **The mail is one RFC 3156 ``multipart/signed``** at the top level, with exactly two parts
   (the signed content and one ``application/pgp-signature``), a boundary that occurs nowhere
   else, and nothing outside them: the preamble may only be empty or one of the standard
-  boilerplate lines MUAs write (:data:`masbot.strictmime.KNOWN_PREAMBLES`, never shown to
+  boilerplate lines MUAs write (:data:`masbot.post.strictmime.KNOWN_PREAMBLES`, never shown to
   readers), the epilogue only whitespace. Line ends are normalised LF → CRLF first, so files
   saved either way verify. The signed content is exactly the bytes between the first two
-  delimiter lines (:mod:`masbot.strictmime` reads this structure).
+  delimiter lines (:mod:`masbot.post.strictmime` reads this structure).
 * **The posting society's signature** is one good signature over those bytes by a key in the
-  keyring, not expired or revoked (:mod:`masbot.keyring` takes the decision from gpg's parsed
+  keyring, not expired or revoked (:mod:`masbot.signing.keyring` takes the decision from gpg's parsed
   status). The ``From`` header must name the signer: an address of the signing key's user ids
   (or of the partner pinned to it), and no display name impersonating another known key or
   partner. ``From`` is compared, never used to choose the key.
-* **The signed content** (read by :mod:`masbot.postparts`) is ``multipart/mixed`` with
+* **The signed content** (read by :mod:`masbot.post.parts`) is ``multipart/mixed`` with
   exactly the appeal (``text/plain``, one clearsigned block and only blank lines around it),
   ``relay-record.txt`` and ``origin-key.asc``. The appeal must verify against the carried
   origin key alone, whose fingerprint is the record's ``Origin:``; the record's Appeal-ID and
@@ -23,7 +23,7 @@ A post (see :mod:`masbot.post`) is accepted only when all of it is covered by si
   exactly those whose names and SHA-256 the origin's signed appeal lists in its ``Images:``
   head field.
 
-Refusals (:mod:`masbot.refusal`) carry a :class:`Reason` (a short stable code) and a message
+Refusals (:mod:`masbot.post.refusal`) carry a :class:`Reason` (a short stable code) and a message
 saying exactly what is wrong, safe to log. Nothing here raises on hostile input.
 """
 
@@ -35,15 +35,15 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Iterable, Sequence
 
-from masbot.config import Partner
-from masbot.armor import (HASH_NAMES, Clearsigned, FormatError, parse_clearsigned,
+from masbot.config.settings import Partner
+from masbot.signing.armor import (HASH_NAMES, Clearsigned, FormatError, parse_clearsigned,
                           read_signature)
-from masbot.keyring import KeyInfo, Keyring, KeyringError, SigCheck
-from masbot.post import PostImage, RelayRecord
-from masbot.postparts import (check_consistency, check_images, content_parts,
+from masbot.signing.keyring import KeyInfo, Keyring, KeyringError, SigCheck
+from masbot.post.build import PostImage, RelayRecord
+from masbot.post.parts import (check_consistency, check_images, content_parts,
                               plain_content, read_record)
-from masbot.refusal import Reason, Refusal, Refused
-from masbot.strictmime import (check_outside, crlf, read_part, signed_params, split_multipart,
+from masbot.post.refusal import Reason, Refusal, Refused
+from masbot.post.strictmime import (check_outside, crlf, read_part, signed_params, split_multipart,
                                top_headers, why_not_a_post)
 
 __all__ = ["Accepted", "AppealCheck", "MailCheck", "PostCheck", "Reason",

@@ -1,9 +1,9 @@
 """Reading and checking story template files (``masbot/templates/*.yaml`` and an
-operator's directory): the schema of a template file, checked with :mod:`masbot.schema` so
+operator's directory): the schema of a template file, checked with :mod:`masbot.config.schema` so
 every mistake is reported as ``FILE:LINE: message``.
 
 :func:`read` returns a template file as a dict (``fields`` maps each field name to its raw
-spec, in file order) or :data:`~masbot.schema.INVALID`; :mod:`masbot.forms` builds the
+spec, in file order) or :data:`~masbot.config.schema.INVALID`; :mod:`masbot.story.templates` builds the
 templates from it.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from masbot import privacy
-from masbot.schema import (INVALID, Bool, Choice, Context, Field, Found, Int, ListOf, Problem,
+from masbot.story import privacy
+from masbot.config.schema import (INVALID, Bool, Choice, Context, Field, Found, Int, ListOf, Problem,
                            Section, Str, Where, compose_file, describe, is_null, line_of, matching)
 
 KINDS = frozenset(

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from masbot.forms import SECTION_KINDS, Catalogue, Template
+from masbot.story.templates import SECTION_KINDS, Catalogue, Template
 
 # Invisible characters that can reorder or hide text (Trojan Source style) or glue words.
 # Every "format" character (Unicode category Cf) is removed as well; this table is kept for

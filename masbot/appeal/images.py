@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from masbot.post import PostImage
+from masbot.post.build import PostImage
 
 ACCEPTED = ("JPEG", "PNG", "GIF", "WEBP")
 """Formats read (by their bytes, not by the sender's Content-Type); no other Pillow plugin

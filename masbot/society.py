@@ -20,15 +20,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from masbot import answers, appeal as appeals, forms, images, intake, pipeline, post
-from masbot.ratelimit import RateLimiter
-from masbot.config import Config
-from masbot import verify
-from masbot.keyring import Keyring, KeyringError
+from masbot.story import answers
+from masbot.appeal import canonical as appeals
+from masbot.story import templates as forms
+from masbot.appeal import images
+from masbot.intake import message as intake
+from masbot.intake import classify as pipeline
+from masbot.post import build as post
+from masbot.intake.ratelimit import RateLimiter
+from masbot.config.settings import Config
+from masbot.post import verify
+from masbot.signing.keyring import Keyring, KeyringError
 from masbot.relay import loops, rules
 from masbot.relay.delivery import Deliverer
 from masbot.relay.smtp import DeliveryError, Transport
-from masbot.signer import Signer
+from masbot.signing.signer import Signer
 from masbot.store import AppealRecord, Store
 
 log = logging.getLogger(__name__)
