@@ -153,53 +153,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_explain(args: argparse.Namespace) -> int:
-    from masbot.relay import rules
-    catalogue, config = _catalogue(args)
+    from masbot import flow
+    from masbot.daemon import store_path
+    from masbot.explain import explain, lines
+    from masbot.signing.signer import Signer, SignerError
+    if args.routes:
+        print(flow.describe(), end="")
+        return OK
+    if not args.file:
+        print("masbot: rules explain needs a FILE (or --routes)", file=sys.stderr)
+        return USAGE
+    config = _load(args.config)
     if config is None:
         return USAGE
     raw = _read_input(args.file)
     if raw is None:
         return USAGE
-    _, verdict, _ = _verdict(raw, catalogue, config.society.name)
-    print(f"pipeline: {' > '.join(verdict.trace)} -> {verdict.kind} ({verdict.reason})")
-    if verdict.kind == "partner-post" or b"masbot-relay: 1" in raw.lower():
-        return _explain_partner_post(raw, config)
-    if verdict.kind != "request":
-        print("not an appeal: nothing would be relayed")
-        return NEGATIVE
-    values = verdict.validation.values
-    facts = rules.Facts(origin="local", template=str(values["Template"]),
-                        tags=tuple(values.get("Tags", ())),
-                        language=str(values.get("Language", config.society.language)),
-                        location=str(values.get("Location", "")), kind="new")
-    return _print_decision(rules.decide(config, facts))
-
-
-def _explain_partner_post(raw: bytes, config) -> int:
-    """Verify a partner's post as the daemon would, then show the rules' decision."""
-    from masbot.post import verify
-    from masbot.signing.keyring import from_config
-    from masbot.relay import loops, rules
-    with from_config(config) as keyring:
-        result = verify.check_partner_post(raw, config.partners, keyring)
-    if isinstance(result, verify.Refused):
-        print(f"refused: {result}; nothing would be relayed")
-        return NEGATIVE
-    check = result.post
-    fields = loops.head(check.appeal_text)
-    print(f"verified: from partner {result.partner.name}, origin {check.record.origin_name} "
-          f"({check.origin}), {check.record.appeal_id} revision {check.record.revision}")
-    return _print_decision(rules.off_path(config, rules.decide(config, rules.Facts.of_appeal(
-        fields, result.partner.name, check.record.revision)), check.record.path))
-
-
-def _print_decision(decision) -> int:
-    for line in decision.trace:
-        print(f"  {line}")
-    print(f"action: {decision.action} (decided by {decision.rule})")
-    for destination in decision.destinations:
-        print(f"  -> {destination}")
-    return OK
+    try:
+        fingerprint = Signer(config.society.gnupghome, config.society.key).fingerprint
+    except SignerError as exc:
+        # Explaining a member's request needs no key; a partner's post is then checked
+        # against the configured fingerprint only, if any.
+        fingerprint = config.society.key or ""
+        print(f"masbot: warning: {exc}", file=sys.stderr)
+    result = explain(config, fingerprint, raw, store_path(config),
+                     use_store=not args.without_store)
+    for line in lines(result):
+        print(line)
+    return OK if result.plan is not None and result.plan.decision is not None else NEGATIVE
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -426,9 +407,15 @@ def parser() -> argparse.ArgumentParser:
     verify_p.add_argument("file", help="the post or text to verify (- for stdin)")
     rules = sub.add_parser("rules", help="relay rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    explain = rules_sub.add_parser("explain", help="where a message would go, without sending")
+    explain = rules_sub.add_parser(
+        "explain", help="the plan the daemon would make for a message: every step, the rule "
+                        "that decided, the destinations and the effects; sends nothing")
     explain.add_argument("-c", "--config", required=True)
-    explain.add_argument("file")
+    explain.add_argument("file", nargs="?", help="the message (- for stdin)")
+    explain.add_argument("--routes", action="store_true",
+                         help="print every route and its steps instead")
+    explain.add_argument("--without-store", action="store_true",
+                         help="as if the store were empty: nothing seen, held or numbered yet")
     explain.set_defaults(func=cmd_rules_explain)
     return p
 

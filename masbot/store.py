@@ -324,6 +324,38 @@ class Store:
         """How many deliveries are still pending."""
         return self.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
 
+    # -- what a route reads (masbot.gather) --------------------------------------------------
+    def peek_number(self, scope: str) -> int:
+        """The number :meth:`next_number` would give now, without taking it."""
+        row = self.db.execute("SELECT next FROM counters WHERE scope=?", (scope,)).fetchone()
+        return row[0] if row else 1
+
+    def command_used(self, command: str) -> bool:
+        """True when the moderator command with this digest was obeyed before."""
+        return self.db.execute("SELECT 1 FROM commands WHERE digest=?",
+                               (command,)).fetchone() is not None
+
+    @classmethod
+    def reader(cls, path: Path) -> "Store | None":
+        """The store at ``path`` opened read-only (for a dry run), or None when there is
+        none yet or it cannot be read. Nothing is created, changed or checkpointed."""
+        if not Path(path).is_file():
+            return None
+        store = cls.__new__(cls)
+        store.path = Path(path)
+        try:
+            store.db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                                       isolation_level=None, timeout=30,
+                                       check_same_thread=False)
+            store.db.execute("SELECT 1 FROM appeals LIMIT 1")
+        except sqlite3.Error:
+            return None
+        return store
+
+    def close_reader(self) -> None:
+        """Close a store opened with :meth:`reader`."""
+        self.db.close()
+
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:

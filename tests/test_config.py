@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from masbot.config.settings import (
     CONFIG_SCHEMA, Action, Config, ConfigError, Limits, LogConfig, Problem, RuleMatch, Secret,
-    check_config, is_address, load_config, normalise_fingerprint,
+    check_config, is_address, load_config,
 )
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
@@ -594,6 +594,7 @@ def test_is_address(value: object, ok: bool) -> None:
 
 
 def test_normalise_fingerprint() -> None:
+    from masbot.signing.fingerprints import parse as normalise_fingerprint
     assert normalise_fingerprint(FPR_A.lower()) == "AAAABBBBCCCCDDDDEEEEFFFF0000111122223333"
     for bad in ("", "A" * 39, "A" * 41, "G" * 40, "0x" + "A" * 38):
         with pytest.raises(ValueError):

@@ -184,7 +184,7 @@ def test_a_relayed_post_verifies_the_origin_with_the_carried_key_only(society, g
 
 
 def test_check_partner_post_needs_a_receiving_partner_pin(society, keyring):
-    from masbot.config.settings import Partner
+    from masbot.relay.partners import Partner
     raw = build_post(society)
     fpr = society.fingerprint
     ok = verify.check_partner_post(raw, [Partner("anytown", ("l@anytown.example",), fpr)], keyring)
@@ -446,7 +446,7 @@ def _relay(me: Signer, name: str, accepted: PostCheck) -> bytes:
 
 
 def test_three_societies_a_to_b_to_c_and_a_reader_names_the_origin(gpg_home, tmp_path):
-    from masbot.config.settings import Partner
+    from masbot.relay.partners import Partner
     a, b, c = (_society(gpg_home, n) for n in ("Anytown", "Brook", "Centre"))
     at_a = build_post(a)
     with Keyring.of(a.export_public().encode()) as ring_b:   # B pins A

@@ -22,6 +22,9 @@ from typing import Any, Iterable, Mapping, NamedTuple
 from yaml.nodes import MappingNode
 
 from masbot.post.build import MAX_IMAGES
+from masbot.signing import fingerprints
+from masbot.relay.partners import (Action, Direction, Partner, RelayAction, Rule, RuleMatch,
+                                   RuleTable)
 from masbot.config.schema import (
     INVALID, Bool, Choice, Context, Field, Float, Forbidden, Found, Int, ListOf, PathKind,
     Problem, Section, Str, Where, compose_file, describe, line_of, matching,
@@ -30,7 +33,7 @@ from masbot.config.schema import (
 __all__ = [
     "Problem", "ConfigError", "Secret", "Config", "SocietyConfig", "ImapConfig", "ListenerConfig",
     "SmtpConfig", "Partner", "RuleMatch", "Action", "Rule", "LogConfig", "Limits", "Delivery", "Attachments", "ModeratorKey",
-    "check_config", "load_config", "is_address", "normalise_fingerprint", "is_loopback",
+    "check_config", "load_config", "is_address", "is_loopback",
     "CONFIG_SCHEMA", "RESERVED_NAMES",
 ]
 
@@ -112,49 +115,6 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
-class Partner:
-    name: str
-    addresses: tuple[str, ...]
-    fingerprint: str
-    direction: str = "both"
-    key_file: Path | None = None
-
-    @property
-    def sends_to(self) -> bool:
-        """True when this society posts to the partner (direction send or both)."""
-        return self.direction in ("send", "both")
-
-    @property
-    def receives_from(self) -> bool:
-        """True when this society accepts posts from the partner (direction receive or both)."""
-        return self.direction in ("receive", "both")
-
-
-@dataclass(frozen=True)
-class RuleMatch:
-    origin: str | None = None
-    template: tuple[str, ...] | None = None
-    tags: tuple[str, ...] | None = None
-    language: tuple[str, ...] | None = None
-    location: tuple[str, ...] | None = None
-    kind: str | None = None
-
-
-@dataclass(frozen=True)
-class Action:
-    action: str
-    to: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    match: RuleMatch
-    action: Action
-    line: int
-
-
-@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     format: str = "text"
@@ -228,31 +188,19 @@ class Config:
     moderator_keys: tuple[ModeratorKey, ...] = ()
     attachments: Attachments = Attachments()
 
+    @property
+    def routing(self) -> RuleTable:
+        """The relay's view of this config: lists, partners, rules and the default."""
+        return RuleTable(self.local_list, self.moderators, self.partners, self.rules,
+                         self.default)
+
     def partner(self, name: str) -> Partner | None:
         """The partner called ``name``, or None."""
-        return next((p for p in self.partners if p.name == name), None)
+        return self.routing.partner(name)
 
     def destinations(self, names: Iterable[str]) -> tuple[str, ...]:
-        """The list addresses that relay targets stand for, de-duplicated, in order.
-
-        ``local`` is the local list, ``partners`` every address of every partner we send to
-        (direction send or both), ``moderators`` the moderators' addresses, and a partner's name
-        all its addresses. Raises KeyError for any other name.
-        """
-        out: dict[str, None] = {}
-        for name in names:
-            if name == "local":
-                found: Iterable[str] = (self.local_list,)
-            elif name == "partners":
-                found = (a for p in self.partners if p.sends_to for a in p.addresses)
-            elif name == "moderators":
-                found = self.moderators
-            elif (partner := self.partner(name)) is not None:
-                found = partner.addresses
-            else:
-                raise KeyError(name)
-            out.update(dict.fromkeys(found))
-        return tuple(out)
+        """See :meth:`RuleTable.destinations`."""
+        return self.routing.destinations(names)
 
 
 # --- value checks shared with other modules -------------------------------------------------
@@ -260,7 +208,6 @@ class Config:
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ADDRESS = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@({_LABEL}(?:\.{_LABEL})*)")
-_FINGERPRINT = re.compile(r"[0-9A-F]{40}")
 RESERVED_NAMES = frozenset({"local", "partners", "moderators"})
 
 
@@ -270,14 +217,6 @@ def is_address(value: object) -> bool:
         return False
     m = _ADDRESS.fullmatch(value)
     return m is not None and len(m.group(1)) <= 64
-
-
-def normalise_fingerprint(value: str) -> str:
-    """A 40-hex-digit OpenPGP fingerprint in upper case without spaces; ValueError otherwise."""
-    compact = "".join(value.split()).upper()
-    if not _FINGERPRINT.fullmatch(compact):
-        raise ValueError(f"{value!r} is not an OpenPGP fingerprint (40 hex digits)")
-    return compact
 
 
 def is_loopback(host: str) -> bool:
@@ -305,7 +244,7 @@ def _partner_name(value: str) -> str:
 
 TEXT = Str()
 ADDRESS = Str("an address (local@domain)", _address)
-FINGERPRINT = Str("a fingerprint", normalise_fingerprint, digits_ok=True)
+FINGERPRINT = Str("a fingerprint", fingerprints.parse, digits_ok=True)
 PORT = Int(1, 65535)
 SECONDS = Float(above=0)
 READABLE_FILE = PathKind("file")
@@ -434,7 +373,7 @@ def _partner_checks(found: Found) -> None:
 def _make_rule(found: Found) -> Rule:
     v = found.values
     return Rule(name=v["name"] or f"rule {found.where.index}", match=v["match"],
-                action=Action(v["action"], v["to"]), line=found.where.line)
+                action=Action(RelayAction(v["action"]), v["to"]), line=found.where.line)
 
 
 def _cross_checks(found: Found) -> None:
@@ -529,7 +468,8 @@ PARTNER = Section((
     Field("fingerprint", FINGERPRINT, required=True),
     Field("direction", Choice(("send", "receive", "both")), "both"),
     Field("key_file", READABLE_FILE),
-), _of(Partner), (_partner_checks,))
+), lambda found: Partner(**{**found.values, "direction": Direction(found.values["direction"])}),
+   (_partner_checks,))
 
 WORDS = ListOf(TEXT, single_ok=True)
 TARGETS = ListOf(_Ref("target"), single_ok=True)
@@ -549,11 +489,12 @@ RULE = Section((
     Field("to", TARGETS, ()),
 ), _make_rule, (_action_checks,))
 
-DEFAULT_ACTION = Action("relay", ("local", "partners"))
+DEFAULT_ACTION = Action(RelayAction.RELAY, ("local", "partners"))
 ACTION = Section((
     Field("action", Choice(("relay", "hold", "drop")), required=True),
     Field("to", TARGETS, ()),
-), _of(Action), (_action_checks,))
+), lambda found: Action(RelayAction(found.values["action"]), found.values["to"]),
+   (_action_checks,))
 
 LOG = Section((
     Field("level", Choice(("debug", "info", "warning", "error")), "info"),

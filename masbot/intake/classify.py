@@ -8,7 +8,9 @@ steps that ran, so the way a message went can always be printed.
 from __future__ import annotations
 
 import re
+import enum
 from dataclasses import dataclass, field
+from typing import ClassVar
 from datetime import date
 from typing import Callable
 
@@ -21,17 +23,148 @@ from masbot.story.validate import Validation, validate
 _COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?\s*[.!]?\s*$", re.I)
 
 
+class VerdictKind(enum.StrEnum):
+    """The kinds of verdict, as logged, recorded and printed."""
+
+    PARTNER_POST = "partner-post"
+    AUTOMATIC = "automatic"
+    UNREADABLE = "unreadable"
+    MODERATION = "moderation"
+    HELP = "help"
+    TEMPLATE = "template"
+    NOT_A_REQUEST = "not-a-request"
+    INVALID = "invalid"
+    REQUEST = "request"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to the sender, decided by classification."""
+
+    subject: str
+    body: str
+
+
 @dataclass
 class Verdict:
-    """What to do with one inbound message."""
+    """What a message is. One subclass per kind; ``match`` on the class, not on ``kind``."""
 
-    kind: str  # request / invalid / help / template / not-a-request / automatic / unreadable / partner-post
     reason: str  # short, public: safe to log
-    answer_subject: str | None = None
-    answer_body: str | None = None  # None: no answer at all
-    form: Form | None = None
-    validation: Validation | None = None
-    trace: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list, kw_only=True)
+    kind: ClassVar[VerdictKind]
+
+    @property
+    def reply(self) -> Reply | None:
+        """The answer classification already decided on, if any."""
+        return None
+
+    @property
+    def answer_subject(self) -> str | None:
+        """The reply's subject, or None."""
+        return self.reply.subject if self.reply else None
+
+    @property
+    def answer_body(self) -> str | None:
+        """The reply's text, or None when the sender gets no answer from classification."""
+        return self.reply.body if self.reply else None
+
+
+@dataclass
+class Answered(Verdict):
+    """A verdict that ends in one answer and nothing else."""
+
+    answer: Reply
+
+    @property
+    def reply(self) -> Reply | None:
+        return self.answer
+
+
+@dataclass
+class PartnerPost(Verdict):
+    """A society's signed post, or anything from a partner's list: verified, never answered."""
+
+    kind = VerdictKind.PARTNER_POST
+
+
+@dataclass
+class Automatic(Verdict):
+    """Automatic mail (RFC 3834, bounces, lists): recorded, never answered."""
+
+    kind = VerdictKind.AUTOMATIC
+
+
+@dataclass
+class Unreadable(Answered):
+    """A mail masbot cannot read at all (size, MIME, charset)."""
+
+    kind = VerdictKind.UNREADABLE
+
+
+@dataclass
+class ModeratorCommand(Verdict):
+    """A moderator's approve or reject, to be verified against the pinned moderator keys."""
+
+    kind = VerdictKind.MODERATION
+
+
+@dataclass
+class Help(Answered):
+    """A ``help`` command, or a template asked for that does not exist."""
+
+    kind = VerdictKind.HELP
+
+
+@dataclass
+class BlankForm(Answered):
+    """A ``template NAME`` command: the blank form is the answer."""
+
+    kind = VerdictKind.TEMPLATE
+
+
+@dataclass
+class NotARequest(Answered):
+    """No form field at all: the answer explains how to write a request."""
+
+    kind = VerdictKind.NOT_A_REQUEST
+
+
+@dataclass
+class Invalid(Answered):
+    """A form with errors: the answer is the form annotated with them."""
+
+    form: Form
+    validation: Validation
+    kind = VerdictKind.INVALID
+
+
+@dataclass
+class Request(Verdict):
+    """A valid request for a new appeal."""
+
+    form: Form
+    validation: Validation
+    kind = VerdictKind.REQUEST
+
+
+@dataclass
+class Update(Verdict):
+    """A valid update form: it names an appeal and carries that appeal's Update-Key."""
+
+    form: Form
+    validation: Validation
+    kind = VerdictKind.UPDATE
+
+    @property
+    def refers_to(self) -> str:
+        """The Appeal-ID the update names, upper-cased."""
+        return str(self.validation.values.get("Refers-To", "")).upper()
+
+    @property
+    def update_key(self) -> str:
+        """The Update-Key the member gave."""
+        return str(self.validation.values.get("Update-Key", ""))
 
 
 @dataclass(frozen=True)
@@ -52,13 +185,13 @@ def _unreadable(msg: Inbound, ctx: Context) -> Verdict | None:
         return None
     body = (f"{ctx.society} could not read your message: {msg.problem}.\n"
             "Please send your request as plain text in the body of a mail.\n")
-    return Verdict("unreadable", msg.problem, "Your message could not be read", body)
+    return Unreadable(msg.problem, Reply("Your message could not be read", body))
 
 
 def _automatic(msg: Inbound, ctx: Context) -> Verdict | None:
     if msg.automatic is None:
         return None
-    return Verdict("automatic", f"automatic mail, not answered ({msg.automatic})")
+    return Automatic(f"automatic mail, not answered ({msg.automatic})")
 
 
 def _from_partner(msg: Inbound, ctx: Context) -> bool:
@@ -72,14 +205,14 @@ def _partner_post(msg: Inbound, ctx: Context) -> Verdict | None:
     # is neither, and is read like any other request.
     if not (msg.relay_post or _from_partner(msg, ctx)):
         return None
-    return Verdict("partner-post", "a partner's post, to be verified")
+    return PartnerPost("a partner's post, to be verified")
 
 
 def _moderation(msg: Inbound, ctx: Context) -> Verdict | None:
     # Signed or not: an unsigned command is refused as such, not read as a request form.
     if not re.search(r"(?m)^(?:- )?Moderation: (?:approve|reject)\b", msg.body):
         return None
-    return Verdict("moderation", "a moderator's command, to be verified")
+    return ModeratorCommand("a moderator's command, to be verified")
 
 
 def _command_line(msg: Inbound) -> str:
@@ -95,16 +228,16 @@ def _command(msg: Inbound, ctx: Context) -> Verdict | None:
         return None  # a form that starts with "Help!" is a request, not a command
     word, name = m.group(1).casefold(), m.group(2)
     if word == "help" or not name:
-        return Verdict("help", "help sent", f"How to ask {ctx.society} for help",
-                       answers.help_text(ctx.catalogue, ctx.society))
+        return Help("help sent", Reply(f"How to ask {ctx.society} for help",
+                                       answers.help_text(ctx.catalogue, ctx.society)))
     tpl = ctx.catalogue.template(name)
     if tpl is None:
-        return Verdict("help", "unknown template asked for",
-                       f"There is no template called {name[:30]}",
-                       f"There is no template called '{name[:30]}'.\n\n"
-                       + answers.help_text(ctx.catalogue, ctx.society))
-    return Verdict("template", f"blank {tpl.name} form sent", f"The {tpl.name} form",
-                   answers.template_text(tpl))
+        return Help("unknown template asked for", Reply(
+            f"There is no template called {name[:30]}",
+            f"There is no template called '{name[:30]}'.\n\n"
+            + answers.help_text(ctx.catalogue, ctx.society)))
+    return BlankForm(f"blank {tpl.name} form sent",
+                     Reply(f"The {tpl.name} form", answers.template_text(tpl)))
 
 
 def _form(msg: Inbound, ctx: Context) -> Verdict | None:
@@ -116,16 +249,19 @@ def _form(msg: Inbound, ctx: Context) -> Verdict | None:
         body = ("Thank you for writing. This address only takes requests written in one of the "
                 "society's forms, so your message was not posted.\n\n"
                 + answers.help_text(ctx.catalogue, ctx.society))
-        return Verdict("not-a-request", "no form fields found",
-                       answers.reply_subject(msg.subject, "How to ask for help"), body)
+        return NotARequest("no form fields found",
+                           Reply(answers.reply_subject(msg.subject, "How to ask for help"), body))
     validation = validate(form, ctx.catalogue, ctx.today)
     if not validation.ok:
         errors = len(validation.errors)
-        return Verdict("invalid", f"form has {errors} error{'s' if errors != 1 else ''}",
-                       answers.reply_subject(msg.subject, "Your request needs changes"),
-                       answers.annotated(form, validation), form, validation)
-    return Verdict("request", f"valid {validation.template.name} request", form=form,
-                   validation=validation)
+        return Invalid(f"form has {errors} error{'s' if errors != 1 else ''}",
+                       Reply(answers.reply_subject(msg.subject, "Your request needs changes"),
+                             answers.annotated(form, validation)), form, validation)
+    assert validation.template is not None  # a valid form always names its template
+    if validation.template.name == "update":
+        return Update(f"valid update of {str(validation.values.get('Refers-To', ''))[:40]}",
+                      form, validation)
+    return Request(f"valid {validation.template.name} request", form, validation)
 
 
 STEPS: list[tuple[str, Step]] = [

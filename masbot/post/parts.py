@@ -14,7 +14,7 @@ import email.policy
 import hashlib
 import re
 
-from masbot.config.settings import normalise_fingerprint
+from masbot.signing.fingerprints import parse as parse_fingerprint
 from masbot.story.templatefiles import SYSTEM_KEYS
 from masbot.signing.armor import forbidden_character
 from masbot.post.build import MAX_IMAGES, PostImage, RelayRecord
@@ -125,8 +125,8 @@ def read_record(text: str) -> RelayRecord:
     if set(values) != set(_RECORD_KEYS) or values["Masbot-Relay"] != "1":
         raise Refusal(Reason.BAD_RECORD, "the relay record lacks fields or has another version")
     try:
-        path = tuple(normalise_fingerprint(p) for p in values["Path"].split(","))
-        origin = normalise_fingerprint(values["Origin"])
+        path = tuple(parse_fingerprint(p) for p in values["Path"].split(","))
+        origin = parse_fingerprint(values["Origin"])
     except ValueError as exc:
         raise Refusal(Reason.BAD_RECORD, f"the relay record: {exc}") from None
     if not values["Revision"].isdigit() or not _APPEAL_ID.fullmatch(values["Appeal-ID"]):

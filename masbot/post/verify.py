@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Iterable, Sequence
 
-from masbot.config.settings import Partner
+from masbot.relay.partners import Partner
+from masbot.signing.fingerprints import normalise
 from masbot.signing.armor import (HASH_NAMES, Clearsigned, FormatError, parse_clearsigned,
                           read_signature)
 from masbot.signing.keyring import KeyInfo, Keyring, KeyringError, SigCheck
@@ -119,7 +120,7 @@ def check_partner_post(raw: bytes, partners: Sequence[Partner], keyring: Keyring
     result = verify_post(raw, keyring, partners)
     if not isinstance(result, PostCheck):
         return result
-    partner = next((p for p in partners if _fpr(p.fingerprint) == result.signer), None)
+    partner = next((p for p in partners if normalise(p.fingerprint) == result.signer), None)
     if partner is None:
         return Refused(Reason.UNPINNED_KEY, f"signed by {result.signer}, which is not the pinned "
                                             "key of any partner")
@@ -168,7 +169,7 @@ def next_record(check: PostCheck, own_fingerprint: str) -> RelayRecord:
     """The relay record for passing ``check``'s appeal on: the path with us appended."""
     return RelayRecord(origin=check.record.origin, origin_name=check.record.origin_name,
                        appeal_id=check.record.appeal_id, revision=check.record.revision,
-                       path=check.record.path + (_fpr(own_fingerprint),))
+                       path=check.record.path + (normalise(own_fingerprint),))
 
 
 def looks_signed(raw: bytes) -> bool:
@@ -277,7 +278,7 @@ def _check_from(head: Message, key: KeyInfo, partners: Sequence[Partner],
     addresses = getattr(header, "addresses", ()) if header is not None else ()
     if len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         raise Refusal(Reason.FROM_MISMATCH, "the mail must have exactly one From address")
-    pinned = [p for p in partners if _fpr(p.fingerprint) == key.fingerprint]
+    pinned = [p for p in partners if normalise(p.fingerprint) == key.fingerprint]
     allowed = set(key.addresses()) | {a.lower() for p in pinned for a in p.addresses}
     if addresses[0].addr_spec.lower() not in allowed:
         raise Refusal(Reason.FROM_MISMATCH, "the From address is not an address of the signer "
@@ -343,10 +344,6 @@ def _verify_inline_mail(raw: bytes, keyring: Keyring, partners: Sequence[Partner
         raise Refusal(result.reason, result.message)
     _check_from(top_headers(raw), result.signer_key, partners, keyring)
     return result
-
-
-def _fpr(value: str) -> str:
-    return "".join(value.split()).upper()
 
 
 def describe(result: PostCheck | AppealCheck | MailCheck | Refused | Accepted) -> Iterable[str]:

@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 from masbot.post.build import RelayRecord
+from masbot.signing.fingerprints import normalise
 
 HOP_LIMIT = 8
 """A post that has passed this many societies is not relayed further."""
@@ -30,9 +31,10 @@ def head(text: str) -> dict[str, str]:
 def why_not_relay(record: RelayRecord, own_fingerprint: str, seen: bool,
                   hop_limit: int = HOP_LIMIT) -> str | None:
     """Why a verified post must go no further, or None when it may."""
-    if own_fingerprint.upper() in (f.upper() for f in record.path):
+    own = normalise(own_fingerprint)
+    if own in (normalise(f) for f in record.path):
         return "loop: this society is already on the post's path"
-    if record.origin.upper() == own_fingerprint.upper():
+    if normalise(record.origin) == own:
         return "loop: this society's own appeal came back"
     if seen:
         return (f"already relayed: {record.appeal_id} revision {record.revision} from "

@@ -1,28 +1,41 @@
 """Relay rules: which lists an appeal goes to, decided from plain data.
 
 Rules are tried in order; the first whose every given criterion matches decides. A criterion
-given as a list matches when any of its values matches. When no rule matches, the config's
+given as a list matches when any of its values matches. When no rule matches, the table's
 ``default`` decides. The trace says which rules were tried and why each did not match, so an
 operator can ask "why did this go there?" and get the answer the code used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, replace
 
-from masbot.config.settings import Action, Config, Rule
+from masbot.signing.fingerprints import normalise
+from masbot.relay.partners import Action, RelayAction, Rule, RuleTable
+
+
+class Kind(enum.StrEnum):
+    """Whether an appeal revision is the first one or an update of it."""
+
+    NEW = "new"
+    UPDATE = "update"
+
+
+LOCAL = "local"
+"""The ``origin`` of an appeal filed with this society."""
 
 
 @dataclass(frozen=True)
 class Facts:
     """What the rules may look at: public facts of the appeal and where it came from."""
 
-    origin: str  # "local", or the name of the partner it came from
+    origin: str  # LOCAL, or the name of the partner it came from
     template: str
     tags: tuple[str, ...] = ()
     language: str = ""
     location: str = ""
-    kind: str = "new"  # "new" or "update"
+    kind: Kind = Kind.NEW
 
     @classmethod
     def of_appeal(cls, fields: dict[str, str], origin: str, revision: int) -> "Facts":
@@ -30,14 +43,14 @@ class Facts:
         tags = tuple(t.strip().casefold() for t in fields.get("Tags", "").split(",") if t.strip())
         return cls(origin=origin, template=fields.get("Template", ""), tags=tags,
                    language=fields.get("Language", ""), location=fields.get("Location", ""),
-                   kind="new" if revision == 1 else "update")
+                   kind=Kind.NEW if revision == 1 else Kind.UPDATE)
 
 
 @dataclass(frozen=True)
 class Decision:
     """The outcome: the action, the lists it goes to, which rule decided, and the trace."""
 
-    action: str
+    action: RelayAction
     targets: tuple[str, ...]
     destinations: tuple[str, ...]
     rule: str
@@ -51,7 +64,7 @@ def _mismatch(rule: Rule, facts: Facts) -> str | None:
         if m.origin == "any":
             pass
         elif m.origin == "partner":
-            if facts.origin == "local":
+            if facts.origin == LOCAL:
                 return "origin is local, not a partner"
         elif m.origin != facts.origin:
             return f"origin is {facts.origin}, not {m.origin}"
@@ -71,15 +84,15 @@ def _mismatch(rule: Rule, facts: Facts) -> str | None:
     return None
 
 
-def decide(config: Config, facts: Facts) -> Decision:
-    """Apply the rules of ``config`` to ``facts``. Pure; never sends anything.
+def decide(table: RuleTable, facts: Facts) -> Decision:
+    """Apply the rules of ``table`` to ``facts``. Pure; never sends anything.
 
     An appeal is never sent back to the partner it came from.
     """
     trace: list[str] = []
-    chosen: Action = config.default
+    chosen: Action = table.default
     rule_name = "default"
-    for rule in config.rules:
+    for rule in table.rules:
         why_not = _mismatch(rule, facts)
         if why_not is None:
             trace.append(f"rule '{rule.name}' (line {rule.line}): matches -> {rule.action.action}")
@@ -89,23 +102,24 @@ def decide(config: Config, facts: Facts) -> Decision:
     else:
         trace.append(f"no rule matched: default -> {chosen.action}")
     destinations: tuple[str, ...] = ()
-    if chosen.action == "relay":
-        exclude = set()
-        if facts.origin != "local":
-            origin = config.partner(facts.origin)
+    if chosen.action == RelayAction.RELAY:
+        exclude: set[str] = set()
+        if facts.origin != LOCAL:
+            origin = table.partner(facts.origin)
             if origin is not None:
                 exclude = set(origin.addresses)
                 trace.append(f"not sent back to {facts.origin}, where it came from")
-        destinations = tuple(d for d in config.destinations(chosen.to) if d not in exclude)
+        destinations = tuple(d for d in table.destinations(chosen.to) if d not in exclude)
     return Decision(chosen.action, tuple(chosen.to), destinations, rule_name, tuple(trace))
 
 
-def off_path(config: Config, decision: Decision, path: tuple[str, ...]) -> Decision:
+def off_path(table: RuleTable, decision: Decision, path: tuple[str, ...]) -> Decision:
     """``decision`` without the lists of societies already on a post's path."""
-    on_path = {f.upper() for f in path}
-    skip = {a for p in config.partners if p.fingerprint.upper() in on_path for a in p.addresses}
+    on_path = {normalise(f) for f in path}
+    skip = {a for p in table.partners if normalise(p.fingerprint) in on_path
+            for a in p.addresses}
     if not skip & set(decision.destinations):
         return decision
-    return Decision(decision.action, decision.targets,
-                    tuple(d for d in decision.destinations if d not in skip), decision.rule,
-                    decision.trace + ("not sent to societies already on the path",))
+    return replace(decision,
+                   destinations=tuple(d for d in decision.destinations if d not in skip),
+                   trace=decision.trace + ("not sent to societies already on the path",))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import gnupg
 
+from masbot.signing.fingerprints import normalise
+
 log = logging.getLogger(__name__)
 DIGEST = "SHA512"
 
@@ -80,7 +82,7 @@ class Signer:
         secret = self.gpg.list_keys(secret=True)
         fprs = [k["fingerprint"] for k in secret]
         if fingerprint:
-            fingerprint = fingerprint.replace(" ", "").upper()
+            fingerprint = normalise(fingerprint)
             if fingerprint not in fprs:
                 raise SignerError(f"no secret key {fingerprint} in {gnupghome}")
         elif len(fprs) == 1:

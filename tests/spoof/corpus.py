@@ -30,7 +30,7 @@ from pathlib import Path
 
 from harness.openpgp import GpgHome
 from masbot.post import build as post
-from masbot.config.settings import Partner
+from masbot.relay.partners import Partner
 from masbot.signing.keyring import Keyring
 
 FAKED = "20200101T000000!"
