@@ -7,12 +7,11 @@ society, its lists, partners and moderators). A clean audit finds nothing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+from masbot.addresses import ADDRESS_IN_BYTES
 
-_ADDRESS = re.compile(rb"[A-Za-z0-9._%+=-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def scan(paths: Iterable[Path], allowed: Iterable[str]) -> list[Finding]:
                 data = path.read_bytes()
             except OSError:
                 continue
-            for m in _ADDRESS.finditer(data):
+            for m in ADDRESS_IN_BYTES.finditer(data):
                 if data[max(0, m.start() - 13):m.start()].lower() == b"message-id: <":
                     continue  # a post's own Message-ID looks like an address but is not one
                 address = m.group(0).decode("ascii", "replace").strip(".")

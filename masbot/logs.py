@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Iterable
+from masbot.addresses import ADDRESS_IN_TEXT
 
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 class AddressFilter(logging.Filter):
@@ -25,7 +24,7 @@ class AddressFilter(logging.Filter):
         self.public = {a.casefold() for a in public}
 
     def _mask(self, text: str) -> str:
-        return _ADDRESS.sub(lambda m: m.group(0) if m.group(0).casefold() in self.public
+        return ADDRESS_IN_TEXT.sub(lambda m: m.group(0) if m.group(0).casefold() in self.public
                             else "<address>", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from yaml.nodes import MappingNode
 
+from masbot.addresses import is_address
 from masbot.post.build import MAX_IMAGES
 from masbot.signing import fingerprints
 from masbot.relay.partners import (Action, Direction, Partner, RelayAction, Rule, RuleMatch,
@@ -205,18 +205,7 @@ class Config:
 
 # --- value checks shared with other modules -------------------------------------------------
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDRESS = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@({_LABEL}(?:\.{_LABEL})*)")
 RESERVED_NAMES = frozenset({"local", "partners", "moderators"})
-
-
-def is_address(value: object) -> bool:
-    """True for a plain ``local@domain`` address: no display name, brackets, spaces or commas."""
-    if not isinstance(value, str) or len(value) > 254:
-        return False
-    m = _ADDRESS.fullmatch(value)
-    return m is not None and len(m.group(1)) <= 64
 
 
 def is_loopback(host: str) -> bool:

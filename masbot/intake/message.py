@@ -16,9 +16,8 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
+from masbot import addresses
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 """A plain RFC 5322 dot-atom address: what an answer can be sent to and written in To."""
 _NO_ANSWER_LOCALPARTS = re.compile(
     r"^(?:mailer-daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?|daemon"
@@ -77,7 +76,7 @@ def message_digest(raw: bytes) -> str:
 def is_address(text: str) -> bool:
     """True for a bare ASCII ``local@domain`` address (one an answer can be sent to without
     SMTPUTF8)."""
-    return text.isascii() and bool(_ADDRESS.match(text))
+    return addresses.is_public_address(text)
 
 
 def _mime_shape(msg: Message, stop_depth: int = 1000) -> tuple[int, int]:

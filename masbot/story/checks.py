@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import pycountry
+from masbot.addresses import ADDRESS_IN_TEXT, looks_like_address
 
 URL_SHORTENERS = frozenset(
     """bit.ly tinyurl.com t.co goo.gl ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at
@@ -41,7 +42,6 @@ STREET = re.compile(
     r"calle|avenida|strasse|straße|rue)\b\.?|\bp\.?\s?o\.?\s+box\b|\b(?:apt|apartment|unit|suite)\s*#?\s*\d",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _APPEAL_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{4,}$")
 _HOME = re.compile(r"\b(?:my|our|his|her|their|someone's|a friend's)\s+(?:\w+\s+)?(?:house|home"
                    r"|apartment|flat|place|garage|yard|backyard|driveway|porch|room)\b"
@@ -320,7 +320,7 @@ def phone(text: str, region: str | None) -> Result:
 def email(text: str) -> Result:
     """An email address (an office's, published as it is)."""
     text = text.strip()
-    if not _EMAIL.match(text):
+    if not looks_like_address(text):
         return text, ["write one email address, like office@council.example"]
     local, domain = text.rsplit("@", 1)
     return f"{local}@{domain.casefold()}", []
@@ -351,7 +351,7 @@ def public_target(text: str) -> list[str]:
     office or institution word ("Mayor Jane Doe", "Acme Property Management") or an acronym
     ("ICE Field Office"); phone numbers and addresses belong in their own fields.
     """
-    if _EMAIL.search(text) or re.search(r"\d{3}", text):
+    if ADDRESS_IN_TEXT.search(text) or re.search(r"\d{3}", text):
         return ["give only the office or institution here; the phone goes in Target-Phone"]
     if looks_like_full_name(text) and not _INSTITUTION.search(text) \
             and not re.search(r"\b[A-Z]{2,}\b", text):

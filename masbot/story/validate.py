@@ -19,9 +19,9 @@ from masbot.story import when
 from masbot.story.templatefiles import SYSTEM_KEYS
 from masbot.story.templates import Catalogue, FieldSpec, Template, condition
 from masbot.story.form import Entry, Form
+from masbot.addresses import ADDRESS_IN_TEXT
 
 Value = str | tuple[str, ...]
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # linear: starts at a run
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
 MAX_ITEMS = 30
 """The most items a list field may have: an appeal must stay readable."""
@@ -357,7 +357,7 @@ def _consent_and_contact(template: Template, values: dict[str, Value], champion:
                                 "first name, alias or initials", line("Name-To-Publish"),
                                 "Name-To-Publish", "warning"))
     contact = str(values.get("Contact", ""))
-    if contact and (_EMAIL.search(contact) or _PHONE.search(contact)) \
+    if contact and (ADDRESS_IN_TEXT.search(contact) or _PHONE.search(contact)) \
             and str(values.get("Contact-Public", "no")) != "yes":
         issues.append(Issue("a personal phone or email is only published with Contact-Public: yes; "
                             "leave Contact empty to use the society's address",
