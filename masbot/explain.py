@@ -52,8 +52,7 @@ def explain(config: Config, fingerprint: str, raw: bytes, store_path: Any,
     """
     now = now or datetime.now(timezone.utc)
     limits = config.limits
-    msg = intake.read(raw, intake.Limits(limits.max_message_bytes, limits.max_mime_parts,
-                                         limits.max_mime_depth))
+    msg = intake.read(raw, limits)
     store = Store.reader(store_path) if use_store else None
     try:
         if store is not None and (previous := store.handled(msg.digest)) is not None:

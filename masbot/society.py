@@ -154,8 +154,7 @@ class Society:
 
     async def _handle(self, raw: bytes) -> Outcome:
         limits = self.config.limits
-        msg = intake.read(raw, intake.Limits(limits.max_message_bytes, limits.max_mime_parts,
-                                             limits.max_mime_depth))
+        msg = intake.read(raw, limits)
         previous = self.store.handled(msg.digest)
         if previous is not None or msg.digest in self._in_hand:
             log.info("message %s: already handled (%s); not handled again", msg.ref,

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 from yaml.nodes import MappingNode
 
 from masbot.addresses import is_address
+from masbot.intake.message import Limits as MessageLimits
 from masbot.post.build import MAX_IMAGES
 from masbot.signing import fingerprints
 from masbot.relay.partners import (Action, Direction, Partner, RelayAction, Rule, RuleMatch,
@@ -122,10 +123,9 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
-class Limits:
-    max_message_bytes: int = 1_000_000
-    max_mime_parts: int = 50
-    max_mime_depth: int = 10
+class Limits(MessageLimits):
+    """The intake's limits on one message, and the rate limits."""
+
     per_sender_per_hour: int = 20
     answers_per_minute: int = 60
 
