@@ -183,6 +183,61 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     return OK if result.plan is not None and result.plan.decision is not None else NEGATIVE
 
 
+def cmd_held(args: argparse.Namespace) -> int:
+    """``masbot held``: the appeal revisions that wait for a moderator."""
+    from masbot.daemon import store_path
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    store = Store.reader(store_path(config))
+    waiting = store.waiting(datetime.now(timezone.utc).date().isoformat()) if store else ()
+    if store is not None:
+        store.close_reader()
+    if not waiting:
+        print("no appeal waits for a moderator")
+    for appeal_id, revision, title, expires in waiting:
+        print(f"{appeal_id}  revision {revision}  until {expires}  {title}")
+    return OK
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    """``masbot approve|reject ID``: decide a held appeal with the operator's shell access."""
+    from masbot.daemon import store_path
+    from masbot.relay.smtp import SmtpTransport
+    from masbot.signing.signer import Signer, SignerError
+    from masbot.society import Society
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    if not store_path(config).is_file():
+        print(f"masbot: no store at {store_path(config)}: nothing is held", file=sys.stderr)
+        return NEGATIVE
+    soc = config.society
+    try:
+        passphrase = (soc.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+                      if soc.passphrase_file else None)
+        signer = Signer(soc.gnupghome, soc.key, passphrase)
+    except (OSError, SignerError) as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+    store = Store(store_path(config))
+    try:
+        society = Society(config, store, signer, SmtpTransport(config.smtp))
+        outcome = asyncio.run(society.decide(args.appeal_id, args.revision,
+                                             args.command == "approve"))
+    finally:
+        store.close()
+    if outcome.kind != "moderation":
+        print(f"not done: {outcome.reason}")
+        return NEGATIVE
+    print(f"{outcome.reason}"
+          + (f"; queued for {len(outcome.destinations)} list(s), sent by the running daemon "
+             "within a minute" if outcome.destinations else ""))
+    return OK
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from masbot.signing.signer import Signer, SignerError, init_key
     config = _load(args.config)
@@ -405,6 +460,13 @@ def parser() -> argparse.ArgumentParser:
     verify_p.add_argument("-c", "--config", help="trust the society's own and pinned partner "
                           "keys (the default keyring)")
     verify_p.add_argument("file", help="the post or text to verify (- for stdin)")
+    add("held", cmd_held, "list the appeal revisions that wait for a moderator")
+    for verb, what in (("approve", "release a held appeal to the local list and partners"),
+                       ("reject", "reject a held appeal")):
+        decide = add(verb, cmd_decide, what + " (the operator's shell access is the authority)")
+        decide.add_argument("appeal_id", metavar="APPEAL-ID")
+        decide.add_argument("--revision", type=int,
+                            help="the revision (default: the newest held one)")
     rules = sub.add_parser("rules", help="relay rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     explain = rules_sub.add_parser(

@@ -45,7 +45,8 @@ from masbot.appeal.images import CleanImage
 from masbot.intake import classify
 from masbot.intake.classify import (Answered, Automatic, ModeratorCommand, PartnerPost, Request,
                                     Update, Verdict)
-from masbot.moderation import Command
+from masbot import moderation
+from masbot.moderation import Command, Verb
 from masbot.post import verify
 from masbot.post.build import PostImage, RelayRecord
 from masbot.relay import loops, rules
@@ -138,6 +139,7 @@ class CommandFacts(Facts):
     held: AppealRecord | None = None
     used: bool = False
     held_images: tuple[PostImage, ...] = ()
+    waiting: tuple[tuple[str, int, str, str], ...] = ()  # for "held": id, revision, title, expiry
 
 
 # --- effects: what the society carries out, in order ----------------------------------------
@@ -190,8 +192,10 @@ class NotifyModerators:
 
     appeal_id: str
     revision: int
+    digest: str  # the revision's content digest: the notice's reference is bound to it
     title: str
     text: str
+    expires: str
     private: str = ""
     images: tuple[PostImage, ...] = ()
     rule: str = ""
@@ -369,8 +373,9 @@ def _issue(d: _Draft) -> str | _End:
         outcome = OutcomeKind.UPDATE
     effects: list[Effect] = [Issue(appeal, key_hash, decision, images)]
     if held:
-        effects.append(NotifyModerators(appeal.appeal_id, appeal.revision, appeal.title,
-                                        appeal.canonical_text(), verdict.validation.private,
+        effects.append(NotifyModerators(appeal.appeal_id, appeal.revision, appeal.digest(),
+                                        appeal.title, appeal.canonical_text(),
+                                        appeal.expires.isoformat(), verdict.validation.private,
                                         images, decision.rule))
     if isinstance(facts, RequestFacts):
         if decision.action == RelayAction.DROP:
@@ -394,6 +399,11 @@ def _issue(d: _Draft) -> str | _End:
 
 
 # updates -----------------------------------------------------------------------------------
+
+def text_digest(text: str) -> str:
+    """The SHA-256 of an appeal text, as the store records a partner's revision."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 def key_hash_of(update_key: str) -> str:
     """What the store keeps of an Update-Key: its SHA-256, never the key."""
@@ -516,9 +526,10 @@ def _relay(d: _Draft) -> str | _End:
     images = facts.images if decision.action in (RelayAction.RELAY, RelayAction.HOLD) else ()
     effects: list[Effect] = [Relay(check, accepted.partner.name, decision, images)]
     if decision.action == RelayAction.HOLD:
+        head = loops.head(check.appeal_text)
         effects.append(NotifyModerators(
-            check.record.appeal_id, check.record.revision,
-            loops.head(check.appeal_text).get("Title", ""), check.appeal_text, "", images,
+            check.record.appeal_id, check.record.revision, text_digest(check.appeal_text),
+            head.get("Title", ""), check.appeal_text, head.get("Expires", ""), "", images,
             decision.rule))
     return _End(OutcomeKind.PARTNER_POST,
                 f"from {accepted.partner.name}, origin {check.record.origin_name}: "
@@ -546,6 +557,10 @@ def _verify_command(d: _Draft) -> str | _End:
     assert isinstance(facts, CommandFacts)
     if isinstance(facts.command, str):
         return _refuse_command(facts.command)
+    if facts.command.verb == Verb.HELD:
+        return _End(OutcomeKind.MODERATION, f"listed {len(facts.waiting)} held revision(s)", [
+            Record(OutcomeKind.MODERATION),
+            Answer("Appeals waiting for a moderator", moderation.waiting_list(facts.waiting))])
     d.appeal_id = facts.command.appeal_id
     return (f"signed by moderator key {facts.command.signer[-16:]}: {facts.command.verb} "
             f"{facts.command.appeal_id} revision {facts.command.revision}")
@@ -556,7 +571,12 @@ def _find_held(d: _Draft) -> str | _End:
     assert isinstance(facts, CommandFacts)
     if facts.held is None:
         return _refuse_command("that appeal is not held")
-    return f"{facts.held.appeal_id} revision {facts.held.revision} is held"
+    command, held = facts.command, facts.held
+    assert isinstance(command, Command)
+    if command.nonce is not None and command.nonce != moderation.notice_nonce(
+            d.society.id, held.appeal_id, held.revision, held.digest):
+        return _refuse_command("it answers another notice than the one for this revision")
+    return f"{held.appeal_id} revision {held.revision} is held"
 
 
 def _replay(d: _Draft) -> str | _End:

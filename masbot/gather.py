@@ -71,7 +71,7 @@ class Gatherer:
                 return flow.UpdateFacts(now, dry_run=self.dry_run, original=original,
                                         image_notes=notes)
             case ModeratorCommand():
-                return await self._command(msg, now)
+                return await self._command(msg, raw, now)
         return flow.Facts(now, dry_run=self.dry_run)
 
     def _number(self, scope: str) -> int:
@@ -155,11 +155,14 @@ class Gatherer:
                      "They are never kept; put everything readers need in the text.\n")
         return tuple(kept), text
 
-    async def _command(self, msg: Inbound, now: datetime) -> flow.CommandFacts:
-        command = await asyncio.to_thread(moderation.check_command, msg.body, self.society_id,
-                                          self.moderator_keys)
+    async def _command(self, msg: Inbound, raw: bytes, now: datetime) -> flow.CommandFacts:
+        command = await asyncio.to_thread(moderation.check_command, raw, msg.body, msg.signed,
+                                          self.society_id, self.moderator_keys)
         if isinstance(command, str) or self.store is None:
             return flow.CommandFacts(now, dry_run=self.dry_run, command=command)
+        if command.verb == moderation.Verb.HELD:
+            return flow.CommandFacts(now, dry_run=self.dry_run, command=command,
+                                     waiting=self.store.waiting(now.date().isoformat()))
         held = self.store.held(command.appeal_id, command.revision)
         return flow.CommandFacts(
             now, dry_run=self.dry_run, command=command, held=held,

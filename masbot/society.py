@@ -210,7 +210,7 @@ class Society:
                     if not await self._relay(effect, msg, now, outcome):
                         return
                 case flow.Moderate():
-                    if not await self._moderate(effect, msg, now, outcome):
+                    if not await self._moderate(effect, msg.digest, now, outcome):
                         await self._answer(msg, "Moderation refused", "Your command was not "
                                            "obeyed: this command was used before.\n", now,
                                            outcome)
@@ -269,7 +269,7 @@ class Society:
             appeal_id=check.record.appeal_id, revision=check.record.revision, origin=check.origin,
             template=fields.get("Template", ""), status=fields.get("Status", ""),
             issued=fields.get("Issued", ""), expires=fields.get("Expires", ""),
-            digest=hashlib.sha256(check.appeal_text.encode("utf-8")).hexdigest(),
+            digest=flow.text_digest(check.appeal_text),
             update_key_hash=None, action=decision.action, signed_text=check.clearsigned_appeal,
             record=check.record.text(), origin_key=check.origin_key)
         try:
@@ -286,7 +286,7 @@ class Society:
         self._queued(data, outcome, decision.action, decision.destinations)
         return True
 
-    async def _moderate(self, effect: flow.Moderate, msg: intake.Inbound, now: datetime,
+    async def _moderate(self, effect: flow.Moderate, digest: str, now: datetime,
                         outcome: Outcome) -> bool:
         """Obey the command once; False when the same command was obeyed meanwhile."""
         data = None
@@ -294,15 +294,42 @@ class Society:
             data = await self._sign_post(effect.held.signed_text, effect.relay,
                                          effect.origin_key or self.public_key,
                                          effect.destinations, effect.title, now, effect.images)
-        if not self.store.moderate(msg.digest, effect.command_digest, effect.held,
+        if not self.store.moderate(digest, effect.command_digest, effect.held,
                                    effect.action, post=data,
                                    destinations=effect.destinations if data else ()):
             outcome.kind = flow.OutcomeKind.REFUSED
             outcome.reason = "moderator command refused: this command was used before"
-            self.store.record(msg.digest, flow.OutcomeKind.REFUSED)
+            self.store.record(digest, flow.OutcomeKind.REFUSED)
             return False
         self._queued(data, outcome, effect.action, effect.destinations)
         return True
+
+    async def decide(self, appeal_id: str, revision: int | None, approve: bool) -> Outcome:
+        """An operator's decision from the shell (``masbot approve|reject``): the moderation
+        route with the operator's shell access as the authority instead of a signature.
+        ``revision`` None means the newest held revision of the appeal."""
+        now = self.clock()
+        appeal_id = appeal_id.upper()
+        if revision is None:
+            revision = max((r for a, r, _, _ in self.store.waiting("0000-00-00") if a == appeal_id),
+                           default=0)
+        verb = moderation.Verb.APPROVE if approve else moderation.Verb.REJECT
+        digest = hashlib.sha256(f"operator {verb} {appeal_id} {revision} {now.isoformat()}"
+                                .encode("utf-8")).hexdigest()
+        held = self.store.held(appeal_id, revision)
+        facts = flow.CommandFacts(now, command=moderation.Command(
+            verb, appeal_id, revision, "operator", digest), held=held,
+            held_images=tuple(self.store.held_images(held)) if held else ())
+        plan = flow.route(classify.ModeratorCommand("the operator's command"), self.facts_of,
+                          facts)
+        outcome = Outcome(f"operator-{digest[:6]}", plan.outcome, plan.reason, appeal_id,
+                          trace=plan.trace, decided_by=plan.decided_by)
+        for effect in plan.effects:
+            if isinstance(effect, flow.Moderate):
+                await self._moderate(effect, digest, now, outcome)
+        log.info("operator: %s (%s), decided by %s", outcome.kind, outcome.reason,
+                 outcome.decided_by)
+        return outcome
 
     async def _sign_post(self, clearsigned: str, record: post.RelayRecord, origin_key: str,
                          destinations: tuple[str, ...], title: str, now: datetime,
@@ -321,8 +348,9 @@ class Society:
         """Tell the moderators an appeal is held, and how to approve or reject it; the images
         it would publish are attached, so they decide on what readers would see."""
         cfg = self.config
-        body = moderation.notice(cfg.society.id, effect.appeal_id, effect.revision, effect.text,
-                                 effect.private, effect.rule)
+        body = moderation.notice(cfg.society.id, effect.appeal_id, effect.revision,
+                                 effect.digest, effect.text, effect.private, effect.rule,
+                                 effect.expires)
         for moderator in cfg.moderators:
             msg = answers.build(answers.Sender(cfg.society.name, cfg.society.address),
                                 moderator, f"[held] {effect.appeal_id} {effect.title}"[:200],

@@ -335,6 +335,14 @@ class Store:
         return self.db.execute("SELECT 1 FROM commands WHERE digest=?",
                                (command,)).fetchone() is not None
 
+    def waiting(self, today: str) -> tuple[tuple[str, int, str, str], ...]:
+        """The revisions held for a moderator that have not expired by ``today`` (ISO date):
+        (appeal id, revision, title, expires), oldest first."""
+        rows = self.db.execute("SELECT appeal_id, revision, signed_text, expires FROM appeals "
+                               "WHERE action='hold' AND expires >= ? ORDER BY issued", (today,))
+        return tuple((appeal_id, revision, _title(text), expires)
+                     for appeal_id, revision, text, expires in rows)
+
     @classmethod
     def reader(cls, path: Path) -> "Store | None":
         """The store at ``path`` opened read-only (for a dry run), or None when there is
@@ -355,6 +363,10 @@ class Store:
     def close_reader(self) -> None:
         """Close a store opened with :meth:`reader`."""
         self.db.close()
+
+
+def _title(signed_text: str) -> str:
+    return next((line[7:] for line in signed_text.split("\n") if line.startswith("Title: ")), "")
 
 
 class _Transaction:

@@ -98,7 +98,7 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
         assert db.execute("SELECT count(*) FROM held_images").fetchone() == (0,), \
             "a decided appeal's images are deleted"
     replies = [body(m.data) for m in answers_to("jo@example.org")]
-    assert "not-clearsigned" in replies[0], "an unsigned command is refused as such"
+    assert "the command is not signed" in replies[0], "an unsigned command is refused as such"
     assert any("not signed by a moderator's key" in r or "unknown-key" in r for r in replies), replies
     assert any("names the society RIVERSIDE" in r for r in replies), replies
     assert any("that appeal is not held" in r for r in replies), replies

@@ -208,9 +208,20 @@ def _partner_post(msg: Inbound, ctx: Context) -> Verdict | None:
     return PartnerPost("a partner's post, to be verified")
 
 
+_MODERATION = re.compile(
+    r"^(?:- )?Moderation: (?:approve|reject)\b"  # a command block
+    r"|^[ \t]*(?:>[ \t]*)*Moderation-Ref:",  # a reply to a notice, quoting it
+    re.M)
+_SIGNED_WORD = re.compile(r"\A\s*(?:-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash:[^\n]*\n)*\n)?"
+                          r"\s*(?:approve|reject|held)\b", re.I)
+
+
 def _moderation(msg: Inbound, ctx: Context) -> Verdict | None:
     # Signed or not: an unsigned command is refused as such, not read as a request form.
-    if not re.search(r"(?m)^(?:- )?Moderation: (?:approve|reject)\b", msg.body):
+    # A mail that starts with approve, reject or held and holds no form is a command too
+    # ("held" alone asks for the list of waiting appeals).
+    if not (_MODERATION.search(msg.body) or (_SIGNED_WORD.match(msg.body)
+                                              and not parse(msg.body, "", ctx.catalogue).entries)):
         return None
     return ModeratorCommand("a moderator's command, to be verified")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+from email.message import Message
 import hashlib
 import re
 
@@ -19,7 +20,7 @@ from masbot.story.templatefiles import SYSTEM_KEYS
 from masbot.signing.armor import forbidden_character
 from masbot.post.build import MAX_IMAGES, PostImage, RelayRecord
 from masbot.post.refusal import Reason, Refusal
-from masbot.post.strictmime import BOUNDARY, read_part, split_multipart
+from masbot.post.strictmime import BOUNDARY, KNOWN_PREAMBLES, read_part, split_multipart
 
 _APPEAL_ID = re.compile(r"[A-Z0-9]{2,16}-[0-9]{4}-[0-9]{4,}")
 _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]*):(?: (.*))?")
@@ -28,17 +29,37 @@ _IMAGE_NAME = re.compile(r"image-[1-9][0-9]?\.(jpg|png)")
 _RECORD_KEYS = ("Masbot-Relay", "Origin", "Origin-Name", "Appeal-ID", "Revision", "Path")
 
 
-def plain_content(signed: bytes) -> str | None:
+def _only_parts(data: bytes, part: Message) -> list[bytes] | None:
+    """The parts of a multipart, cut strictly, when nothing stands outside them."""
+    if not isinstance(boundary := part.get_param("boundary"), str) or b"\r\n\r\n" not in data:
+        return None
+    preamble, parts, epilogue = split_multipart(data[data.index(b"\r\n\r\n") + 4:], boundary)
+    if preamble.strip() not in KNOWN_PREAMBLES | {b""} or epilogue.strip():
+        return None
+    return parts
+
+
+def plain_content(signed: bytes, alternative_ok: bool = False) -> str | None:
     """The text of signed content that is one text/plain part, alone or as the only part of
-    a multipart/mixed (as mail programs write it with protected headers); else None."""
+    a multipart/mixed (as mail programs write it with protected headers); else None.
+
+    With ``alternative_ok`` a multipart/alternative of exactly a text/plain and a text/html
+    part counts too (what a mail app sends when it writes HTML): its text/plain is the text.
+    """
     part = read_part(signed, "the signed content")
-    if part.get_content_type() == "multipart/mixed" and isinstance(
-            boundary := part.get_param("boundary"), str) and b"\r\n\r\n" in signed:
-        body = signed[signed.index(b"\r\n\r\n") + 4:]
-        preamble, parts, epilogue = split_multipart(body, boundary)
-        if len(parts) != 1 or preamble.strip() or epilogue.strip():
+    if part.get_content_type() == "multipart/mixed":
+        parts = _only_parts(signed, part)
+        if parts is None or len(parts) != 1:
             return None
-        part = read_part(parts[0], "the signed content")
+        signed, part = parts[0], read_part(parts[0], "the signed content")
+    if alternative_ok and part.get_content_type() == "multipart/alternative":
+        parts = _only_parts(signed, part)
+        if parts is None or len(parts) != 2:
+            return None
+        plain, html = (read_part(p, "the signed content") for p in parts)
+        if plain.get_content_type() != "text/plain" or html.get_content_type() != "text/html":
+            return None
+        part = plain
     if part.get_content_type() != "text/plain" or part.is_multipart():
         return None
     try:

@@ -165,6 +165,24 @@ def verify_document(data: bytes, keyring: Keyring, partners: Sequence[Partner] =
     return _guarded(_verify_mail, data, keyring, partners)
 
 
+def verify_signed_mail(data: bytes, keyring: Keyring) -> AppealCheck | MailCheck | Refused:
+    """A person's signed mail (a moderator's command): PGP/MIME whose signed content is one
+    text/plain part, or text and HTML alternatives of it, with or without protected headers;
+    or a text/plain mail whose body is one clearsigned block. The From address must be one of
+    the signer's; only the signed text is returned. Anything else is refused."""
+    return _guarded(_verify_signed_mail, data, keyring)
+
+
+def _verify_signed_mail(data: bytes, keyring: Keyring) -> AppealCheck | MailCheck:
+    raw = crlf(data)
+    if top_headers(raw).get_content_type() == "text/plain":
+        return _verify_inline_mail(raw, keyring, ())
+    result = _verify_post(raw, keyring, (), True, alternative_ok=True)
+    if not isinstance(result, MailCheck):
+        raise Refusal(Reason.BAD_CONTENT, "a society's post is not a person's signed mail")
+    return result
+
+
 def next_record(check: PostCheck, own_fingerprint: str) -> RelayRecord:
     """The relay record for passing ``check``'s appeal on: the path with us appended."""
     return RelayRecord(origin=check.record.origin, origin_name=check.record.origin_name,
@@ -206,7 +224,7 @@ def _verify_mail(data: bytes, keyring: Keyring, partners: Sequence[Partner]
 
 
 def _verify_post(raw: bytes, keyring: Keyring, partners: Sequence[Partner],
-                 plain_ok: bool) -> PostCheck | MailCheck:
+                 plain_ok: bool, alternative_ok: bool = False) -> PostCheck | MailCheck:
     """The checks of the module docstring, in order; raises Refusal at the first failure.
 
     With ``plain_ok`` an ordinary PGP/MIME mail whose signed content is plain text passes too.
@@ -229,7 +247,7 @@ def _verify_post(raw: bytes, keyring: Keyring, partners: Sequence[Partner],
     if not check.ok:
         raise Refusal(*_sig_refusal(check, "the post"))
     _check_from(head, check.key, partners, keyring)
-    if plain_ok and (text := plain_content(signed)) is not None:
+    if plain_ok and (text := plain_content(signed, alternative_ok)) is not None:
         return MailCheck(check.fingerprint, check.key, text)
     appeal, record_text, origin_key, images = content_parts(signed)
     record = read_record(record_text)
