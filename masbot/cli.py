@@ -58,11 +58,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from masbot.config.settings import ConfigError
-    from masbot.daemon import Daemon
+    from masbot.daemon import Daemon, StartError
     from masbot.signing.signer import SignerError
     try:
         return asyncio.run(Daemon(Path(args.config)).run())
-    except ConfigError as exc:
+    except (ConfigError, StartError) as exc:
         print(exc, file=sys.stderr)
         return USAGE
     except SignerError as exc:
@@ -348,30 +348,109 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
     return OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _ago(at: float) -> str:
     import time
-    from masbot.daemon import store_path
+    seconds = max(0, int(time.time() - at))
+    return (f"{seconds} s" if seconds < 120 else f"{seconds // 60} min" if seconds < 7200
+            else f"{seconds // 3600} h")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The daemon's liveness and state, and the outbox per destination.
+
+    Exit 0 when the daemon runs and no post has failed; 1 when it does not run or posts failed
+    (for monitoring); 2 on a configuration error.
+    """
+    from masbot.daemon import running_pid, store_path
     from masbot.store import Store
     config = _load(args.config)
     if config is None:
         return USAGE
+    pid = running_pid(config)
+    alive = pid is not None
+    print(f"daemon: running (pid {pid})" if alive and pid and pid > 0 else
+          "daemon: running" if alive else "daemon: not running")
     if not store_path(config).exists():  # say so rather than create an empty store
         print(f"store: {store_path(config)} does not exist yet: masbot has not run with this "
               "configuration")
-        return OK
+        return NEGATIVE
     store = Store(store_path(config))
-    rows = store.queue_summary()
-    print(f"store: {store_path(config)}")
-    for key, (value, at) in sorted(store.states().items()):
-        print(f"{key}: {value} (since {int(time.time() - at)} s)")
-    if not rows:
-        print("outbox: empty")
-    for destination, pending, oldest, failed, error in rows:
-        age = f", oldest {int(time.time() - oldest)} s" if oldest else ""
-        print(f"{destination}: {pending} pending{age}, {failed} failed"
-              + (f"; last error: {error}" if error else ""))
-    store.close()
-    return OK
+    try:
+        print(f"store: {store_path(config)}")
+        states = store.states()
+        for key, (value, at) in sorted(states.items()):
+            if key == "daemon":
+                continue
+            if alive:
+                print(f"{key}: {value} (since {_ago(at)})")
+            else:  # what a dead daemon last said is history, not the present
+                print(f"{key}: {value} (last reported {_ago(at)} ago, before the daemon stopped)")
+        rows = store.queue_summary()
+        delivered = store.delivered_counts()
+        if not rows:
+            print("outbox: empty")
+        for destination, pending, oldest, failed, error in rows:
+            age = f", oldest {_ago(oldest)}" if oldest else ""
+            print(f"{destination}: {delivered.get(destination, 0)} delivered, {pending} pending"
+                  f"{age}, {failed} failed" + (f"; last error: {error}" if error else ""))
+        failures = store.failed_items()
+        for item in failures:
+            print(f"failed #{item.id}: post {item.post_id} to {item.destination} after "
+                  f"{item.attempts} attempt(s): {item.last_error}")
+        if failures:
+            print(f"{len(failures)} failed: 'masbot retry -c CONFIG --all' sends them again, "
+                  "'masbot drop -c CONFIG ID…' gives them up")
+    finally:
+        store.close()
+    return OK if alive and not failures else NEGATIVE
+
+
+def _nudge(pid: int | None) -> str:
+    """Ask the running daemon to look at its outbox now; say what will happen."""
+    if pid is None:
+        return "; masbot is not running: they are sent when it starts"
+    try:
+        if pid > 0:
+            os.kill(pid, signal.SIGUSR1)
+            return f"; the running daemon (pid {pid}) sends them now"
+    except OSError:
+        pass
+    return "; the running daemon sends them within a minute"
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """``masbot retry`` / ``masbot drop``: failed deliveries back into the queue, or gone."""
+    from masbot.daemon import running_pid, store_path
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    if bool(args.ids) == bool(args.all):
+        print(f"masbot: give the numbers of failed deliveries (from 'masbot status'), or --all",
+              file=sys.stderr)
+        return USAGE
+    if not store_path(config).exists():
+        print(f"masbot: {store_path(config)} does not exist yet: nothing has failed",
+              file=sys.stderr)
+        return USAGE
+    store = Store(store_path(config))
+    try:
+        known = {item.id for item in store.failed_items()}
+        missing = [i for i in args.ids if i not in known]
+        for number in missing:
+            print(f"masbot: #{number} is not a failed delivery ('masbot status' lists them)",
+                  file=sys.stderr)
+        wanted = None if args.all else [i for i in args.ids if i in known]
+        if args.command == "retry":
+            count = store.retry_failed(wanted)
+            print(f"{count} delivery(ies) queued again" + (_nudge(running_pid(config))
+                                                            if count else ""))
+        else:
+            count = store.drop_failed(wanted)
+            print(f"{count} failed delivery(ies) dropped")
+    finally:
+        store.close()
+    return NEGATIVE if missing else OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -413,7 +492,13 @@ def parser() -> argparse.ArgumentParser:
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
         "optional").add_argument("file")
     add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")
-    add("status", cmd_status, "queue depth, oldest item and last error per destination")
+    add("status", cmd_status, "whether the daemon runs, its state, and per destination: "
+        "delivered, pending, failed; exit 1 when it does not run or a post failed")
+    for name, what in (("retry", "queue failed deliveries again"),
+                       ("drop", "give up failed deliveries for good")):
+        sp = add(name, cmd_outbox, f"{what} (numbers as 'masbot status' shows them)")
+        sp.add_argument("ids", nargs="*", type=int, metavar="ID")
+        sp.add_argument("--all", action="store_true", help="every failed delivery")
     keys = add("keys", cmd_keys, "manage the society's OpenPGP key")
     keys.add_argument("action", choices=["init", "export", "fingerprint", "add-partner"])
     keys.add_argument("file", nargs="?", help="add-partner: the partner's armored public key")

@@ -1,5 +1,9 @@
 """``masbot run``: inbound (IMAP and/or listener) -> society -> outbox -> SMTP, until SIGTERM.
 
+The daemon holds an flock on ``data_dir/masbot.lock`` (with its pid) while it lives: a second
+daemon on the same data_dir refuses to start, and ``masbot status`` can tell a live daemon from
+one that was killed. SIGUSR1 makes it look at the outbox at once (``masbot retry`` sends it).
+
 SIGHUP, or a change of the config file, reloads the configuration: a new config that fails the
 check is refused, its problems are logged, and the running one is kept.
 """
@@ -7,11 +11,12 @@ check is refused, its problems are logged, and the running one is kept.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import signal
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
@@ -47,6 +52,77 @@ def public_addresses(config: Config) -> list[str]:
 def store_path(config: Config) -> Path:
     """Where the SQLite store lives."""
     return config.data_dir / "masbot.sqlite3"
+
+
+def lock_path(config: Config) -> Path:
+    """The lock file a running daemon holds (flock) in its data_dir, with its pid in it."""
+    return config.data_dir / "masbot.lock"
+
+
+class StartError(Exception):
+    """The daemon cannot start; the message is one line saying why."""
+
+
+class AlreadyRunning(StartError):
+    """Another daemon holds the lock on this data_dir; the message says which."""
+
+
+class DaemonLock:
+    """An exclusive flock on ``masbot.lock`` held for the daemon's lifetime.
+
+    The kernel releases it when the process ends in any way (kill -9 included), so whether it
+    is held tells ``masbot status`` whether a daemon is alive.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock and write our pid; raise :class:`AlreadyRunning` if it is held."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            pid = _read_pid(self.path)
+            raise AlreadyRunning(
+                f"masbot: another masbot is already running on {self.path.parent}"
+                + (f" (pid {pid})" if pid else "") + "; stop it first") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        """Let go of the lock (the file stays; an unlocked file means no daemon)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def running_pid(config: Config) -> int | None:
+    """The pid of the daemon running on this config's data_dir, or None when none runs."""
+    path = lock_path(config)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_pid(path) or -1
+    finally:
+        os.close(fd)  # closing also drops a shared lock we may just have taken
+    return None
 
 
 @dataclass
@@ -141,36 +217,60 @@ class Daemon:
     async def _housekeeping(self, store: Store) -> None:
         """Hourly: the images of held appeals that expired undecided are deleted."""
         while True:
-            gone = store.purge_held_images(date.today().isoformat())
+            gone = store.purge_held_images(datetime.now(timezone.utc).date().isoformat())
             if gone:
                 log.info("deleted %d image(s) of held appeals that expired undecided", gone)
             await asyncio.sleep(3600)
 
     async def run(self) -> int:
-        """Run until SIGTERM or SIGINT; return the exit code."""
+        """Run until SIGTERM or SIGINT; return the exit code.
+
+        Raises :class:`StartError` (one line) when the daemon cannot start: another one runs
+        on the same data_dir, or the listener's port is taken.
+        """
         config = load_config(self.config_path, self.environ)
         problem = inbound_problem(config)
         if problem:
             raise ConfigError([problem])
+        lock = DaemonLock(lock_path(config))
+        lock.acquire()
+        try:
+            return await self._run(config)
+        finally:
+            lock.release()
+
+    async def _run(self, config: Config) -> int:
         logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
         parts = assemble(config, self.environ)
+        parts.store.clear_states()
+        parts.store.set_state("daemon", f"running, pid {os.getpid()}")
+        server = None
+        if config.listener is not None:
+            try:
+                server = await listener.serve(parts.society.handle, config.listener.host,
+                                              config.listener.port, lmtp=config.listener.lmtp,
+                                              max_bytes=config.limits.max_message_bytes)
+            except OSError as exc:
+                parts.store.set_state("daemon", "stopped: the listener could not start")
+                parts.store.close()
+                raise StartError(f"masbot: cannot listen on {config.listener.host}:"
+                                 f"{config.listener.port}: {exc.strerror or exc}") from None
+            parts.store.set_state("listener", f"{'LMTP' if config.listener.lmtp else 'SMTP'} on "
+                                  f"{config.listener.host}:{config.listener.port}")
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(parts))
+        # `masbot retry` asks for an immediate look at the outbox.
+        loop.add_signal_handler(signal.SIGUSR1, parts.deliverer.kick)
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(self._watch(parts), name="config-watch")]
-        server = None
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
                                    parts.society.handle)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
         tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
-        if config.listener is not None:
-            server = await listener.serve(parts.society.handle, config.listener.host,
-                                          config.listener.port, lmtp=config.listener.lmtp,
-                                          max_bytes=config.limits.max_message_bytes)
         log.info("masbot running for %s (key %s)", config.society.name, parts.signer.fingerprint)
         await self.stopping.wait()
         log.info("stopping")
@@ -187,7 +287,9 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        parts.store.set_state("imap", "stopped")
+        if self.inbox is not None:
+            parts.store.set_state("imap", "stopped")
+        parts.store.set_state("daemon", "stopped")
         parts.store.close()
         if parts.society.keyring is not None:
             parts.society.keyring.close()

@@ -141,7 +141,8 @@ def test_a_config_without_inbound_cannot_run(tmp_path, gpg_home):
 def test_status_before_the_first_run_says_so_and_creates_nothing(tmp_path, gpg_home):
     files = write_config(tmp_path, Path(gpg_home().path), smtp_port=2525, imap_port=1143)
     result = masbot("status", "-c", str(files.config))
-    assert result.returncode == 0
+    assert result.returncode == 1, "nothing runs: monitoring must see it"
+    assert b"daemon: not running" in result.stdout
     assert b"does not exist yet: masbot has not run" in result.stdout
     assert not files.data_dir.exists()
 
