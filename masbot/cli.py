@@ -27,33 +27,51 @@ def _load(path: str):
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from masbot.config.settings import check_config
+    """Check the file; with --connect also log in to the servers and load every key."""
+    from masbot.config.settings import check_config, load_config
+    from masbot.daemon import inbound_problem, restart_needed, running_pid
+    from masbot.signing.signer import Signer, SignerError, stop_agent
     problems = check_config(args.config)
-    if not problems:
-        from masbot.config.settings import load_config
-        from masbot.daemon import inbound_problem
-        from masbot.signing.signer import Signer, SignerError
-        config = load_config(args.config)
-        if problem := inbound_problem(config):
-            print(problem, file=sys.stderr)
-            return USAGE
-        if config.templates_dir is not None:
-            from masbot.story.templates import check_directory
-            template_problems = check_directory(config.templates_dir)
-            for p in template_problems:
-                print(p, file=sys.stderr)
-            if template_problems:
-                return USAGE
-        try:
-            Signer(config.society.gnupghome, config.society.key)
-        except SignerError as exc:
-            print(f"{args.config}: society key: {exc}", file=sys.stderr)
-            return USAGE
-        print(f"{args.config}: ok")
-        return OK
     for problem in problems:
         print(problem, file=sys.stderr)
-    return USAGE
+    if problems:
+        return USAGE
+    config = load_config(args.config)
+    if no_inbound := inbound_problem(config):
+        print(no_inbound, file=sys.stderr)
+        return USAGE
+    if config.templates_dir is not None:
+        from masbot.story.templates import check_directory
+        template_problems = check_directory(config.templates_dir)
+        for p in template_problems:
+            print(p, file=sys.stderr)
+        if template_problems:
+            return USAGE
+    daemon_pid = running_pid(config)
+    found: list[str] = []
+    try:
+        if args.connect:
+            from masbot.config.connect import check_connections
+            found = [str(f) for f in check_connections(config)]
+        else:
+            try:
+                Signer(config.society.gnupghome, config.society.key)
+            except SignerError as exc:
+                found = [f"society key: {exc}"]
+    finally:
+        if daemon_pid is None:  # a running daemon's agent is left alone
+            stop_agent(config.society.gnupghome)
+    for line in found:
+        print(f"{args.config}: {line}", file=sys.stderr)
+    if found:
+        return USAGE
+    if daemon_pid is not None:
+        for name in restart_needed(config):
+            print(f"{args.config}: {name} differs from what the running daemon uses: "
+                  "a reload (SIGHUP) does not change it, restart masbot")
+    print(f"{args.config}: ok" + ("" if args.connect else
+                                  " (--connect also logs in to the servers and loads the keys)"))
+    return OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -379,7 +397,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"store: {store_path(config)}")
         states = store.states()
         for key, (value, at) in sorted(states.items()):
-            if key == "daemon":
+            if key in ("daemon", "restart-settings"):
                 continue
             if alive:
                 print(f"{key}: {value} (since {_ago(at)})")
@@ -486,7 +504,9 @@ def parser() -> argparse.ArgumentParser:
     add("run", cmd_run, "run the daemon until SIGTERM; SIGHUP reloads the configuration")
     add("demo", cmd_demo, "a complete run with no outside servers", None).add_argument(
         "--out", required=True, help="an empty or new directory for the results")
-    add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines")
+    add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines"
+        ).add_argument("--connect", action="store_true",
+                       help="also log in to IMAP and SMTP and load every key the config names")
     add("template", cmd_template, "list the templates, or print NAME's blank form",
         "optional").add_argument("name", nargs="?")
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
