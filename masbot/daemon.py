@@ -11,7 +11,9 @@ check is refused, its problems are logged, and the running one is kept.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -144,12 +146,57 @@ def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     signer = Signer(config.society.gnupghome, config.society.key, passphrase)
     password = config.smtp.password.read(environ) if config.smtp.password else None
     transport = SmtpTransport(config.smtp, password)
-    retry = RetryPolicy(config.delivery.retry_first_seconds, config.delivery.retry_max_seconds,
-                        config.delivery.max_age_hours * 3600)
-    deliverer = Deliverer(store, transport, config.society.address, retry)
+    deliverer = Deliverer(store, transport, config.society.address, retry_policy(config))
     keyring = load_keyring(config)
     society = Society(config, store, signer, transport, deliverer, keyring=keyring)
     return Parts(config, store, signer, deliverer, society)
+
+
+def retry_policy(config: Config) -> RetryPolicy:
+    """The outbox's retry policy from the delivery settings."""
+    return RetryPolicy(config.delivery.retry_first_seconds, config.delivery.retry_max_seconds,
+                       config.delivery.max_age_hours * 3600)
+
+
+def restart_settings(config: Config) -> dict[str, str]:
+    """The settings a reload cannot apply, by dotted name: the signing key (the signer is
+    made once), data_dir (the store and the lock), IMAP and the listener (their connections)."""
+    soc = config.society
+    out = {"data_dir": str(config.data_dir), "society.gnupghome": str(soc.gnupghome),
+           "society.key": str(soc.key), "society.passphrase_file": str(soc.passphrase_file)}
+    for name in ("imap", "listener"):
+        section = getattr(config, name)
+        if section is None:
+            out[name] = "(none)"
+            continue
+        for f in dataclasses.fields(section):
+            out[f"{name}.{f.name}"] = repr(getattr(section, f.name))
+    return out
+
+
+def changed_settings(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """The names whose values differ; a section added or removed is named once."""
+    names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return [n for n in names if n.split(".")[0] == n or n.split(".")[0] not in names]
+
+
+def restart_needed(config: Config) -> list[str]:
+    """The restart-only settings in which ``config`` differs from the daemon now running on its
+    data_dir ([] when none runs, or it published nothing)."""
+    if running_pid(config) is None or not store_path(config).exists():
+        return []
+    store = Store(store_path(config))
+    try:
+        published = store.states().get("restart-settings")
+    finally:
+        store.close()
+    if published is None:
+        return []
+    try:
+        running = json.loads(published[0])
+    except ValueError:
+        return []
+    return changed_settings(running, restart_settings(config))
 
 
 def load_keyring(config: Config) -> Keyring:
@@ -168,18 +215,40 @@ class Daemon:
         self.environ = environ
         self.stopping = asyncio.Event()
         self.inbox: ImapInbox | None = None
+        self.started_with: dict[str, str] = {}
 
     def reload(self, parts: Parts) -> None:
-        """Load the config file again; keep the running config when the new one has problems."""
+        """Load the config file again and apply what can be applied live.
+
+        A new config with problems is refused and the running one kept. Applied at once: SMTP
+        (server, TLS, login, password), delivery retries, log settings (the log file is opened
+        again, for logrotate), limits, rules, partners and their keys, moderators, templates,
+        attachments and the society's public details. The settings in
+        :func:`restart_settings` (the signing key, data_dir, IMAP, the listener) need a restart;
+        each one that changed is named in the log, and the old value stays in use.
+        """
         try:
             config = load_config(self.config_path, self.environ)
             if config.templates_dir is not None:
                 problems = check_directory(config.templates_dir)
                 if problems:
                     raise ConfigError(problems)
+            password = config.smtp.password.read(self.environ) if config.smtp.password else None
         except ConfigError as exc:
             log.error("reload refused, the running configuration is kept:\n%s", exc)
             return
+        except (OSError, KeyError) as exc:
+            log.error("reload refused, the running configuration is kept: the SMTP password "
+                      "cannot be read: %s", exc)
+            return
+        logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
+        transport = parts.deliverer.transport
+        if isinstance(transport, SmtpTransport) and (transport.config, transport.password) != (
+                config.smtp, password):
+            transport.config, transport.password = config.smtp, password
+            # Posts waiting out a backoff from the old settings are tried with the new ones now.
+            parts.store.retry_pending_now()
+        parts.deliverer.retry = retry_policy(config)
         old = parts.society.keyring
         parts.society.reconfigure(config, load_keyring(config))
         if old is not None:
@@ -187,7 +256,13 @@ class Daemon:
             # later rather than pull its GnuPG home out from under it.
             asyncio.get_running_loop().call_later(60, old.close)
         parts.config = config
-        log.info("configuration reloaded")
+        pending = changed_settings(self.started_with, restart_settings(config))
+        log.info("configuration reloaded: smtp, delivery, log, limits, rules, partners, "
+                 "moderators, templates and attachments apply now")
+        if pending:
+            log.warning("these settings changed but need a restart, their old values stay in "
+                        "use until then: %s", ", ".join(pending))
+        parts.deliverer.kick()  # a corrected smarthost is tried now, not at the next retry
 
     async def _watch(self, parts: Parts) -> None:
         def stamp() -> float | None:
@@ -244,6 +319,8 @@ class Daemon:
         parts = assemble(config, self.environ)
         parts.store.clear_states()
         parts.store.set_state("daemon", f"running, pid {os.getpid()}")
+        self.started_with = restart_settings(config)
+        parts.store.set_state("restart-settings", json.dumps(self.started_with))
         server = None
         if config.listener is not None:
             try:

@@ -360,6 +360,14 @@ class Store:
             cur = self.db.execute(f"DELETE FROM outbox WHERE {where}", args)
         return cur.rowcount
 
+    def retry_pending_now(self, now: int | None = None) -> int:
+        """Make every pending delivery due now (the smarthost settings were corrected)."""
+        now = int(time.time()) if now is None else now
+        with self._tx():
+            cur = self.db.execute("UPDATE outbox SET next_attempt=? WHERE state='pending' AND "
+                                  "next_attempt>?", (now, now))
+        return cur.rowcount
+
     @staticmethod
     def _failed_where(ids: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
         if ids is None:
