@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import fcntl
 import json
 import logging
@@ -330,8 +331,12 @@ class Daemon:
             except OSError as exc:
                 parts.store.set_state("daemon", "stopped: the listener could not start")
                 parts.store.close()
+                why = os.strerror(exc.errno) if exc.errno else str(exc)
                 raise StartError(f"masbot: cannot listen on {config.listener.host}:"
-                                 f"{config.listener.port}: {exc.strerror or exc}") from None
+                                 f"{config.listener.port}: {why}"
+                                 + (" (another program uses it: stop it or change "
+                                    "listener.port)" if exc.errno == errno.EADDRINUSE else "")
+                                 ) from None
             parts.store.set_state("listener", f"{'LMTP' if config.listener.lmtp else 'SMTP'} on "
                                   f"{config.listener.host}:{config.listener.port}")
         loop = asyncio.get_running_loop()
