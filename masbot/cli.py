@@ -220,23 +220,97 @@ def _print_decision(decision) -> int:
     return OK
 
 
+def _society_fields(config_path: Path) -> dict | None:
+    """The raw ``society:`` mapping of a config, for commands that run before it is complete."""
+    import yaml
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    society = data.get("society") if isinstance(data, dict) else None
+    return society if isinstance(society, dict) else None
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    """Create gnupghome (0700) and the society's key; write ``society.key`` into the config.
+
+    Works before the rest of the config is complete (passwords, keys of partners): only the
+    society section must be right. The other problems are listed as still to fix.
+    """
+    from masbot.config.settings import check_config
+    from masbot.signing.pinning import set_society_key
+    from masbot.signing.signer import SignerError, init_key, stop_agent
+    path = Path(args.config)
+    problems = check_config(path)
+    blocking = [p for p in problems if p.line == 0 or p.message.startswith("invalid YAML")
+                or (p.message.startswith("society") and
+                    not p.message.startswith("society.gnupghome: directory"))]
+    raw = _society_fields(path)
+    if blocking or raw is None:
+        for problem in blocking or problems:
+            print(problem, file=sys.stderr)
+        return USAGE
+    home = Path(str(raw["gnupghome"])).expanduser()
+    home = home if home.is_absolute() else path.resolve().parent / home
+    if not home.parent.is_dir():
+        print(f"masbot: {home.parent} does not exist: create it, or point society.gnupghome "
+              "elsewhere", file=sys.stderr)
+        return USAGE
+    home.mkdir(mode=0o700, exist_ok=True)
+    passphrase = None
+    if raw.get("passphrase_file"):
+        secret = Path(str(raw["passphrase_file"])).expanduser()
+        secret = secret if secret.is_absolute() else path.resolve().parent / secret
+        passphrase = secret.read_text(encoding="utf-8").rstrip("\r\n")
+    try:
+        fpr = init_key(home, str(raw["name"]), str(raw["address"]), passphrase)
+    except SignerError as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+    finally:
+        stop_agent(home)
+    print(fpr)
+    old = path.read_text(encoding="utf-8")
+    try:
+        _replace_text(path, set_society_key(old, fpr))
+        print(f"society.key: {fpr} written to {path}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"masbot: {path}: {exc}", file=sys.stderr)
+    print(f"the revocation certificate is {home / 'openpgp-revocs.d' / (fpr + '.rev')}: copy it "
+          "somewhere safe, away from this machine; give partners 'masbot keys export'",
+          file=sys.stderr)
+    rest = [p for p in check_config(path) if not p.message.startswith("society.gnupghome")]
+    if rest:
+        print("still to fix before masbot can run:", file=sys.stderr)
+        for problem in rest:
+            print(f"  {problem}", file=sys.stderr)
+    return OK
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, keeping the file's permissions."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    scratch.write_text(text, encoding="utf-8")
+    try:
+        os.chmod(scratch, path.stat().st_mode & 0o7777)
+    except OSError:
+        pass
+    os.replace(scratch, path)
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
-    from masbot.signing.signer import Signer, SignerError, init_key
+    from masbot.signing.signer import Signer, SignerError
+    if args.action == "init":
+        return cmd_keys_init(args)
+    if args.action == "add-partner":
+        return cmd_keys_add_partner(args)
     config = _load(args.config)
     if config is None:
         return USAGE
-    if args.action == "add-partner":
-        return cmd_keys_add_partner(args, config)
     soc = config.society
     passphrase = (soc.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
                   if soc.passphrase_file else None)
     try:
-        if args.action == "init":
-            fpr = init_key(soc.gnupghome, soc.name, soc.address, passphrase)
-            print(fpr)
-            print(f"set society.key: {fpr} in {args.config} and give partners "
-                  "'masbot keys export' to pin", file=sys.stderr)
-            return OK
         signer = Signer(soc.gnupghome, soc.key, passphrase)
         print(signer.export_public() if args.action == "export" else signer.fingerprint, end=""
               if args.action == "export" else "\n")
@@ -293,19 +367,38 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return OK if result.ok else NEGATIVE
 
 
-def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
-    """Pin a partner's key: show it, copy it next to the config, set fingerprint/key_file."""
-    import os
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; no answer (end of input) is no."""
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        print()
+        return False
+
+
+def cmd_keys_add_partner(args: argparse.Namespace) -> int:
+    """Pin a partner's key: show it, ask, copy it next to the config, set fingerprint/key_file.
+
+    Works when the config names a key_file that does not exist yet (the key is written there).
+    """
     import re
     import time
+    from datetime import datetime, timezone
     from masbot.config.settings import RESERVED_NAMES, check_config
     from masbot.signing.keyring import EXPIRY_WARNING_DAYS, Keyring, KeyringError
-    from masbot.signing.pinning import partner_snippet, pin_partner
+    from masbot.signing.pinning import partner_key_file, partner_snippet, pin_partner
     name = args.name or ""
     if not args.file or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name) \
             or name in RESERVED_NAMES:
-        print("masbot: usage: masbot keys add-partner FILE --name NAME -c CONFIG (NAME: the "
-              "partner's name in the config, lower-case letters, digits and hyphens)",
+        print("masbot: usage: masbot keys add-partner FILE --name NAME -c CONFIG [--yes] (NAME: "
+              "the partner's name in the config, lower-case letters, digits and hyphens)",
+              file=sys.stderr)
+        return USAGE
+    config_path = Path(args.config)
+    try:
+        old = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{config_path}:0: cannot read the configuration file: {exc.strerror}",
               file=sys.stderr)
         return USAGE
     material = _read_input(args.file)
@@ -324,6 +417,8 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
         print(f"fingerprint: {' '.join(fpr[i:i + 4] for i in range(0, 40, 4))}")
         for uid in key.uids:
             print(f"user id: {uid}")
+        print("expires: " + ("never" if key.expires is None else datetime.fromtimestamp(
+            key.expires, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
         if key.revoked or key.expired():
             print(f"masbot: refused: the key {fpr} is {'revoked' if key.revoked else 'expired'}",
                   file=sys.stderr)
@@ -338,31 +433,36 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
             print(f"masbot: refused: {exc}", file=sys.stderr)
             return NEGATIVE
         exported = ring.export(fpr)
-    relative = f"partner-keys/{name}.asc"
-    target = config.path.parent / relative
-    target.parent.mkdir(exist_ok=True)
+    if not args.yes and not _confirm(
+            f"Compare this fingerprint with the one {name} gave you in person or by phone.\n"
+            f"Pin this key for partner {name}? [y/N] "):
+        print(f"masbot: not pinned (give --yes to pin without asking)", file=sys.stderr)
+        return NEGATIVE
+    relative = partner_key_file(old, name) or f"partner-keys/{name}.asc"
+    target = Path(relative).expanduser()
+    target = target if target.is_absolute() else config_path.resolve().parent / target
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(exported)
     print(f"key copied to {target}")
-    old = config.path.read_text(encoding="utf-8")
     try:
         new = pin_partner(old, name, fpr, relative)
     except ValueError as exc:
-        print(f"masbot: {config.path}: {exc}", file=sys.stderr)
+        print(f"masbot: {config_path}: {exc}", file=sys.stderr)
         return USAGE
     if new is None:
-        print(f"partner {name} is not in {config.path}; add it (with its list address):\n")
+        print(f"partner {name} is not in {config_path}; add it (with its list address):\n")
         print(partner_snippet(name, fpr, relative), end="")
         return NEGATIVE
-    scratch = config.path.with_name(f".{config.path.name}.{os.getpid()}.tmp")
-    scratch.write_text(new, encoding="utf-8")
-    os.replace(scratch, config.path)
-    if problems := check_config(config.path):
-        config.path.write_text(old, encoding="utf-8")
-        for problem in problems:
+    before = {str(p) for p in check_config(config_path)}
+    _replace_text(config_path, new)
+    # Only problems this edit brought are a reason to undo it (others were there before).
+    if introduced := [p for p in check_config(config_path) if str(p) not in before]:
+        _replace_text(config_path, old)
+        for problem in introduced:
             print(problem, file=sys.stderr)
-        print(f"masbot: {config.path} left unchanged", file=sys.stderr)
+        print(f"masbot: {config_path} left unchanged", file=sys.stderr)
         return USAGE
-    print(f"pinned partner {name}: fingerprint {fpr}, key_file {relative} in {config.path}")
+    print(f"pinned partner {name}: fingerprint {fpr}, key_file {relative} in {config_path}")
     return OK
 
 
@@ -523,6 +623,8 @@ def parser() -> argparse.ArgumentParser:
     keys.add_argument("action", choices=["init", "export", "fingerprint", "add-partner"])
     keys.add_argument("file", nargs="?", help="add-partner: the partner's armored public key")
     keys.add_argument("--name", help="add-partner: the partner's name in the config")
+    keys.add_argument("--yes", action="store_true",
+                      help="add-partner: pin without asking (for scripts)")
     verify_p = add("verify", cmd_verify, "verify a post (.eml) or a pasted clearsigned appeal: "
                    "exit 0 only when all of it is signed by a key in the keyring", None)
     verify_p.add_argument("--keyring", metavar="KEYS.asc", help="trust the keys in this file")
