@@ -583,12 +583,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"{f.path}:{f.offset}: address {f.masked}")
     print(f"audit: {len(findings)} address(es) found outside the configured public ones "
           f"in {', '.join(str(r) for r in roots)}")
+    if config.imap is not None and config.imap.after == "move" and config.imap.move_to:
+        from masbot.config.connect import folder_count
+        count, why = folder_count(config.imap, config.imap.move_to)
+        held = f"{count} message(s)" if count is not None else f"an unknown number ({why})"
+        print(f"audit: imap.after is move: {held} kept whole, with their senders' addresses, "
+              f"in the folder {config.imap.move_to!r} on {config.imap.host}; delete them as "
+              "your retention allows, or set after: delete")
     return NEGATIVE if findings else OK
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    p = argparse.ArgumentParser(prog="masbot", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="masbot", description="masbot runs the mail inbox of a mutual aid society.",
+        epilog="Exit codes: 0 success, 1 a negative answer (invalid, not verified, failed "
+               "posts), 2 a usage or configuration error. 'masbot COMMAND --help' tells more; "
+               "config.example.yaml documents every setting.")
     p.add_argument("--version", action="version", version=f"masbot {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -619,7 +630,9 @@ def parser() -> argparse.ArgumentParser:
         sp = add(name, cmd_outbox, f"{what} (numbers as 'masbot status' shows them)")
         sp.add_argument("ids", nargs="*", type=int, metavar="ID")
         sp.add_argument("--all", action="store_true", help="every failed delivery")
-    keys = add("keys", cmd_keys, "manage the society's OpenPGP key")
+    keys = add("keys", cmd_keys, "the society's OpenPGP key: init (create it, write "
+               "society.key), export, fingerprint; add-partner FILE --name NAME (pin a "
+               "partner's key)")
     keys.add_argument("action", choices=["init", "export", "fingerprint", "add-partner"])
     keys.add_argument("file", nargs="?", help="add-partner: the partner's armored public key")
     keys.add_argument("--name", help="add-partner: the partner's name in the config")

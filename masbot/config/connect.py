@@ -240,3 +240,33 @@ def check_connections(config: Config, environ: Mapping[str, str] | None = None,
     findings += check_smtp(config.smtp, environ)
     findings += check_keys(config)
     return findings
+
+
+def folder_count(cfg: ImapConfig, folder: str,
+                 environ: Mapping[str, str] | None = None) -> tuple[int | None, str | None]:
+    """(how many messages ``folder`` holds, None), or (None, why it could not be counted)."""
+    password, problem = _password(cfg.password, environ)
+    if problem:
+        return None, problem
+    where = f"{cfg.host}:{cfg.port}"
+    try:
+        client: imaplib.IMAP4 = (
+            imaplib.IMAP4_SSL(cfg.host, cfg.port, ssl_context=_tls_context(cfg.cafile),
+                              timeout=cfg.timeout) if cfg.tls == "implicit"
+            else imaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout))
+    except Exception as exc:  # noqa: BLE001
+        return None, _network_words(exc, where, cfg.timeout, expects_tls=cfg.tls == "implicit",
+                                    tls_hint="", plain_hint="")
+    try:
+        client.login(cfg.username, password or "")
+        status, data = client.select(_quote(folder), readonly=True)
+        if status != "OK":
+            return None, f"{folder!r} cannot be opened: {_text(data)}"
+        return int(_text(data[0]) or 0), None
+    except (imaplib.IMAP4.error, OSError, ValueError) as exc:
+        return None, _text(exc)
+    finally:
+        try:
+            client.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
