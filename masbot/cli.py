@@ -244,7 +244,7 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
     problems = check_config(path)
     blocking = [p for p in problems if p.line == 0 or p.message.startswith("invalid YAML")
                 or (p.message.startswith("society") and
-                    not p.message.startswith("society.gnupghome: directory"))]
+                    not p.message.startswith(("society.gnupghome: directory", "society.key")))]
     raw = _society_fields(path)
     if blocking or raw is None:
         for problem in blocking or problems:
@@ -276,6 +276,9 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
         print(f"society.key: {fpr} written to {path}", file=sys.stderr)
     except ValueError as exc:
         print(f"masbot: {path}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"masbot: cannot write {path} ({exc.strerror}): set society.key: \"{fpr}\" in it "
+              "by hand", file=sys.stderr)
     print(f"the revocation certificate is {home / 'openpgp-revocs.d' / (fpr + '.rev')}: copy it "
           "somewhere safe, away from this machine; give partners 'masbot keys export'",
           file=sys.stderr)

@@ -73,3 +73,11 @@ def test_audit_counts_the_originals_kept_by_after_move(tmp_path, gpg_home, dovec
     result = masbot("audit", "-c", str(files.config))
     assert ("audit: imap.after is move: 1 message(s) kept whole, with their senders' addresses, "
             "in the folder 'Processed' on 127.0.0.1") in result.stdout, result.stdout
+
+
+def test_demo_output_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = masbot("demo", "--out", str(tmp_path / "a-file" / "demo"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"masbot demo: cannot write in {tmp_path}/a-file/demo: "
+                                     "Not a directory")
