@@ -283,8 +283,10 @@ class Daemon:
         last = None
         while True:
             inbox = self.inbox
-            state = (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
-                                         else "")) if inbox else "no IMAP inbox configured"
+            if inbox is None:  # listener only: nothing to say about IMAP
+                return
+            state = f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
+                                        else "")
             if state != last:
                 store.set_state("imap", state)
                 last = state
