@@ -512,8 +512,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print("outbox: empty")
         for destination, pending, oldest, failed, error in rows:
             age = f", oldest {_ago(oldest)}" if oldest else ""
-            print(f"{destination}: {delivered.get(destination, 0)} delivered, {pending} pending"
-                  f"{age}, {failed} failed" + (f"; last error: {error}" if error else ""))
+            print(f"{destination}: {pending} pending{age}, {failed} failed"
+                  + (f"; last error: {error}" if error else ""))
+            print(f"  delivered: {delivered.get(destination, 0)}")
         failures = store.failed_items()
         for item in failures:
             print(f"failed #{item.id}: post {item.post_id} to {item.destination} after "
