@@ -487,7 +487,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return USAGE
-    pid = running_pid(config)
+    try:
+        pid = running_pid(config)
+        if store_path(config).exists():
+            with open(store_path(config), "rb"):
+                pass
+    except PermissionError:
+        print(f"masbot: cannot read {config.data_dir}: permission denied; run status as the user "
+              "masbot runs as (e.g. runuser -u masbot -- masbot status -c CONFIG)",
+              file=sys.stderr)
+        return USAGE
     alive = pid is not None
     print(f"daemon: running (pid {pid})" if alive and pid and pid > 0 else
           "daemon: running" if alive else "daemon: not running")

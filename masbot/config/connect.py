@@ -86,7 +86,7 @@ def _text(value: object) -> str:
 
 
 def check_imap(cfg: ImapConfig, environ: Mapping[str, str] | None = None) -> list[Finding]:
-    """Log in to the IMAP server as configured and open the mailbox (and ``move_to``)."""
+    """Log in to the IMAP server as configured and open the mailbox."""
     where = f"{cfg.host}:{cfg.port}"
     password, problem = _password(cfg.password, environ)
     if problem:
@@ -110,13 +110,11 @@ def check_imap(cfg: ImapConfig, environ: Mapping[str, str] | None = None) -> lis
         except imaplib.IMAP4.error as exc:
             return [Finding("imap", f"login as {cfg.username} on {where} refused: {_text(exc)}"
                             " (check username and password)")]
-        for label, folder in (("mailbox", cfg.mailbox), ("move_to", cfg.move_to)):
-            if folder is None:
-                continue
-            status, data = client.select(_quote(folder), readonly=True)
-            if status != "OK":
-                findings.append(Finding("imap", f"{label} {folder!r} cannot be opened on "
-                                                f"{where}: {_text(data)}"))
+        # move_to is not checked: the daemon creates it when it is missing.
+        status, data = client.select(_quote(cfg.mailbox), readonly=True)
+        if status != "OK":
+            findings.append(Finding("imap", f"mailbox {cfg.mailbox!r} cannot be opened on "
+                                            f"{where}: {_text(data)}"))
     except (imaplib.IMAP4.error, OSError) as exc:
         findings.append(Finding("imap", f"{where}: {_text(exc)}"))
     finally:
