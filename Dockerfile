@@ -22,5 +22,9 @@ USER masbot
 WORKDIR /home/masbot
 ENV PATH=/opt/masbot/bin:$PATH
 VOLUME ["/data"]
+# Healthy while the daemon runs and no post has failed for good (`masbot status` exits 0).
+# podman keeps it only with `podman build --format docker`.
+HEALTHCHECK --interval=60s --timeout=30s --start-period=60s --retries=3 \
+  CMD ["masbot", "status", "-c", "/config/config.yaml"]
 ENTRYPOINT ["masbot"]
 CMD ["run", "-c", "/config/config.yaml"]

@@ -27,42 +27,60 @@ def _load(path: str):
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from masbot.config.settings import check_config
+    """Check the file; with --connect also log in to the servers and load every key."""
+    from masbot.config.settings import check_config, load_config
+    from masbot.daemon import inbound_problem, restart_needed, running_pid
+    from masbot.signing.signer import Signer, SignerError, stop_agent
     problems = check_config(args.config)
-    if not problems:
-        from masbot.config.settings import load_config
-        from masbot.daemon import inbound_problem
-        from masbot.signing.signer import Signer, SignerError
-        config = load_config(args.config)
-        if problem := inbound_problem(config):
-            print(problem, file=sys.stderr)
-            return USAGE
-        if config.templates_dir is not None:
-            from masbot.story.templates import check_directory
-            template_problems = check_directory(config.templates_dir)
-            for p in template_problems:
-                print(p, file=sys.stderr)
-            if template_problems:
-                return USAGE
-        try:
-            Signer(config.society.gnupghome, config.society.key)
-        except SignerError as exc:
-            print(f"{args.config}: society key: {exc}", file=sys.stderr)
-            return USAGE
-        print(f"{args.config}: ok")
-        return OK
     for problem in problems:
         print(problem, file=sys.stderr)
-    return USAGE
+    if problems:
+        return USAGE
+    config = load_config(args.config)
+    if no_inbound := inbound_problem(config):
+        print(no_inbound, file=sys.stderr)
+        return USAGE
+    if config.templates_dir is not None:
+        from masbot.story.templates import check_directory
+        template_problems = check_directory(config.templates_dir)
+        for p in template_problems:
+            print(p, file=sys.stderr)
+        if template_problems:
+            return USAGE
+    daemon_pid = running_pid(config)
+    found: list[str] = []
+    try:
+        if args.connect:
+            from masbot.config.connect import check_connections
+            found = [str(f) for f in check_connections(config)]
+        else:
+            try:
+                Signer(config.society.gnupghome, config.society.key)
+            except SignerError as exc:
+                found = [f"society key: {exc}"]
+    finally:
+        if daemon_pid is None:  # a running daemon's agent is left alone
+            stop_agent(config.society.gnupghome)
+    for line in found:
+        print(f"{args.config}: {line}", file=sys.stderr)
+    if found:
+        return USAGE
+    if daemon_pid is not None:
+        for name in restart_needed(config):
+            print(f"{args.config}: {name} differs from what the running daemon uses: "
+                  "a reload (SIGHUP) does not change it, restart masbot")
+    print(f"{args.config}: ok" + ("" if args.connect else
+                                  " (--connect also logs in to the servers and loads the keys)"))
+    return OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from masbot.config.settings import ConfigError
-    from masbot.daemon import Daemon
+    from masbot.daemon import Daemon, StartError
     from masbot.signing.signer import SignerError
     try:
         return asyncio.run(Daemon(Path(args.config)).run())
-    except ConfigError as exc:
+    except (ConfigError, StartError) as exc:
         print(exc, file=sys.stderr)
         return USAGE
     except SignerError as exc:
@@ -238,23 +256,100 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return OK
 
 
+def _society_fields(config_path: Path) -> dict | None:
+    """The raw ``society:`` mapping of a config, for commands that run before it is complete."""
+    import yaml
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    society = data.get("society") if isinstance(data, dict) else None
+    return society if isinstance(society, dict) else None
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    """Create gnupghome (0700) and the society's key; write ``society.key`` into the config.
+
+    Works before the rest of the config is complete (passwords, keys of partners): only the
+    society section must be right. The other problems are listed as still to fix.
+    """
+    from masbot.config.settings import check_config
+    from masbot.signing.pinning import set_society_key
+    from masbot.signing.signer import SignerError, init_key, stop_agent
+    path = Path(args.config)
+    problems = check_config(path)
+    blocking = [p for p in problems if p.line == 0 or p.message.startswith("invalid YAML")
+                or (p.message.startswith("society") and
+                    not p.message.startswith(("society.gnupghome: directory", "society.key")))]
+    raw = _society_fields(path)
+    if blocking or raw is None:
+        for problem in blocking or problems:
+            print(problem, file=sys.stderr)
+        return USAGE
+    home = Path(str(raw["gnupghome"])).expanduser()
+    home = home if home.is_absolute() else path.resolve().parent / home
+    if not home.parent.is_dir():
+        print(f"masbot: {home.parent} does not exist: create it, or point society.gnupghome "
+              "elsewhere", file=sys.stderr)
+        return USAGE
+    home.mkdir(mode=0o700, exist_ok=True)
+    passphrase = None
+    if raw.get("passphrase_file"):
+        secret = Path(str(raw["passphrase_file"])).expanduser()
+        secret = secret if secret.is_absolute() else path.resolve().parent / secret
+        passphrase = secret.read_text(encoding="utf-8").rstrip("\r\n")
+    try:
+        fpr = init_key(home, str(raw["name"]), str(raw["address"]), passphrase)
+    except SignerError as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+    finally:
+        stop_agent(home)
+    print(fpr)
+    old = path.read_text(encoding="utf-8")
+    try:
+        _replace_text(path, set_society_key(old, fpr))
+        print(f"society.key: {fpr} written to {path}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"masbot: {path}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"masbot: cannot write {path} ({exc.strerror}): set society.key: \"{fpr}\" in it "
+              "by hand", file=sys.stderr)
+    print(f"the revocation certificate is {home / 'openpgp-revocs.d' / (fpr + '.rev')}: copy it "
+          "somewhere safe, away from this machine; give partners 'masbot keys export'",
+          file=sys.stderr)
+    rest = [p for p in check_config(path) if not p.message.startswith("society.gnupghome")]
+    if rest:
+        print("still to fix before masbot can run:", file=sys.stderr)
+        for problem in rest:
+            print(f"  {problem}", file=sys.stderr)
+    return OK
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, keeping the file's permissions."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    scratch.write_text(text, encoding="utf-8")
+    try:
+        os.chmod(scratch, path.stat().st_mode & 0o7777)
+    except OSError:
+        pass
+    os.replace(scratch, path)
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
-    from masbot.signing.signer import Signer, SignerError, init_key
+    from masbot.signing.signer import Signer, SignerError
+    if args.action == "init":
+        return cmd_keys_init(args)
+    if args.action == "add-partner":
+        return cmd_keys_add_partner(args)
     config = _load(args.config)
     if config is None:
         return USAGE
-    if args.action == "add-partner":
-        return cmd_keys_add_partner(args, config)
     soc = config.society
     passphrase = (soc.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
                   if soc.passphrase_file else None)
     try:
-        if args.action == "init":
-            fpr = init_key(soc.gnupghome, soc.name, soc.address, passphrase)
-            print(fpr)
-            print(f"set society.key: {fpr} in {args.config} and give partners "
-                  "'masbot keys export' to pin", file=sys.stderr)
-            return OK
         signer = Signer(soc.gnupghome, soc.key, passphrase)
         print(signer.export_public() if args.action == "export" else signer.fingerprint, end=""
               if args.action == "export" else "\n")
@@ -311,19 +406,38 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return OK if result.ok else NEGATIVE
 
 
-def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
-    """Pin a partner's key: show it, copy it next to the config, set fingerprint/key_file."""
-    import os
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; no answer (end of input) is no."""
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        print()
+        return False
+
+
+def cmd_keys_add_partner(args: argparse.Namespace) -> int:
+    """Pin a partner's key: show it, ask, copy it next to the config, set fingerprint/key_file.
+
+    Works when the config names a key_file that does not exist yet (the key is written there).
+    """
     import re
     import time
+    from datetime import datetime, timezone
     from masbot.config.settings import RESERVED_NAMES, check_config
     from masbot.signing.keyring import EXPIRY_WARNING_DAYS, Keyring, KeyringError
-    from masbot.signing.pinning import partner_snippet, pin_partner
+    from masbot.signing.pinning import partner_key_file, partner_snippet, pin_partner
     name = args.name or ""
     if not args.file or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name) \
             or name in RESERVED_NAMES:
-        print("masbot: usage: masbot keys add-partner FILE --name NAME -c CONFIG (NAME: the "
-              "partner's name in the config, lower-case letters, digits and hyphens)",
+        print("masbot: usage: masbot keys add-partner FILE --name NAME -c CONFIG [--yes] (NAME: "
+              "the partner's name in the config, lower-case letters, digits and hyphens)",
+              file=sys.stderr)
+        return USAGE
+    config_path = Path(args.config)
+    try:
+        old = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{config_path}:0: cannot read the configuration file: {exc.strerror}",
               file=sys.stderr)
         return USAGE
     material = _read_input(args.file)
@@ -342,6 +456,8 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
         print(f"fingerprint: {' '.join(fpr[i:i + 4] for i in range(0, 40, 4))}")
         for uid in key.uids:
             print(f"user id: {uid}")
+        print("expires: " + ("never" if key.expires is None else datetime.fromtimestamp(
+            key.expires, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
         if key.revoked or key.expired():
             print(f"masbot: refused: the key {fpr} is {'revoked' if key.revoked else 'expired'}",
                   file=sys.stderr)
@@ -356,58 +472,152 @@ def cmd_keys_add_partner(args: argparse.Namespace, config) -> int:
             print(f"masbot: refused: {exc}", file=sys.stderr)
             return NEGATIVE
         exported = ring.export(fpr)
-    relative = f"partner-keys/{name}.asc"
-    target = config.path.parent / relative
-    target.parent.mkdir(exist_ok=True)
+    if not args.yes and not _confirm(
+            f"Compare this fingerprint with the one {name} gave you in person or by phone.\n"
+            f"Pin this key for partner {name}? [y/N] "):
+        print(f"masbot: not pinned (give --yes to pin without asking)", file=sys.stderr)
+        return NEGATIVE
+    relative = partner_key_file(old, name) or f"partner-keys/{name}.asc"
+    target = Path(relative).expanduser()
+    target = target if target.is_absolute() else config_path.resolve().parent / target
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(exported)
     print(f"key copied to {target}")
-    old = config.path.read_text(encoding="utf-8")
     try:
         new = pin_partner(old, name, fpr, relative)
     except ValueError as exc:
-        print(f"masbot: {config.path}: {exc}", file=sys.stderr)
+        print(f"masbot: {config_path}: {exc}", file=sys.stderr)
         return USAGE
     if new is None:
-        print(f"partner {name} is not in {config.path}; add it (with its list address):\n")
+        print(f"partner {name} is not in {config_path}; add it (with its list address):\n")
         print(partner_snippet(name, fpr, relative), end="")
         return NEGATIVE
-    scratch = config.path.with_name(f".{config.path.name}.{os.getpid()}.tmp")
-    scratch.write_text(new, encoding="utf-8")
-    os.replace(scratch, config.path)
-    if problems := check_config(config.path):
-        config.path.write_text(old, encoding="utf-8")
-        for problem in problems:
+    before = {str(p) for p in check_config(config_path)}
+    _replace_text(config_path, new)
+    # Only problems this edit brought are a reason to undo it (others were there before).
+    if introduced := [p for p in check_config(config_path) if str(p) not in before]:
+        _replace_text(config_path, old)
+        for problem in introduced:
             print(problem, file=sys.stderr)
-        print(f"masbot: {config.path} left unchanged", file=sys.stderr)
+        print(f"masbot: {config_path} left unchanged", file=sys.stderr)
         return USAGE
-    print(f"pinned partner {name}: fingerprint {fpr}, key_file {relative} in {config.path}")
+    print(f"pinned partner {name}: fingerprint {fpr}, key_file {relative} in {config_path}")
     return OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _ago(at: float) -> str:
     import time
-    from masbot.daemon import store_path
+    seconds = max(0, int(time.time() - at))
+    return (f"{seconds} s" if seconds < 120 else f"{seconds // 60} min" if seconds < 7200
+            else f"{seconds // 3600} h")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The daemon's liveness and state, and the outbox per destination.
+
+    Exit 0 when the daemon runs and no post has failed; 1 when it does not run or posts failed
+    (for monitoring); 2 on a configuration error.
+    """
+    from masbot.daemon import running_pid, store_path
     from masbot.store import Store
     config = _load(args.config)
     if config is None:
         return USAGE
+    try:
+        pid = running_pid(config)
+        if store_path(config).exists():
+            with open(store_path(config), "rb"):
+                pass
+    except PermissionError:
+        print(f"masbot: cannot read {config.data_dir}: permission denied; run status as the user "
+              "masbot runs as (e.g. runuser -u masbot -- masbot status -c CONFIG)",
+              file=sys.stderr)
+        return USAGE
+    alive = pid is not None
+    print(f"daemon: running (pid {pid})" if alive and pid and pid > 0 else
+          "daemon: running" if alive else "daemon: not running")
     if not store_path(config).exists():  # say so rather than create an empty store
         print(f"store: {store_path(config)} does not exist yet: masbot has not run with this "
               "configuration")
-        return OK
+        return NEGATIVE
     store = Store(store_path(config))
-    rows = store.queue_summary()
-    print(f"store: {store_path(config)}")
-    for key, (value, at) in sorted(store.states().items()):
-        print(f"{key}: {value} (since {int(time.time() - at)} s)")
-    if not rows:
-        print("outbox: empty")
-    for destination, pending, oldest, failed, error in rows:
-        age = f", oldest {int(time.time() - oldest)} s" if oldest else ""
-        print(f"{destination}: {pending} pending{age}, {failed} failed"
-              + (f"; last error: {error}" if error else ""))
-    store.close()
-    return OK
+    try:
+        print(f"store: {store_path(config)}")
+        states = store.states()
+        for key, (value, at) in sorted(states.items()):
+            if key in ("daemon", "restart-settings"):
+                continue
+            if alive:
+                print(f"{key}: {value} (since {_ago(at)})")
+            else:  # what a dead daemon last said is history, not the present
+                print(f"{key}: {value} (last reported {_ago(at)} ago, before the daemon stopped)")
+        rows = store.queue_summary()
+        delivered = store.delivered_counts()
+        if not rows:
+            print("outbox: empty")
+        for destination, pending, oldest, failed, error in rows:
+            age = f", oldest {_ago(oldest)}" if oldest else ""
+            print(f"{destination}: {pending} pending{age}, {failed} failed"
+                  + (f"; last error: {error}" if error else ""))
+            print(f"  delivered: {delivered.get(destination, 0)}")
+        failures = store.failed_items()
+        for item in failures:
+            print(f"failed #{item.id}: post {item.post_id} to {item.destination} after "
+                  f"{item.attempts} attempt(s): {item.last_error}")
+        if failures:
+            print(f"{len(failures)} failed: 'masbot retry -c CONFIG --all' sends them again, "
+                  "'masbot drop -c CONFIG ID…' gives them up")
+    finally:
+        store.close()
+    return OK if alive and not failures else NEGATIVE
+
+
+def _nudge(pid: int | None) -> str:
+    """Ask the running daemon to look at its outbox now; say what will happen."""
+    if pid is None:
+        return "; masbot is not running: they are sent when it starts"
+    try:
+        if pid > 0:
+            os.kill(pid, signal.SIGUSR1)
+            return f"; the running daemon (pid {pid}) sends them now"
+    except OSError:
+        pass
+    return "; the running daemon sends them within a minute"
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """``masbot retry`` / ``masbot drop``: failed deliveries back into the queue, or gone."""
+    from masbot.daemon import running_pid, store_path
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    if bool(args.ids) == bool(args.all):
+        print(f"masbot: give the numbers of failed deliveries (from 'masbot status'), or --all",
+              file=sys.stderr)
+        return USAGE
+    if not store_path(config).exists():
+        print(f"masbot: {store_path(config)} does not exist yet: nothing has failed",
+              file=sys.stderr)
+        return USAGE
+    store = Store(store_path(config))
+    try:
+        known = {item.id for item in store.failed_items()}
+        missing = [i for i in args.ids if i not in known]
+        for number in missing:
+            print(f"masbot: #{number} is not a failed delivery ('masbot status' lists them)",
+                  file=sys.stderr)
+        wanted = None if args.all else [i for i in args.ids if i in known]
+        if args.command == "retry":
+            count = store.retry_failed(wanted)
+            print(f"{count} delivery(ies) queued again" + (_nudge(running_pid(config))
+                                                            if count else ""))
+        else:
+            count = store.drop_failed(wanted)
+            print(f"{count} failed delivery(ies) dropped")
+    finally:
+        store.close()
+    return NEGATIVE if missing else OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -422,12 +632,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"{f.path}:{f.offset}: address {f.masked}")
     print(f"audit: {len(findings)} address(es) found outside the configured public ones "
           f"in {', '.join(str(r) for r in roots)}")
+    if config.imap is not None and config.imap.after == "move" and config.imap.move_to:
+        from masbot.config.connect import folder_count
+        count, why = folder_count(config.imap, config.imap.move_to)
+        held = f"{count} message(s)" if count is not None else f"an unknown number ({why})"
+        print(f"audit: imap.after is move: {held} kept whole, with their senders' addresses, "
+              f"in the folder {config.imap.move_to!r} on {config.imap.host}; delete them as "
+              "your retention allows, or set after: delete")
     return NEGATIVE if findings else OK
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    p = argparse.ArgumentParser(prog="masbot", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="masbot", description="masbot runs the mail inbox of a mutual aid society.",
+        epilog="Exit codes: 0 success, 1 a negative answer (invalid, not verified, failed "
+               "posts), 2 a usage or configuration error. 'masbot COMMAND --help' tells more; "
+               "config.example.yaml documents every setting.")
     p.add_argument("--version", action="version", version=f"masbot {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -443,17 +664,29 @@ def parser() -> argparse.ArgumentParser:
     add("run", cmd_run, "run the daemon until SIGTERM; SIGHUP reloads the configuration")
     add("demo", cmd_demo, "a complete run with no outside servers", None).add_argument(
         "--out", required=True, help="an empty or new directory for the results")
-    add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines")
+    add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines"
+        ).add_argument("--connect", action="store_true",
+                       help="also log in to IMAP and SMTP and load every key the config names")
     add("template", cmd_template, "list the templates, or print NAME's blank form",
         "optional").add_argument("name", nargs="?")
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
         "optional").add_argument("file")
     add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")
-    add("status", cmd_status, "queue depth, oldest item and last error per destination")
-    keys = add("keys", cmd_keys, "manage the society's OpenPGP key")
+    add("status", cmd_status, "whether the daemon runs, its state, and per destination: "
+        "delivered, pending, failed; exit 1 when it does not run or a post failed")
+    for name, what in (("retry", "queue failed deliveries again"),
+                       ("drop", "give up failed deliveries for good")):
+        sp = add(name, cmd_outbox, f"{what} (numbers as 'masbot status' shows them)")
+        sp.add_argument("ids", nargs="*", type=int, metavar="ID")
+        sp.add_argument("--all", action="store_true", help="every failed delivery")
+    keys = add("keys", cmd_keys, "the society's OpenPGP key: init (create it, write "
+               "society.key), export, fingerprint; add-partner FILE --name NAME (pin a "
+               "partner's key)")
     keys.add_argument("action", choices=["init", "export", "fingerprint", "add-partner"])
     keys.add_argument("file", nargs="?", help="add-partner: the partner's armored public key")
     keys.add_argument("--name", help="add-partner: the partner's name in the config")
+    keys.add_argument("--yes", action="store_true",
+                      help="add-partner: pin without asking (for scripts)")
     verify_p = add("verify", cmd_verify, "verify a post (.eml) or a pasted clearsigned appeal: "
                    "exit 0 only when all of it is signed by a key in the keyring", None)
     verify_p.add_argument("--keyring", metavar="KEYS.asc", help="trust the keys in this file")

@@ -1,5 +1,9 @@
 """``masbot run``: inbound (IMAP and/or listener) -> society -> outbox -> SMTP, until SIGTERM.
 
+The daemon holds an flock on ``data_dir/masbot.lock`` (with its pid) while it lives: a second
+daemon on the same data_dir refuses to start, and ``masbot status`` can tell a live daemon from
+one that was killed. SIGUSR1 makes it look at the outbox at once (``masbot retry`` sends it).
+
 SIGHUP, or a change of the config file, reloads the configuration: a new config that fails the
 check is refused, its problems are logged, and the running one is kept.
 """
@@ -7,11 +11,15 @@ check is refused, its problems are logged, and the running one is kept.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import errno
+import fcntl
+import json
 import logging
 import os
 import signal
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
@@ -49,6 +57,77 @@ def store_path(config: Config) -> Path:
     return config.data_dir / "masbot.sqlite3"
 
 
+def lock_path(config: Config) -> Path:
+    """The lock file a running daemon holds (flock) in its data_dir, with its pid in it."""
+    return config.data_dir / "masbot.lock"
+
+
+class StartError(Exception):
+    """The daemon cannot start; the message is one line saying why."""
+
+
+class AlreadyRunning(StartError):
+    """Another daemon holds the lock on this data_dir; the message says which."""
+
+
+class DaemonLock:
+    """An exclusive flock on ``masbot.lock`` held for the daemon's lifetime.
+
+    The kernel releases it when the process ends in any way (kill -9 included), so whether it
+    is held tells ``masbot status`` whether a daemon is alive.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock and write our pid; raise :class:`AlreadyRunning` if it is held."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            pid = _read_pid(self.path)
+            raise AlreadyRunning(
+                f"masbot: another masbot is already running on {self.path.parent}"
+                + (f" (pid {pid})" if pid else "") + "; stop it first") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        """Let go of the lock (the file stays; an unlocked file means no daemon)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def running_pid(config: Config) -> int | None:
+    """The pid of the daemon running on this config's data_dir, or None when none runs."""
+    path = lock_path(config)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_pid(path) or -1
+    finally:
+        os.close(fd)  # closing also drops a shared lock we may just have taken
+    return None
+
+
 @dataclass
 class Parts:
     """Everything a running society is made of, for the daemon and the demo."""
@@ -68,12 +147,57 @@ def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     signer = Signer(config.society.gnupghome, config.society.key, passphrase)
     password = config.smtp.password.read(environ) if config.smtp.password else None
     transport = SmtpTransport(config.smtp, password)
-    retry = RetryPolicy(config.delivery.retry_first_seconds, config.delivery.retry_max_seconds,
-                        config.delivery.max_age_hours * 3600)
-    deliverer = Deliverer(store, transport, config.society.address, retry)
+    deliverer = Deliverer(store, transport, config.society.address, retry_policy(config))
     keyring = load_keyring(config)
     society = Society(config, store, signer, transport, deliverer, keyring=keyring)
     return Parts(config, store, signer, deliverer, society)
+
+
+def retry_policy(config: Config) -> RetryPolicy:
+    """The outbox's retry policy from the delivery settings."""
+    return RetryPolicy(config.delivery.retry_first_seconds, config.delivery.retry_max_seconds,
+                       config.delivery.max_age_hours * 3600)
+
+
+def restart_settings(config: Config) -> dict[str, str]:
+    """The settings a reload cannot apply, by dotted name: the signing key (the signer is
+    made once), data_dir (the store and the lock), IMAP and the listener (their connections)."""
+    soc = config.society
+    out = {"data_dir": str(config.data_dir), "society.gnupghome": str(soc.gnupghome),
+           "society.key": str(soc.key), "society.passphrase_file": str(soc.passphrase_file)}
+    for name in ("imap", "listener"):
+        section = getattr(config, name)
+        if section is None:
+            out[name] = "(none)"
+            continue
+        for f in dataclasses.fields(section):
+            out[f"{name}.{f.name}"] = repr(getattr(section, f.name))
+    return out
+
+
+def changed_settings(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """The names whose values differ; a section added or removed is named once."""
+    names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return [n for n in names if n.split(".")[0] == n or n.split(".")[0] not in names]
+
+
+def restart_needed(config: Config) -> list[str]:
+    """The restart-only settings in which ``config`` differs from the daemon now running on its
+    data_dir ([] when none runs, or it published nothing)."""
+    if running_pid(config) is None or not store_path(config).exists():
+        return []
+    store = Store(store_path(config))
+    try:
+        published = store.states().get("restart-settings")
+    finally:
+        store.close()
+    if published is None:
+        return []
+    try:
+        running = json.loads(published[0])
+    except ValueError:
+        return []
+    return changed_settings(running, restart_settings(config))
 
 
 def load_keyring(config: Config) -> Keyring:
@@ -92,18 +216,40 @@ class Daemon:
         self.environ = environ
         self.stopping = asyncio.Event()
         self.inbox: ImapInbox | None = None
+        self.started_with: dict[str, str] = {}
 
     def reload(self, parts: Parts) -> None:
-        """Load the config file again; keep the running config when the new one has problems."""
+        """Load the config file again and apply what can be applied live.
+
+        A new config with problems is refused and the running one kept. Applied at once: SMTP
+        (server, TLS, login, password), delivery retries, log settings (the log file is opened
+        again, for logrotate), limits, rules, partners and their keys, moderators, templates,
+        attachments and the society's public details. The settings in
+        :func:`restart_settings` (the signing key, data_dir, IMAP, the listener) need a restart;
+        each one that changed is named in the log, and the old value stays in use.
+        """
         try:
             config = load_config(self.config_path, self.environ)
             if config.templates_dir is not None:
                 problems = check_directory(config.templates_dir)
                 if problems:
                     raise ConfigError(problems)
+            password = config.smtp.password.read(self.environ) if config.smtp.password else None
         except ConfigError as exc:
             log.error("reload refused, the running configuration is kept:\n%s", exc)
             return
+        except (OSError, KeyError) as exc:
+            log.error("reload refused, the running configuration is kept: the SMTP password "
+                      "cannot be read: %s", exc)
+            return
+        logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
+        transport = parts.deliverer.transport
+        if isinstance(transport, SmtpTransport) and (transport.config, transport.password) != (
+                config.smtp, password):
+            transport.config, transport.password = config.smtp, password
+            # Posts waiting out a backoff from the old settings are tried with the new ones now.
+            parts.store.retry_pending_now()
+        parts.deliverer.retry = retry_policy(config)
         old = parts.society.keyring
         parts.society.reconfigure(config, load_keyring(config))
         if old is not None:
@@ -111,7 +257,13 @@ class Daemon:
             # later rather than pull its GnuPG home out from under it.
             asyncio.get_running_loop().call_later(60, old.close)
         parts.config = config
-        log.info("configuration reloaded")
+        pending = changed_settings(self.started_with, restart_settings(config))
+        log.info("configuration reloaded: smtp, delivery, log, limits, rules, partners, "
+                 "moderators, templates and attachments apply now")
+        if pending:
+            log.warning("these settings changed but need a restart, their old values stay in "
+                        "use until then: %s", ", ".join(pending))
+        parts.deliverer.kick()  # a corrected smarthost is tried now, not at the next retry
 
     async def _watch(self, parts: Parts) -> None:
         def stamp() -> float | None:
@@ -131,8 +283,10 @@ class Daemon:
         last = None
         while True:
             inbox = self.inbox
-            state = (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
-                                         else "")) if inbox else "no IMAP inbox configured"
+            if inbox is None:  # listener only: nothing to say about IMAP
+                return
+            state = f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
+                                        else "")
             if state != last:
                 store.set_state("imap", state)
                 last = state
@@ -141,36 +295,66 @@ class Daemon:
     async def _housekeeping(self, store: Store) -> None:
         """Hourly: the images of held appeals that expired undecided are deleted."""
         while True:
-            gone = store.purge_held_images(date.today().isoformat())
+            gone = store.purge_held_images(datetime.now(timezone.utc).date().isoformat())
             if gone:
                 log.info("deleted %d image(s) of held appeals that expired undecided", gone)
             await asyncio.sleep(3600)
 
     async def run(self) -> int:
-        """Run until SIGTERM or SIGINT; return the exit code."""
+        """Run until SIGTERM or SIGINT; return the exit code.
+
+        Raises :class:`StartError` (one line) when the daemon cannot start: another one runs
+        on the same data_dir, or the listener's port is taken.
+        """
         config = load_config(self.config_path, self.environ)
         problem = inbound_problem(config)
         if problem:
             raise ConfigError([problem])
+        lock = DaemonLock(lock_path(config))
+        lock.acquire()
+        try:
+            return await self._run(config)
+        finally:
+            lock.release()
+
+    async def _run(self, config: Config) -> int:
         logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
         parts = assemble(config, self.environ)
+        parts.store.clear_states()
+        parts.store.set_state("daemon", f"running, pid {os.getpid()}")
+        self.started_with = restart_settings(config)
+        parts.store.set_state("restart-settings", json.dumps(self.started_with))
+        server = None
+        if config.listener is not None:
+            try:
+                server = await listener.serve(parts.society.handle, config.listener.host,
+                                              config.listener.port, lmtp=config.listener.lmtp,
+                                              max_bytes=config.limits.max_message_bytes)
+            except OSError as exc:
+                parts.store.set_state("daemon", "stopped: the listener could not start")
+                parts.store.close()
+                why = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise StartError(f"masbot: cannot listen on {config.listener.host}:"
+                                 f"{config.listener.port}: {why}"
+                                 + (" (another program uses it: stop it or change "
+                                    "listener.port)" if exc.errno == errno.EADDRINUSE else "")
+                                 ) from None
+            parts.store.set_state("listener", f"{'LMTP' if config.listener.lmtp else 'SMTP'} on "
+                                  f"{config.listener.host}:{config.listener.port}")
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(parts))
+        # `masbot retry` asks for an immediate look at the outbox.
+        loop.add_signal_handler(signal.SIGUSR1, parts.deliverer.kick)
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(self._watch(parts), name="config-watch")]
-        server = None
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
                                    parts.society.handle)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
         tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
-        if config.listener is not None:
-            server = await listener.serve(parts.society.handle, config.listener.host,
-                                          config.listener.port, lmtp=config.listener.lmtp,
-                                          max_bytes=config.limits.max_message_bytes)
         log.info("masbot running for %s (key %s)", config.society.name, parts.signer.fingerprint)
         await self.stopping.wait()
         log.info("stopping")
@@ -187,7 +371,9 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        parts.store.set_state("imap", "stopped")
+        if self.inbox is not None:
+            parts.store.set_state("imap", "stopped")
+        parts.store.set_state("daemon", "stopped")
         parts.store.close()
         if parts.society.keyring is not None:
             parts.society.keyring.close()

@@ -8,10 +8,12 @@ standing in for the smarthost (it files posts under ``DIR/sent/<list>/`` and ans
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from datetime import date, timedelta
 from importlib import resources
@@ -170,7 +172,17 @@ def run(out: Path) -> int:
     if out.exists() and any(out.iterdir()):
         print(f"masbot demo: {out} is not empty; give a new directory")
         return 2
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".masbot-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        print(f"masbot demo: cannot write in {out}: {exc.strerror or exc}"
+              + (" (in a container: the mounted folder must be writable by uid 10001, e.g. "
+                 "chown 10001 it or run with --user $(id -u))" if exc.errno == errno.EACCES
+                 else ""), file=sys.stderr)
+        return 2
     home = Path(tempfile.mkdtemp(prefix="mb-demo-", dir="/tmp"))  # short: gpg-agent socket
     try:
         summary = asyncio.run(_run(out, home))

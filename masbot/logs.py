@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -47,15 +48,22 @@ class JsonFormatter(logging.Formatter):
 
 def setup(level: str = "info", fmt: str = "text", file: Path | None = None,
           public_addresses: Iterable[str] = ()) -> None:
-    """Configure the root logger for masbot (replacing earlier handlers)."""
-    handler: logging.Handler = (logging.FileHandler(file, encoding="utf-8") if file
-                                else logging.StreamHandler(sys.stderr))
+    """Configure the root logger for masbot (replacing earlier handlers).
+
+    A log file is watched: when logrotate moves it away, the next line opens a new one (and a
+    reload opens it again in any case), so no ``copytruncate`` is needed.
+    """
+    handler: logging.Handler = (logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+                                if file else logging.StreamHandler(sys.stderr))
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(AddressFilter(public_addresses))
+    handler.masbot = True  # type: ignore[attr-defined]
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if getattr(old, "masbot", False):  # ours: close the file; leave others' handlers be
+            old.close()
     root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("gnupg", "aioimaplib", "mail.log", "asyncio"):

@@ -324,6 +324,57 @@ class Store:
         """How many deliveries are still pending."""
         return self.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
 
+    # -- for the operator: status, retry, drop ---------------------------------------------
+    def clear_states(self) -> None:
+        """Forget what an earlier daemon published: a starting daemon speaks for itself."""
+        with self._tx():
+            self.db.execute("DELETE FROM daemon_state")
+
+    def delivered_counts(self) -> dict[str, int]:
+        """Per destination: how many posts it has accepted."""
+        return {d: n for d, n in self.db.execute(
+            "SELECT destination, COUNT(*) FROM outbox WHERE state='sent' GROUP BY destination")}
+
+    def failed_items(self) -> list[OutboxItem]:
+        """Every delivery that failed for good, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, post_id, destination, state, attempts, created, next_attempt, last_error "
+            "FROM outbox WHERE state='failed' ORDER BY id")
+        return [OutboxItem(*row) for row in rows]
+
+    def retry_failed(self, ids: Sequence[int] | None, now: int | None = None) -> int:
+        """Put failed deliveries (``ids``, or all when None) back in the queue as if new, due
+        now; return how many. Their age starts again, so max_age does not fail them at once."""
+        now = int(time.time()) if now is None else now
+        where, args = self._failed_where(ids)
+        with self._tx():
+            cur = self.db.execute(
+                "UPDATE outbox SET state='pending', attempts=0, created=?, next_attempt=?, "
+                f"done_at=NULL WHERE {where}", (now, now, *args))
+        return cur.rowcount
+
+    def drop_failed(self, ids: Sequence[int] | None) -> int:
+        """Delete failed deliveries (``ids``, or all when None); return how many."""
+        where, args = self._failed_where(ids)
+        with self._tx():
+            cur = self.db.execute(f"DELETE FROM outbox WHERE {where}", args)
+        return cur.rowcount
+
+    def retry_pending_now(self, now: int | None = None) -> int:
+        """Make every pending delivery due now (the smarthost settings were corrected)."""
+        now = int(time.time()) if now is None else now
+        with self._tx():
+            cur = self.db.execute("UPDATE outbox SET next_attempt=? WHERE state='pending' AND "
+                                  "next_attempt>?", (now, now))
+        return cur.rowcount
+
+    @staticmethod
+    def _failed_where(ids: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
+        if ids is None:
+            return "state='failed'", ()
+        return (f"state='failed' AND id IN ({','.join('?' * len(ids))})", tuple(ids)) if ids \
+            else ("0", ())
+
     # -- what a route reads (masbot.gather) --------------------------------------------------
     def peek_number(self, scope: str) -> int:
         """The number :meth:`next_number` would give now, without taking it."""

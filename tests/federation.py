@@ -57,7 +57,8 @@ class Router:
         self.inbound: dict[str, list[bytes]] = defaultdict(list)  # society -> partner posts in
         self.relayed = 0
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                      server_hostname="mail.test")
 
     def start(self) -> None:
         self._controller.start()

@@ -141,7 +141,8 @@ def test_a_config_without_inbound_cannot_run(tmp_path, gpg_home):
 def test_status_before_the_first_run_says_so_and_creates_nothing(tmp_path, gpg_home):
     files = write_config(tmp_path, Path(gpg_home().path), smtp_port=2525, imap_port=1143)
     result = masbot("status", "-c", str(files.config))
-    assert result.returncode == 0
+    assert result.returncode == 1, "nothing runs: monitoring must see it"
+    assert b"daemon: not running" in result.stdout
     assert b"does not exist yet: masbot has not run" in result.stdout
     assert not files.data_dir.exists()
 
@@ -153,3 +154,46 @@ def test_validate_takes_a_bare_form_without_mail_headers(tmp_path):
     result = masbot("validate", str(path))
     assert result.returncode == 0, result.stdout.decode()
     assert b"Title: Get Sam home" in result.stdout
+
+
+def test_keys_from_a_blank_start(tmp_path, gpg_home):
+    """No gnupghome yet, an example fingerprint in society.key, a partner key_file not yet
+    there: keys init and keys add-partner make a config that check-config passes."""
+    from masbot.signing.signer import Signer, init_key
+    home = tmp_path / "gnupg"
+    files = write_config(tmp_path, home, smtp_port=2525, imap_port=1143)
+    text = files.config.read_text().replace(
+        f"  gnupghome: {home}\n",
+        "  # the society's key lives here\n  gnupghome: gnupg\n"
+        "  key: \"0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567\"  # from the example\n"
+    ).replace(f"fingerprint: {'A' * 40}\n",
+              f"fingerprint: {'A' * 40}\n    key_file: keys/riverside.asc  # not yet here\n")
+    files.config.write_text(text)
+    init = masbot("keys", "init", "-c", str(files.config))
+    assert init.returncode == 0, init.stderr.decode()
+    fpr = init.stdout.decode().strip()
+    assert home.is_dir() and home.stat().st_mode & 0o777 == 0o700
+    new = files.config.read_text()
+    assert f'  key: "{fpr}"  # from the example\n' in new
+    assert "# the society's key lives here" in new
+    assert b"openpgp-revocs.d" in init.stderr
+    socket = subprocess.run(["gpgconf", "--homedir", str(home), "--list-dirs", "agent-socket"],
+                            capture_output=True, text=True).stdout.strip()
+    assert not Path(socket).exists(), "keys init left a gpg-agent running"
+    # A partner's key: shown, asked about; no is no.
+    partner = gpg_home()
+    init_key(Path(partner.path), "Riverside Mutual Aid", "mas@riverside.example")
+    key = tmp_path / "riverside-download.asc"
+    key.write_text(Signer(Path(partner.path)).export_public())
+    refused = masbot("keys", "add-partner", str(key), "--name", "riverside", "-c",
+                     str(files.config), stdin=b"n\n")
+    assert refused.returncode == 1 and b"not pinned" in refused.stderr
+    assert b"expires: 20" in refused.stdout and b"user id: Riverside Mutual Aid" in refused.stdout
+    assert not (tmp_path / "keys" / "riverside.asc").exists()
+    pinned = masbot("keys", "add-partner", str(key), "--name", "riverside", "-c",
+                    str(files.config), stdin=b"y\n")
+    assert pinned.returncode == 0, pinned.stderr.decode()
+    assert (tmp_path / "keys" / "riverside.asc").read_text().startswith("-----BEGIN PGP")
+    assert "key_file: keys/riverside.asc  # not yet here" in files.config.read_text()
+    check = masbot("check-config", "-c", str(files.config))
+    assert check.returncode == 0, check.stderr.decode()

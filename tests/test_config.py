@@ -442,14 +442,16 @@ def test_load_config_raises_with_every_problem(at) -> None:
                             "(society:, smtp:, ...), found a list"),
     ("just words\n", "config.yaml:1: the configuration must be a mapping of keys (society:, "
                      "smtp:, ...), found a string ('just words')"),
-    ("society:\n  name: [unclosed\nsmtp: {}\n", "config.yaml:3: invalid YAML: while parsing a flow "
-                                                "sequence; expected ',' or ']', but got ':'"),
-    ("a: 1\n b: 2\n", "config.yaml:2: invalid YAML: mapping values are not allowed here"),
-    ("a: 1\n\tb: 2\n", "config.yaml:2: invalid YAML: while scanning for the next token; found "
-                       "character '\\t' that cannot start any token"),
-    ("a: 1\n---\nb: 2\n", "config.yaml:2: invalid YAML: expected a single document in the "
-                          "stream; but found another document"),
-    ("a: *nothing\n", "config.yaml:1: invalid YAML: found undefined alias 'nothing'"),
+    ("society:\n  name: [unclosed\nsmtp: {}\n", "config.yaml:3: invalid YAML: a [ list opened on "
+                                                "line 2 is not closed with ]"),
+    ("a: 1\n b: 2\n", "config.yaml:2: invalid YAML: a ': ' where no key can start: indent this "
+                      "key like those above it, or quote a value that holds ': ' (key: \"a: b\")"),
+    ("a: 1\n\tb: 2\n", "config.yaml:2: invalid YAML: a tab character; indent with spaces, never "
+                       "tabs"),
+    ("a: 1\n---\nb: 2\n", "config.yaml:2: invalid YAML: a second document (---): the "
+                          "configuration must be one document"),
+    ("a: *nothing\n", "config.yaml:1: invalid YAML: an alias ('nothing') names no &anchor "
+                      "defined above it"),
     ("a: 1\nb: \x00\n", "config.yaml:2: invalid YAML: character '\\x00' is not allowed"),
 ])
 def test_file_level_problems(at, text: str, expected: str) -> None:

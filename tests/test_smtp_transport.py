@@ -37,7 +37,7 @@ def tls_server(tmp_path):
     handler = Recorder()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=ctx,
                             require_starttls=True, authenticator=authenticator,
-                            auth_require_tls=True)
+                            auth_require_tls=True, server_hostname="smarthost.test")
     controller.start()
     yield controller, handler, cert
     controller.stop()

@@ -331,7 +331,7 @@ def test_keys_add_partner_pins_the_key_and_keeps_comments(config, gpg_home, tmp_
     riverside = Signer(Path(partner_home.path))
     key = tmp_path / "riverside-download.asc"
     key.write_text(riverside.export_public())
-    result = masbot("keys", "add-partner", str(key), "--name", "riverside", "-c", str(config))
+    result = masbot("keys", "add-partner", str(key), "--name", "riverside", "--yes", "-c", str(config))
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     fpr = riverside.fingerprint
     assert " ".join(fpr[i:i + 4] for i in range(0, 40, 4)).encode() in result.stdout
@@ -349,7 +349,8 @@ def test_keys_add_partner_pins_the_key_and_keeps_comments(config, gpg_home, tmp_
     result = masbot("verify", "-c", str(config), str(eml))
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert f"signer: {fpr}".encode() in result.stdout
-    again = masbot("keys", "add-partner", str(key), "--name", "riverside", "-c", str(config))
+    again = masbot("keys", "add-partner", str(key), "--name", "riverside", "--yes", "-c",
+                   str(config))
     assert again.returncode == 0 and config.read_text().count("key_file:") == 1
 
 
@@ -359,7 +360,7 @@ def test_keys_add_partner_for_an_unknown_partner_prints_the_snippet(config, gpg_
     key = tmp_path / "k.asc"
     key.write_bytes(home.export(fpr))
     before = config.read_text()
-    result = masbot("keys", "add-partner", str(key), "--name", "newtown", "-c", str(config))
+    result = masbot("keys", "add-partner", str(key), "--name", "newtown", "--yes", "-c", str(config))
     assert result.returncode == 1
     out = result.stdout.decode()
     assert "- name: newtown" in out and f'fingerprint: "{fpr}"' in out
@@ -385,7 +386,7 @@ def test_keys_add_partner_refuses_expired_revoked_and_secret_keys(config, gpg_ho
     for name, (material, code, message) in cases.items():
         key = tmp_path / f"{name}.asc"
         key.write_bytes(material)
-        result = masbot("keys", "add-partner", str(key), "--name", "riverside", "-c", str(config))
+        result = masbot("keys", "add-partner", str(key), "--name", "riverside", "--yes", "-c", str(config))
         assert result.returncode == code, (name, result.stdout, result.stderr)
         assert message in result.stderr, (name, result.stderr)
     bad = masbot("keys", "add-partner", str(tmp_path / "soon.asc"), "--name", "../evil", "-c",

@@ -476,6 +476,38 @@ def _pairs(node: MappingNode, ctx: Context, where: Where, seen: frozenset[int]) 
     return given
 
 
+def yaml_in_words(err: yaml.MarkedYAMLError) -> str:
+    """What a YAML syntax error means, in the operator's words rather than the parser's."""
+    context, problem = err.context or "", err.problem or ""
+    opened = err.context_mark.line + 1 if err.context_mark else None
+    if "cannot start any token" in problem and "\\t" in problem:
+        return "a tab character; indent with spaces, never tabs"
+    if "flow sequence" in context:
+        return f"a [ list opened on line {opened} is not closed with ]"
+    if "flow mapping" in context:
+        return f"a {{ mapping opened on line {opened} is not closed with }}"
+    if "quoted scalar" in context:
+        return f"the quoted value that starts on line {opened} is never closed"
+    if "mapping values are not allowed" in problem:
+        return ("a ': ' where no key can start: indent this key like those above it, or quote "
+                "a value that holds ': ' (key: \"a: b\")")
+    if "single document" in context:
+        return "a second document (---): the configuration must be one document"
+    if "block mapping" in context:
+        return ("this line is indented differently from the keys above it "
+                f"(the block starting on line {opened})")
+    if "block collection" in context:
+        return (f"this line does not fit the list that starts on line {opened}: its items "
+                "start with '- ' at the same indentation")
+    if "simple key" in context:
+        return "a line that is neither 'key: value' nor a '- ' list item (a ':' is missing?)"
+    if "undefined alias" in problem:
+        return f"an alias ({problem.rsplit(' ', 1)[-1]}) names no &anchor defined above it"
+    detail = "; ".join(p for p in (context, problem) if p)
+    return detail.replace("<block end>", "the end of the block").replace(
+        "<block mapping start>", "a new key")
+
+
 def compose_file(ctx: Context) -> Node | None:
     """Read and compose ``ctx.source``; report read, encoding and YAML syntax problems.
 
@@ -496,8 +528,7 @@ def compose_file(ctx: Context) -> Node | None:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        detail = "; ".join(str(p) for p in (err.context, err.problem) if p)
-        ctx.report(mark.line + 1 if mark else 1, f"invalid YAML: {detail}")
+        ctx.report(mark.line + 1 if mark else 1, f"invalid YAML: {yaml_in_words(err)}")
         return None
     except yaml.reader.ReaderError as err:
         char = chr(err.character) if isinstance(err.character, int) else err.character

@@ -253,7 +253,8 @@ class Keyring:
 
 
 def from_config(config) -> Keyring:
-    """The keyring a society trusts: its own public key and its partners' pinned keys.
+    """The keyring a society trusts: its own public key and the pinned keys of the partners
+    it accepts posts from (direction receive or both).
 
     A partner's key comes from its ``key_file``, else from the society's GNUPGHOME by its
     pinned fingerprint. A key that cannot be found, or is not the pinned one, is left out
@@ -273,6 +274,8 @@ def from_config(config) -> Keyring:
     except (SignerError, KeyringError, OSError) as exc:
         keyring.warnings.append(f"the society's own key: {exc}")
     for partner in config.partners:
+        if not partner.receives_from:  # direction send: its key never checks anything
+            continue
         try:
             if partner.key_file is not None:
                 material = Path(partner.key_file).read_bytes()

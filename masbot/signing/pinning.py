@@ -68,3 +68,54 @@ def partner_snippet(name: str, fingerprint: str, key_file: str) -> str:
             f"    fingerprint: \"{fingerprint}\"\n"
             f"    direction: both                  # send, receive or both\n"
             f"    key_file: {key_file}\n")
+
+
+def partner_key_file(config_text: str, name: str) -> str | None:
+    """The ``key_file:`` written for partner ``name`` (as written, maybe relative), or None."""
+    import yaml
+    try:
+        entry = _partner_node(yaml.compose(config_text, Loader=yaml.SafeLoader), name)
+    except yaml.YAMLError:
+        return None
+    for key, value in entry.value if entry is not None else ():
+        if getattr(key, "value", None) == "key_file" and isinstance(value, yaml.ScalarNode) \
+                and value.value:
+            return str(value.value)
+    return None
+
+
+def set_society_key(config_text: str, fingerprint: str) -> str:
+    """``config_text`` with ``society.key`` set to ``fingerprint``, comments and layout kept.
+
+    An existing ``key:`` value is replaced; otherwise ``key:`` is added right after the
+    society's ``gnupghome:`` (or ``name:``) line. Raises ValueError when the YAML cannot be
+    edited safely (not parseable, no block-style society section).
+    """
+    import yaml
+    try:
+        root = yaml.compose(config_text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"the configuration is not valid YAML: {exc}") from None
+    society = None
+    if isinstance(root, yaml.MappingNode):
+        society = next((v for k, v in root.value if getattr(k, "value", None) == "society"
+                        and isinstance(v, yaml.MappingNode)), None)
+    if society is None or society.flow_style:
+        raise ValueError("no block-style society: section to write the key into; set "
+                         f"society.key: \"{fingerprint}\" by hand")
+    values = {k.value: (k, v) for k, v in society.value if isinstance(k, yaml.ScalarNode)}
+    text = f'"{fingerprint}"'
+    if "key" in values:
+        node = values["key"][1]
+        if not isinstance(node, yaml.ScalarNode) or node.start_mark.line != node.end_mark.line:
+            raise ValueError("society.key is not a one-line value; edit it by hand")
+        if node.value == "" and node.start_mark.index == node.end_mark.index:  # "key:" alone
+            return config_text[:node.start_mark.index] + " " + text + \
+                config_text[node.end_mark.index:]
+        return config_text[:node.start_mark.index] + text + config_text[node.end_mark.index:]
+    after_key, after_value = values.get("gnupghome") or values.get("name") or \
+        next(iter(values.values()))
+    line_end = config_text.find("\n", after_value.end_mark.index)
+    at = len(config_text) if line_end < 0 else line_end + 1
+    insert = f"{' ' * after_key.start_mark.column}key: {text}\n"
+    return config_text[:at] + ("" if line_end >= 0 else "\n") + insert + config_text[at:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,17 @@ def open_home(gnupghome: Path) -> gnupg.GPG:
     return gpg
 
 
+def stop_agent(gnupghome: Path) -> None:
+    """Stop the gpg-agent (and any other gpg daemon) that work in ``gnupghome`` started.
+
+    For one-shot commands (``keys init``, ``check-config``): they leave nothing running.
+    """
+    gpgconf = shutil.which("gpgconf")
+    if gpgconf and Path(gnupghome).is_dir():
+        subprocess.run([gpgconf, "--homedir", str(gnupghome), "--kill", "all"],
+                       capture_output=True, timeout=30, check=False)
+
+
 def init_key(gnupghome: Path, name: str, address: str, passphrase: str | None = None) -> str:
     """Create the society's Ed25519 signing key in ``gnupghome``; return its fingerprint.
 
@@ -61,7 +73,7 @@ def init_key(gnupghome: Path, name: str, address: str, passphrase: str | None = 
     gpg = open_home(gnupghome)
     if gpg.list_keys(secret=True):
         raise SignerError(f"{gnupghome} already holds a secret key; refusing to create another")
-    params = dict(key_type="EDDSA", key_curve="ed25519", key_usage="sign",
+    params: dict[str, object] = dict(key_type="EDDSA", key_curve="ed25519", key_usage="sign",
                   name_real=name, name_email=address, expire_date="2y")
     if passphrase:
         params["passphrase"] = passphrase
