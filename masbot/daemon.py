@@ -13,7 +13,7 @@ import signal
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Mapping
+from typing import Awaitable, Callable, Mapping
 
 from masbot import logs
 from masbot.intake import listener
@@ -23,7 +23,8 @@ from masbot.intake.inbox import ImapInbox
 from masbot.signing.keyring import Keyring, from_config as keyring_from_config
 from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
-from masbot.society import Society
+from masbot.publish.site import Publisher, SiteSettings
+from masbot.society import Outcome, Society
 from masbot.signing.signer import Signer
 from masbot.store import Store
 
@@ -82,6 +83,21 @@ def load_keyring(config: Config) -> Keyring:
     for warning in keyring.warnings:
         log.warning("keyring: %s", warning)
     return keyring
+
+
+def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Outcome]]]:
+    """The public site's publisher, and the society's ``handle`` followed by publishing the
+    handled message's appeal (after the store committed it, so a page never shows a revision
+    the store could still lose)."""
+    publisher = Publisher(lambda: SiteSettings.of(parts.config, parts.signer.fingerprint,
+                                                  parts.society.public_key), parts.store)
+
+    async def handle(raw: bytes) -> Outcome:
+        outcome = await parts.society.handle(raw)
+        if outcome.appeal_id:
+            await publisher.publish(outcome.appeal_id)
+        return outcome
+    return publisher, handle
 
 
 class Daemon:
@@ -158,17 +174,19 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(parts))
+        publisher, handle = publishing(parts)
+        await publisher.publish()  # pages a crash left unwritten, and expiries since
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(self._watch(parts), name="config-watch")]
         server = None
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
-                                   parts.society.handle)
+                                   handle)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
         tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
         if config.listener is not None:
-            server = await listener.serve(parts.society.handle, config.listener.host,
+            server = await listener.serve(handle, config.listener.host,
                                           config.listener.port, lmtp=config.listener.lmtp,
                                           max_bytes=config.limits.max_message_bytes)
         log.info("masbot running for %s (key %s)", config.society.name, parts.signer.fingerprint)
