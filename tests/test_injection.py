@@ -136,7 +136,7 @@ def check_mail(appeal: appeals.Appeal, validation: validate.Validation) -> None:
                                     "MIME-Version"], appeal.appeal_id)
     envelope = post.Envelope("Anytown Mutual Aid", "help@anytown.example",
                              ("members@anytown.example",), f"[{appeal.appeal_id}] {appeal.title}",
-                             ISSUED, "<post@anytown.example>")
+                             ISSUED, "<post@anytown.example>", reply_to="people@anytown.example")
     raw = post.assemble(b"Content-Type: text/plain\r\n\r\nx\r\n", b"SIG", "8", envelope, "=-b")
     assert_headers(raw, list(post.ALLOWED_HEADERS), appeal.appeal_id)
 
