@@ -146,7 +146,9 @@ def check_appeal(appeal: appeals.Appeal, payload: str) -> None:
     outputs["canonical"] = appeal.canonical_text()
     assert_inert_html(outputs["appeal.html"])
     assert_inert_markdown(outputs["appeal.md"])
-    assert not CONTROL.search(outputs["share.txt"].removesuffix("\n"))
+    share, proof = outputs["share.txt"].split("\n\n", 1)  # the text to post, then its proof
+    assert not CONTROL.search(share)
+    assert not CONTROL.search(proof.removesuffix("\n").replace("\n", " "))
     if "appeal.ics" in outputs:
         assert_valid_ics(outputs["appeal.ics"])
     for name, text in outputs.items():

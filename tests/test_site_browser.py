@@ -118,9 +118,21 @@ def test_page_at_360px(served, browser, name: str, path: str | None) -> None:
     assert len(browser.find_elements("tag name", "h1")) == 1
     target = tmp / f"site-{name}-360.png"
     _screenshot(browser, target)
+    shots = [target]
+    if name == "appeal":  # the whole page too: check, earlier revisions, kit
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": True})
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        shots.append(tmp / f"site-{name}-360-full.png")
+        _screenshot(browser, shots[-1])
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": WIDTH, "height": 780, "deviceScaleFactor": 1, "mobile": True})
     if os.environ.get("MASBOT_UPDATE_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, DOCS / target.name)
+        for shot in shots:
+            shutil.copyfile(shot, DOCS / shot.name)
 
 
 def test_no_script_anywhere(served) -> None:

@@ -128,7 +128,10 @@ class Site:
             out[base / revision.txt_name] = revision.signed_text.encode("utf-8")
         if not entry.own:
             out[base / "origin-key.asc"] = entry.origin_key.encode("ascii")
-        kit = render.kit(entry.current.appeal, url=permalink, catalogue=self.catalogue)
+        proof = render.Proof(entry.current.signed_text, entry.origin, entry.origin_name,
+                             f"{s.base_url}check.html" if s.base_url else None)
+        kit = render.kit(entry.current.appeal, url=permalink, catalogue=self.catalogue,
+                         proof=proof)
         for name, text in kit.items():
             out[base / "kit" / name] = text.encode("utf-8")
         out[base / "index.html"] = pages.appeal(info, entry, today, permalink=permalink,
