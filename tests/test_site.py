@@ -189,3 +189,43 @@ def test_relative_links_without_base_url(tmp_path: Path) -> None:
         assert not feedparser.parse((h.settings.dir / "feed.atom").read_bytes()).bozo
     finally:
         h.close()
+
+
+def test_masbot_publish_rebuilds_the_same_bytes(tmp_path: Path) -> None:
+    """``masbot publish -c CONFIG``: the site from the store, twice the same bytes; a missing
+    store or a bad config is a usage error with one plain line."""
+    import subprocess
+    import sys
+    from masbot.config.settings import load_config
+    from masbot.daemon import store_path
+    from masbot.store import Store
+    from site_support import _bail, record, society
+    from support import write_config
+    own = society("Anytown Mutual Aid Society", "mas@anytown.example")
+    try:
+        files = write_config(tmp_path, own.home, smtp_port=2525, extra=(
+            "publish:\n  base_url: https://anytown.example/aid\n"))
+        config = load_config(files.config)
+
+        def publish() -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "masbot", "publish", "-c",
+                                   str(files.config)], capture_output=True, text=True,
+                                  timeout=120)
+        missing = publish()
+        assert missing.returncode == 2 and "does not exist" in missing.stderr
+        assert "Traceback" not in missing.stderr
+        store = Store(store_path(config))
+        store.record("d1", "accepted", appeal=record(_bail(), own.signer))
+        store.close()
+        first = publish()
+        assert first.returncode == 0, first.stderr
+        site = config.data_dir / "public"
+        assert f"open {site / 'index.html'}" in first.stdout
+        before = _tree(site)
+        page = (site / "appeals/ANYTOWN-2026-0001/index.html").read_text()
+        assert "https://anytown.example/aid/appeals/ANYTOWN-2026-0001/" in page
+        second = publish()
+        assert second.returncode == 0 and "(0 files changed)" in second.stdout
+        assert _tree(site) == before
+    finally:
+        own.close()
