@@ -62,7 +62,7 @@ class _Sink:
             self.count += 1
             folder = (self.out / "sent" / rcpt) if rcpt in self.lists else (self.out / "answers")
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{self.count:04d}.eml").write_bytes(envelope.original_content)
+            (folder / f"{self.count:04d}.eml").write_bytes(envelope.original_content or b"")
         return "250 OK"
 
 
