@@ -229,3 +229,23 @@ def test_masbot_publish_rebuilds_the_same_bytes(tmp_path: Path) -> None:
         assert _tree(site) == before
     finally:
         own.close()
+
+
+async def test_a_site_that_cannot_be_written_is_logged_not_raised(tmp_path: Path, caplog) -> None:
+    """The daemon's publisher after a handled message: a directory it cannot write (here a
+    file where the site's directory should be) gives one error line, never an exception
+    that would make the inbox handle the message again."""
+    from dataclasses import replace
+    from masbot.publish.site import Publisher
+    h = history(tmp_path)
+    try:
+        blocker = tmp_path / "blocked"
+        blocker.write_text("not a directory")
+        settings = replace(h.settings, dir=blocker / "site")
+        await Publisher(lambda: settings, h.store).publish("ANYTOWN-2026-0001")
+        assert any("was not updated for ANYTOWN-2026-0001" in r.getMessage()
+                   for r in caplog.records)
+        await Publisher(lambda: h.settings, h.store).publish("ANYTOWN-2026-0001")
+        assert (h.settings.dir / "appeals/ANYTOWN-2026-0001/index.html").is_file()
+    finally:
+        h.close()

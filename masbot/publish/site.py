@@ -174,7 +174,8 @@ class Publisher:
                     await asyncio.to_thread(site.rebuild)
                 else:
                     await asyncio.to_thread(site.publish, appeal_id)
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # never undo or repeat the handling over a page
                 logging.getLogger("masbot.publish").error(
-                    "the public site under %s was not updated%s: %s", site.settings.dir,
-                    f" for {appeal_id}" if appeal_id else "", exc)
+                    "the public site under %s was not updated%s (masbot publish writes it "
+                    "again): %s: %s", site.settings.dir,
+                    f" for {appeal_id}" if appeal_id else "", type(exc).__name__, exc)
