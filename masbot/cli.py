@@ -620,6 +620,39 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return NEGATIVE if missing else OK
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Rebuild the public site and feed from the store; the same store gives the same bytes."""
+    from masbot.daemon import store_path
+    from masbot.publish.site import Site, SiteSettings
+    from masbot.signing.signer import Signer, SignerError
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    if not store_path(config).exists():
+        print(f"masbot: {store_path(config)} does not exist yet: nothing to publish",
+              file=sys.stderr)
+        return USAGE
+    try:
+        signer = Signer(config.society.gnupghome, config.society.key)
+        settings = SiteSettings.of(config, signer.fingerprint, signer.export_public())
+    except SignerError as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+    store = Store(store_path(config))
+    try:
+        written = Site(settings, store).rebuild()
+    except OSError as exc:
+        print(f"masbot: cannot write the site under {settings.dir}: {exc.strerror}",
+              file=sys.stderr)
+        return USAGE
+    finally:
+        store.close()
+    print(f"site: {settings.dir} ({len(written)} files changed); open "
+          f"{settings.dir / 'index.html'}")
+    return OK
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from masbot.audit import scan
     from masbot.daemon import public_addresses
@@ -671,6 +704,7 @@ def parser() -> argparse.ArgumentParser:
         "optional").add_argument("name", nargs="?")
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
         "optional").add_argument("file")
+    add("publish", cmd_publish, "rebuild the public site and Atom feed from the store")
     add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")
     add("status", cmd_status, "whether the daemon runs, its state, and per destination: "
         "delivered, pending, failed; exit 1 when it does not run or a post failed")

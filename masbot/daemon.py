@@ -21,7 +21,7 @@ import signal
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Awaitable, Callable, Mapping
 
 from masbot import logs
 from masbot.intake import listener
@@ -31,7 +31,8 @@ from masbot.intake.inbox import ImapInbox
 from masbot.signing.keyring import Keyring, from_config as keyring_from_config
 from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
-from masbot.society import Society
+from masbot.publish.site import Publisher, SiteSettings
+from masbot.society import Outcome, Society
 from masbot.signing.signer import Signer
 from masbot.store import Store
 
@@ -208,6 +209,21 @@ def load_keyring(config: Config) -> Keyring:
     return keyring
 
 
+def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Outcome]]]:
+    """The public site's publisher, and the society's ``handle`` followed by publishing the
+    handled message's appeal (after the store committed it, so a page never shows a revision
+    the store could still lose)."""
+    publisher = Publisher(lambda: SiteSettings.of(parts.config, parts.signer.fingerprint,
+                                                  parts.society.public_key), parts.store)
+
+    async def handle(raw: bytes) -> Outcome:
+        outcome = await parts.society.handle(raw)
+        if outcome.appeal_id:
+            await publisher.publish(outcome.appeal_id)
+        return outcome
+    return publisher, handle
+
+
 class Daemon:
     """The long-running process."""
 
@@ -324,10 +340,11 @@ class Daemon:
         parts.store.set_state("daemon", f"running, pid {os.getpid()}")
         self.started_with = restart_settings(config)
         parts.store.set_state("restart-settings", json.dumps(self.started_with))
+        publisher, handle = publishing(parts)
         server = None
         if config.listener is not None:
             try:
-                server = await listener.serve(parts.society.handle, config.listener.host,
+                server = await listener.serve(handle, config.listener.host,
                                               config.listener.port, lmtp=config.listener.lmtp,
                                               max_bytes=config.limits.max_message_bytes)
             except OSError as exc:
@@ -347,11 +364,12 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(parts))
         # `masbot retry` asks for an immediate look at the outbox.
         loop.add_signal_handler(signal.SIGUSR1, parts.deliverer.kick)
+        await publisher.publish()  # pages a crash left unwritten, and expiries since
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(self._watch(parts), name="config-watch")]
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
-                                   parts.society.handle)
+                                   handle)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
         tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))

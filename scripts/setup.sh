@@ -18,6 +18,10 @@ if [ "$need" = test ]; then
   have openssl || missing="$missing openssl"
   have sqop || missing="$missing sqop"
   have gosop || missing="$missing gosop"
+  # The public site is checked in a real browser, and mirrored with wget.
+  have chromium || missing="$missing chromium"
+  have chromedriver || missing="$missing chromium-driver"
+  have wget || missing="$missing wget"
 fi
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

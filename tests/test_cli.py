@@ -31,17 +31,31 @@ def test_demo_leaves_posts_that_verify_with_sqop(tmp_path):
     for post in posts:
         signed, signature = extract_signed(post.read_bytes())
         assert sqop_verify(signature, signed, cert).ok
+    partner = (out / "data" / "riverside.asc").read_bytes()
     for appeal in sorted((out / "archive").glob("*.txt")):
-        assert sqop_inline_verify(appeal.read_bytes(), cert).ok
+        key = partner if appeal.name.startswith("RIVERSIDE-") else cert
+        assert sqop_inline_verify(appeal.read_bytes(), key).ok
     summary = json.loads((out / "summary.json").read_text())
     kinds = {s["sample"]: s["outcome"] for s in summary["samples"]}
     assert kinds["03-bail-invalid"] == "invalid" and kinds["06-auto-reply"] == "automatic"
-    assert sum(1 for s in summary["samples"] if s["appeal_id"]) == 3
+    # DESIGN §5: an update to funded, a partner's appeal relayed, a forged one refused.
+    assert kinds["08-update-funded"] == "update"
+    assert kinds["09-partner-relayed"] == "partner-post"
+    assert kinds["10-partner-forged"] == "refused"
+    assert sum(1 for s in summary["samples"] if s["appeal_id"]) == 5
+    # The public site: the funded revision and the partner's appeal, each revision signed.
+    site = Path(summary["site"])
+    assert f"open file://{site}/index.html" in result.stdout.decode()
+    assert (site / "appeals/ANYTOWN-2026-0001/revision-2.txt").is_file()
+    assert ">Funded</span>" in (site / "index.html").read_text()
+    assert list(site.glob("appeals/RIVERSIDE-2026-0042.*/origin-key.asc"))
+    assert "give.evil.example" not in "".join(p.read_text() for p in site.rglob("*.html"))
     assert {p.parent.name for p in posts} == {"members@anytown.example",
                                               "master@lists.riverside.example",
                                               "red@lists.valle.example"}
     # The demo's sample senders reach their answers but nothing that is kept.
     kept = b"".join(p.read_bytes() for p in (out / "data").rglob("*") if p.is_file())
+    kept += b"".join(p.read_bytes() for p in site.rglob("*") if p.is_file())
     kept += b"".join(p.read_bytes() for p in posts)
     for sender in (b"river.k.1998", b"hm.anytown", b"jo.quick.2024", b"dee.phone.mail"):
         assert sender not in kept

@@ -87,7 +87,8 @@ async def test_request_travels_end_to_end(society, dovecot, tmp_path):
             result = verify(signature, signed, cert)
             assert result.ok and result.signed_by(fingerprint), result.describe()
         appeal_part = email.message_from_bytes(signed, policy=email.policy.default)
-        clearsigned = next(appeal_part.iter_parts()).get_content()
+        clearsigned = next(p for p in appeal_part.iter_parts()
+                           if p.get_filename() == "signed-appeal.txt").get_content()
         ok, text, _ = sqop_inline_verify(clearsigned.encode(), cert)
         text = text.decode() if isinstance(text, bytes) else text
         assert ok and "Appeal-ID: ANYTOWN-" in text and "Held-At: Anytown County Jail" in text

@@ -136,7 +136,7 @@ def check_mail(appeal: appeals.Appeal, validation: validate.Validation) -> None:
                                     "MIME-Version"], appeal.appeal_id)
     envelope = post.Envelope("Anytown Mutual Aid", "help@anytown.example",
                              ("members@anytown.example",), f"[{appeal.appeal_id}] {appeal.title}",
-                             ISSUED, "<post@anytown.example>")
+                             ISSUED, "<post@anytown.example>", reply_to="people@anytown.example")
     raw = post.assemble(b"Content-Type: text/plain\r\n\r\nx\r\n", b"SIG", "8", envelope, "=-b")
     assert_headers(raw, list(post.ALLOWED_HEADERS), appeal.appeal_id)
 
@@ -146,7 +146,9 @@ def check_appeal(appeal: appeals.Appeal, payload: str) -> None:
     outputs["canonical"] = appeal.canonical_text()
     assert_inert_html(outputs["appeal.html"])
     assert_inert_markdown(outputs["appeal.md"])
-    assert not CONTROL.search(outputs["share.txt"].removesuffix("\n"))
+    share, proof = outputs["share.txt"].split("\n\n", 1)  # the text to post, then its proof
+    assert not CONTROL.search(share)
+    assert not CONTROL.search(proof.removesuffix("\n").replace("\n", " "))
     if "appeal.ics" in outputs:
         assert_valid_ics(outputs["appeal.ics"])
     for name, text in outputs.items():

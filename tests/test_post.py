@@ -69,7 +69,8 @@ def test_no_line_starts_with_from_and_lines_are_7bit_crlf(signer):
 def test_clearsigned_appeal_survives_and_verifies(signer):
     raw, _ = build(signer)
     signed, _ = extract_signed(raw)
-    part = next(email.message_from_bytes(signed, policy=email.policy.default).iter_parts())
+    part = list(email.message_from_bytes(signed, policy=email.policy.default).iter_parts())[1]
+    assert part.get_filename() == post.APPEAL_FILE
     result = sqop_inline_verify(part.get_content().encode(), signer.export_public().encode())
     assert result.ok
     text = result.text.decode() if isinstance(result.text, bytes) else result.text
@@ -100,6 +101,7 @@ def test_relay_record_names_origin_and_path(signer):
     raw, _ = build(signer)
     signed, _ = extract_signed(raw)
     parts = list(email.message_from_bytes(signed, policy=email.policy.default).iter_parts())
-    record = parts[1].get_content()
+    assert parts[0].get_content_type() == "multipart/alternative"
+    record = parts[2].get_content()
     assert f"Origin: {signer.fingerprint}" in record and "Revision: 1" in record
-    assert parts[2].get_content_type() == "application/pgp-keys"
+    assert parts[3].get_content_type() == "application/pgp-keys"

@@ -47,3 +47,17 @@ async def test_three_societies_relay_with_origin_signature_intact(tmp_path, gpg_
     # gamma accepted beta's post (signed by beta, which gamma pins) and kept alpha's signature.
     log = (tmp_path / "gamma" / "masbot.log").read_text()
     assert "from beta, origin alpha society: relay" in log, log
+    # Each daemon published the appeal on its public site after handling it: alpha as its
+    # own, gamma as a partner's, whose signed text checks with the key gamma publishes next
+    # to it (sqop, not masbot).
+    from harness.openpgp import sqop_inline_verify
+    alpha_site = fed.members["alpha"].dir / "data" / "public"
+    own = sorted(alpha_site.glob("appeals/ALPHA-*/revision-1.txt")) or sorted(
+        alpha_site.glob("appeals/*/revision-1.txt"))
+    assert own and sqop_inline_verify(own[0].read_bytes(), fed.members["alpha"].key).ok
+    relayed = sorted((fed.members["gamma"].dir / "data" / "public").glob(
+        "appeals/*.*/revision-1.txt"))
+    assert len(relayed) == 1, relayed
+    key = (relayed[0].parent / "origin-key.asc").read_bytes()
+    result = sqop_inline_verify(relayed[0].read_bytes(), key)
+    assert result.ok and fed.members["alpha"].fingerprint in result.primaries

@@ -245,14 +245,16 @@ def test_kit_names_every_file() -> None:
 
 
 @pytest.mark.parametrize("text,escaped", [
-    ("<b>x</b>", "\\<b\\>x\\</b\\>"),
+    ("<b>x</b>", "&lt;b\\>x&lt;/b\\>"),
     ("[click](https://evil.example)", "\\[click\\](https://evil.example)"),
     ("![img](x)", "!\\[img\\](x)"),
     ("# not a heading", "\\# not a heading"),
     ("- not a list", "\\- not a list"),
     ("1. not a list", "1\\. not a list"),
     ("2500.50 USD", "2500.50 USD"),
-    ("*bold* _em_ `code` ~strike~ a|b &amp;", "\\*bold\\* \\_em\\_ \\`code\\` \\~strike\\~ a\\|b \\&amp;"),
+    ("*bold* _em_ `code` ~strike~ a|b &amp;",
+     "\\*bold\\* \\_em\\_ \\`code\\` &#126;strike&#126; a&#124;b &amp;amp;"),
+    ("== not a heading underline", "&#61;= not a heading underline"),
 ])
 def test_markdown_escaping(text: str, escaped: str) -> None:
     assert render.escape_markdown(text) == escaped

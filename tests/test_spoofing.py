@@ -124,7 +124,9 @@ def test_genuine_posts_verify_with_sqop_and_gosop(world, genuine):
         for check in (sqop_verify, gosop_verify):
             result = check(signature, signed, cert)
             assert result.ok and world[signer].fpr in result.primaries, result.describe()
-        appeal = next(email.message_from_bytes(signed, policy=email.policy.default).iter_parts())
+        appeal = next(p for p in email.message_from_bytes(
+            signed, policy=email.policy.default).iter_parts()
+            if p.get_content_type() == "text/plain")  # after the reading parts
         inline = sqop_inline_verify(appeal.get_content().encode(), world[origins[raw]].cert)
         assert inline.ok and world[origins[raw]].fpr in inline.primaries, inline.describe()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -49,9 +50,11 @@ class Appeal:
         return dict(self.fields).get(name, default)
 
     def canonical_text(self) -> str:
-        """The text that is clearsigned: ``Key: value`` lines, sections, ``- `` items.
+        """The text that is clearsigned: ``Key: value`` lines, sections, ``* `` items.
 
-        Deterministic for the same appeal, ends with a newline and has no trailing
+        No line starts with a dash, so clearsigning escapes nothing: a list item is ``* item``
+        (a member's ``- item`` line in a section becomes ``* item`` too), and a reader who
+        sees the signed text in a mail app reads the same lines the society wrote. Deterministic for the same appeal, ends with a newline and has no trailing
         whitespace, so it survives clearsigning and a copy-paste round trip.
         """
         head = [
@@ -74,10 +77,10 @@ class Appeal:
                     out.append(f"{name}: {', '.join(value)}")
                 else:
                     out.append(f"{name}:")
-                    out.extend(f"- {item}" for item in value)
+                    out.extend(f"{ITEM}{item}" for item in value)
             elif "\n" in value or name in _SECTIONS:
                 out.append(f"{name}:")
-                out.extend(line.rstrip() if line.strip() else "" for line in value.split("\n"))
+                out.extend(_section_line(line) for line in value.split("\n"))
             else:
                 out.append(f"{name}: {value}")
         return "\n".join(out) + "\n"
@@ -85,6 +88,19 @@ class Appeal:
     def digest(self) -> str:
         """SHA-256 of the canonical text: how an update names the revision it supersedes."""
         return hashlib.sha256(self.canonical_text().encode("utf-8")).hexdigest()
+
+
+ITEM = "* "
+"""How a list item starts in the canonical text (never ``- ``: clearsigning dash-escapes it)."""
+_DASH_ITEM = re.compile(r"^-[ \t]+(?=\S)")
+_FIELD_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?: (.*))?$")
+
+
+def _section_line(line: str) -> str:
+    """A section's line as published: trailing space gone, a ``- `` item as ``* ``."""
+    if not line.strip():
+        return ""
+    return _DASH_ITEM.sub(ITEM, line.rstrip())
 
 
 _SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body",
@@ -172,3 +188,65 @@ def build(validation: Validation, *, appeal_id: str, society: str, updates_to: s
         updates_to=updates_to,
         fields=tuple(validation.values.items()),
     )
+
+
+HEAD_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To")
+
+
+def parse(text: str, known: frozenset[str] = frozenset()) -> Appeal:
+    """An :class:`Appeal` read back from its canonical text (a partner's verified appeal).
+
+    The head's system fields are required; after them each ``Key: value`` line is a field,
+    and ``Key:`` alone opens a section or a list that runs until the next line naming a
+    field. ``known`` are the field names of the appeal's template: when given, only they open
+    a new field inside a section, so a member's ``Note: …`` line stays part of the story.
+    Raises ValueError when the head is not an appeal's.
+    """
+    lines = text.rstrip("\n").split("\n")
+    head: dict[str, str] = {}
+    i = 0
+    for i, line in enumerate(lines):
+        m = _FIELD_LINE.match(line)
+        if not m or m.group(1) not in HEAD_KEYS + (IMAGES,) or m.group(1) in head:
+            break
+        head[m.group(1)] = m.group(2) or ""
+    else:
+        i = len(lines)
+    missing = [k for k in HEAD_KEYS if k not in head]
+    if missing or not head["Revision"].isdigit():
+        raise ValueError(f"not an appeal's text: {', '.join(missing) or 'Revision'} missing")
+    fields: list[tuple[str, Value]] = []
+    if head.get(IMAGES):
+        fields.append((IMAGES, tuple(x.strip() for x in head[IMAGES].split(","))))
+    name: str | None = None
+    body: list[str] = []
+
+    def close() -> None:
+        if name is None:
+            return
+        filled = [t for t in body if t.strip()]
+        if filled and all(t.startswith(ITEM) or t.startswith("- ") for t in filled):
+            fields.append((name, tuple(t[2:].strip() for t in filled)))
+        else:
+            fields.append((name, "\n".join(body).strip("\n")))
+
+    for line in lines[i:]:
+        m = _FIELD_LINE.match(line)
+        opens = m is not None and (not known or m.group(1) in known or name is None)
+        if m and opens:
+            close()
+            name, body = None, []
+            if m.group(2) is None:
+                name = m.group(1)
+            elif m.group(1) == "Tags":
+                fields.append(("Tags", tuple(t.strip() for t in m.group(2).split(","))))
+            else:
+                fields.append((m.group(1), m.group(2)))
+        elif name is not None:
+            body.append(line)
+    close()
+    issued = datetime.strptime(head["Issued"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return Appeal(appeal_id=head["Appeal-ID"], revision=int(head["Revision"]),
+                  society=head["Society"], issued=issued,
+                  expires=date.fromisoformat(head["Expires"]), status=head["Status"],
+                  updates_to=head["Updates-To"], fields=tuple(fields))

@@ -62,7 +62,7 @@ def _span(appeal: Appeal) -> tuple[datetime, datetime | None] | None:
     return None
 
 
-def _description(appeal: Appeal) -> str:
+def _description(appeal: Appeal, proof: tuple[str, ...] = ()) -> str:
     if appeal.template == "callin":
         parts = [f"Call {appeal.get('Target', '')} at {appeal.get('Target-Phone', '')}.",
                  f"Demand: {appeal.get('Demand', '')}", "Script:", str(appeal.get("Script", ""))]
@@ -74,6 +74,8 @@ def _description(appeal: Appeal) -> str:
         if appeal.get("Safety"):
             parts.append("Safety: " + str(appeal.get("Safety")))
     parts.append(f"{appeal.appeal_id} from {appeal.society}")
+    if proof:
+        parts.append("\n".join(proof))
     return "\n\n".join(p for p in parts if p.strip())
 
 
@@ -88,8 +90,9 @@ def _uid(appeal: Appeal) -> str:
     return f"{appeal.appeal_id}@{re.sub(r'[^A-Za-z0-9.-]', '', domain) or 'masbot'}"
 
 
-def event(appeal: Appeal, *, url: str | None = None) -> str | None:
-    """The ``.ics`` text for a gathering (Start/End) or call-in (Window), else None."""
+def event(appeal: Appeal, *, url: str | None = None, proof: tuple[str, ...] = ()) -> str | None:
+    """The ``.ics`` text for a gathering (Start/End) or call-in (Window), else None.
+    ``proof``: lines saying which revision this is and how to check it, for the description."""
     span = _span(appeal)
     if span is None:
         return None
@@ -105,7 +108,7 @@ def event(appeal: Appeal, *, url: str | None = None) -> str | None:
     props += [
         ("SUMMARY", escape_text(appeal.title)),
         ("LOCATION", escape_text(_location(appeal))),
-        ("DESCRIPTION", escape_text(_description(appeal))),
+        ("DESCRIPTION", escape_text(_description(appeal, proof))),
         ("STATUS", "CANCELLED" if appeal.status == "cancelled" else "CONFIRMED"),
     ]
     if url is not None:

@@ -17,7 +17,9 @@ The page layout comes from :mod:`masbot.appeal.view`; this module only turns it 
 
 from __future__ import annotations
 
+import html as _html
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -32,14 +34,68 @@ from masbot.story.templates import Catalogue
 SHARE_MAX = 280
 """The most characters a share text has (counted as Unicode code points)."""
 HTML_TAGS = frozenset({"article", "h2", "h3", "p", "br", "div", "dl", "dt", "dd", "ul", "li",
-                       "a", "span", "time", "strong", "meta"})
+                       "a", "span", "time", "strong", "meta", "footer", "pre", "code"})
 HTML_ATTRIBUTES = {"*": {"class", "lang", "itemprop", "itemscope", "itemtype"}, "a": {"href"},
                    "time": {"datetime"}, "meta": {"content"}}
 URL_SCHEMES = frozenset({"https", "tel", "mailto"})
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
-_MD_LINE_START = re.compile(r"^(?:([-=+#])|(\d{1,9})([.)])(?=\s|$))")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#>])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", "|": "&#124;", "~": "&#126;"}
+"""Characters CommonMark, kramdown and Python-Markdown do not all let a backslash escape:
+written as entities, which all three decode (a stray ``\\&`` showed in two of them)."""
+_MD_LINE_START = re.compile(r"^(?:([-+#])|(=)|(\d{1,9})([.)])(?=\s|$))")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What lets a reader of a repost check it: the clearsigned text and who signed it."""
+
+    signed_text: str
+    fingerprint: str
+    signer: str
+    check_url: str | None = None
+
+
+def spaced(fingerprint: str) -> str:
+    """A fingerprint in groups of four, as gpg shows it."""
+    return " ".join(fingerprint[i:i + 4] for i in range(0, len(fingerprint), 4))
+
+
+def proof_rows(appeal: Appeal, url: str | None, proof: Proof | None) -> list[tuple[str, str]]:
+    """(label, value) rows every piece of the kit carries: which appeal, which revision, its
+    status and expiry, where it lives and who signed it."""
+    rows = [("Appeal-ID", appeal.appeal_id), ("Revision", str(appeal.revision)),
+            ("Status", appeal.status), ("Expires", appeal.expires.isoformat())]
+    if url:
+        rows.append(("Permalink", url))
+    if proof is not None:
+        rows.append(("Signed by", f"{proof.signer}, key fingerprint {spaced(proof.fingerprint)}"))
+        if proof.check_url:
+            rows.append(("How to check it", proof.check_url))
+    return rows
+
+
+def _fence(text: str) -> str:
+    """A tilde fence longer than any run of tildes in ``text`` (kramdown knows no backtick
+    fences; CommonMark and Python-Markdown's fenced_code know both)."""
+    longest = max((len(m.group(0)) for m in re.finditer(r"~+", text)), default=0)
+    return "~" * max(4, longest + 1)
+
+
+def _markdown_proof(appeal: Appeal, url: str | None, proof: Proof | None) -> str:
+    lines = ["### Check this appeal", ""]
+    for label, value in proof_rows(appeal, url, proof):
+        if value.startswith("https://"):
+            shown = f"[{escape_markdown(value)}]({_safe_url(value)})"
+        else:
+            shown = escape_markdown(value)
+        lines.append(f"- **{label}:** {shown}")
+    if proof is not None:
+        fence = _fence(proof.signed_text)
+        lines += ["", "The signed text (copy all of it, from BEGIN to END, to check it):", "",
+                  f"{fence} text", proof.signed_text.rstrip("\n"), fence]
+    return "\n".join(lines) + "\n"
 
 
 class Trusted(str):
@@ -54,12 +110,15 @@ def escape_markdown(text: object) -> str:
     lines = []
     for line in str(text).split("\n"):
         line = _MD_SPECIAL.sub(r"\\\1", line)
+        lead = ""
         m = _MD_LINE_START.match(line)
         if m and m.group(1):
             line = "\\" + line
+        elif m and m.group(2):
+            lead, line = "&#61;", line[1:]  # "\\=" is no escape in Python-Markdown
         elif m:
-            line = f"{m.group(2)}\\{m.group(3)}{line[m.end():]}"
-        lines.append(line)
+            line = f"{m.group(3)}\\{m.group(4)}{line[m.end():]}"
+        lines.append(lead + "".join(_MD_ENTITIES.get(ch, ch) for ch in line))
     return "\n".join(lines)
 
 
@@ -95,19 +154,31 @@ def _environment(kind: str) -> jinja2.Environment:
 
 
 def markdown(appeal: Appeal, *, url: str | None = None,
-             catalogue: Catalogue | None = None) -> str:
-    """The appeal as Markdown. ``url``: where the appeal is published, if anywhere."""
+             catalogue: Catalogue | None = None, proof: Proof | None = None) -> str:
+    """The appeal as Markdown, then how to check it: the proof rows and, with ``proof``, the
+    clearsigned text in a fenced block. ``url``: where the appeal is published, if anywhere."""
     page = view.page(appeal, url=url, catalogue=catalogue)
     text = _environment("md").get_template("appeal.md.j2").render(page=page)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    body = re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return body + "\n" + _markdown_proof(appeal, url, proof)
 
 
-def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None) -> str:
+_SIGNED = "@@masbot-signed-text@@"
+
+
+def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
+         proof: Proof | None = None) -> str:
     """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event
-    microdata for gatherings; sanitised, so nothing but the emitted markup survives."""
+    microdata for gatherings; sanitised, so nothing but the emitted markup survives. It ends
+    with how to check it and, with ``proof``, the clearsigned text in a ``<pre>``."""
     page = view.page(appeal, url=url, catalogue=catalogue)
-    raw = _environment("html").get_template(page.html_template).render(page=page)
-    return re.sub(r"\n{2,}", "\n", sanitise(raw)).strip("\n") + "\n"
+    raw = _environment("html").get_template(page.html_template).render(
+        page=page, proof_rows=proof_rows(appeal, url, proof),
+        signed=_SIGNED if proof is not None else None)
+    out = re.sub(r"\n{2,}", "\n", sanitise(raw)).strip("\n") + "\n"
+    if proof is not None:  # after sanitising: its blank lines and spacing are signed
+        out = out.replace(_SIGNED, _html.escape(proof.signed_text, quote=False), 1)
+    return out
 
 
 def sanitise(fragment: str) -> str:
@@ -152,19 +223,25 @@ def share_text(appeal: Appeal, *, url: str | None = None,
     return (prefix + _cut(body, room) + (f" {link}" if link else ""))[:SHARE_MAX]
 
 
-def ics(appeal: Appeal, *, url: str | None = None) -> str | None:
+def ics(appeal: Appeal, *, url: str | None = None, proof: Proof | None = None) -> str | None:
     """An iCalendar file (one VEVENT) for a gathering or a call-in window, else None."""
-    return ical.event(appeal, url=url)
+    return ical.event(appeal, url=url, proof=tuple(
+        f"{label}: {value}" for label, value in proof_rows(appeal, url, proof)))
 
 
-def kit(appeal: Appeal, *, url: str | None = None,
-        catalogue: Catalogue | None = None) -> dict[str, str]:
+def kit(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
+        proof: Proof | None = None) -> dict[str, str]:
     """Every rendering by file name: ``appeal.md``, ``appeal.html``, ``share.txt`` and,
-    for gatherings and call-ins, ``appeal.ics``."""
-    files = {"appeal.md": markdown(appeal, url=url, catalogue=catalogue),
-             "appeal.html": html(appeal, url=url, catalogue=catalogue),
-             "share.txt": share_text(appeal, url=url, catalogue=catalogue) + "\n"}
-    event = ics(appeal, url=url)
+    for gatherings and call-ins, ``appeal.ics``. Each says which appeal, revision, status and
+    expiry it is, its permalink and (with ``proof``) who signed it; the HTML and Markdown
+    carry the clearsigned text. ``share.txt`` is the text to post (at most
+    :data:`SHARE_MAX` characters), a blank line, then those lines."""
+    check = "\n".join(f"{label}: {value}" for label, value in proof_rows(appeal, url, proof))
+    files = {"appeal.md": markdown(appeal, url=url, catalogue=catalogue, proof=proof),
+             "appeal.html": html(appeal, url=url, catalogue=catalogue, proof=proof),
+             "share.txt": share_text(appeal, url=url, catalogue=catalogue) + "\n\n"
+                          + check + "\n"}
+    event = ics(appeal, url=url, proof=proof)
     if event is not None:
         files["appeal.ics"] = event
     return files

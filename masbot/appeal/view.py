@@ -47,6 +47,19 @@ SHARE_NOTES = {
     "postponed": "Postponed; new details to follow.",
 }
 """What a share text says instead of "how to help" once the appeal has changed."""
+CHOICE_WORDS = {
+    ("Bail-Return", "fund"): "Returned bail stays with the fund for the next person",
+    ("Bail-Return", "donors"): "Returned bail goes back to the donors",
+    ("Bail-Return", "person"): "Returned bail goes to the person bailed out",
+    ("Paid-To", "landlord-direct"): "Paid straight to the landlord",
+    ("Paid-To", "tenant"): "Paid to the tenant",
+    ("Paid-To", "utility"): "Paid straight to the utility",
+    ("Lawyer-Reviewed", "yes"): "A lawyer reviewed this appeal",
+    ("Lawyer-Reviewed", "no"): "Not reviewed by a lawyer",
+}
+"""Readable words for choice values a reader would otherwise see raw ("Bail return: fund")."""
+CHOICE_LABELS = {"Bail-Return": "If bail is returned", "Paid-To": "Paid to",
+                 "Lawyer-Reviewed": "Lawyer"}
 EVENT_STATUS = {"cancelled": "https://schema.org/EventCancelled",
                 "postponed": "https://schema.org/EventPostponed"}
 _URL = re.compile(r"https://[^\s\x00-\x1f\x7f<>\"'`\\]+")
@@ -67,7 +80,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Para:
-    """A paragraph of a section: its lines, or its items when every line is a "- " item."""
+    """A paragraph of a section: one line (a member's hard-wrapped lines joined), or its
+    items when every line is a list item."""
 
     lines: tuple[str, ...]
     bullets: bool = False
@@ -132,6 +146,8 @@ def human_time(moment: datetime) -> str:
 
 
 def _label(name: str, spec: FieldSpec | None) -> str:
+    if name in CHOICE_LABELS:
+        return CHOICE_LABELS[name]
     if spec is not None and spec.label:
         return spec.label
     return LABELS.get(name) or name.replace("-", " ").capitalize()
@@ -147,7 +163,8 @@ def _paragraphs(text: str) -> tuple[Para, ...]:
     out = []
     for lines in (g for g in groups if g):
         items = [m.group(1) for line in lines if (m := _ITEM.match(line))]
-        out.append(Para(tuple(items), True) if len(items) == len(lines) else Para(tuple(lines)))
+        out.append(Para(tuple(items), True) if len(items) == len(lines)
+                   else Para((" ".join(lines),)))
     return tuple(out)
 
 
@@ -197,6 +214,8 @@ def _row(name: str, value: object, spec: FieldSpec | None, appeal: Appeal,
         return Row(label, (_link_part(text),))
     if kind in ("datetime", "window"):
         return Row(label, _time_parts(name, text, event))
+    if (name, text) in CHOICE_WORDS:
+        return Row(label, (Part(CHOICE_WORDS[(name, text)]),))
     if event and name == "Where":
         return Row(label, (Part(text, prop="name"), Part(", "),
                            Part(str(appeal.get("Location", "")), prop="address")),

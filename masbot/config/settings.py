@@ -76,6 +76,15 @@ class SocietyConfig:
     key: str | None = None
     passphrase_file: Path | None = None
     appeal_days: int = 30
+    contact: str | None = None  # a human address: the posts' Reply-To
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishConfig:
+    """Where the public site is written and the address readers reach it at."""
+
+    dir: Path | None = None  # default: <data_dir>/public
+    base_url: str | None = None  # https://…/ ; without it, pages link relatively
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +196,12 @@ class Config:
     delivery: Delivery = Delivery()
     moderator_keys: tuple[ModeratorKey, ...] = ()
     attachments: Attachments = Attachments()
+    publish: PublishConfig = PublishConfig()
+
+    @property
+    def publish_dir(self) -> Path:
+        """Where the public site is written: ``publish.dir``, else ``<data_dir>/public``."""
+        return self.publish.dir if self.publish.dir is not None else self.data_dir / "public"
 
     @property
     def routing(self) -> RuleTable:
@@ -410,7 +425,15 @@ SOCIETY = Section((
     Field("key", FINGERPRINT),
     Field("passphrase_file", READABLE_FILE),
     Field("appeal_days", Int(1, 365), 30),
+    Field("contact", ADDRESS),
 ), _of(SocietyConfig))
+
+PUBLISH = Section((
+    Field("dir", PathKind("new-dir")),
+    Field("base_url", Str("an https URL", matching(
+        r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~!$&()*+,;=:@%/-]*)?",
+        "an https URL such as https://aid.example/appeals/"))),
+), _of(PublishConfig))
 
 IMAP = Section((
     Field("host", TEXT, required=True),
@@ -534,6 +557,7 @@ CONFIG_SCHEMA = Section((
     Field("delivery", DELIVERY, Delivery()),
     Field("moderator_keys", ListOf(MODERATOR_KEY), ()),
     Field("attachments", ATTACHMENTS, Attachments()),
+    Field("publish", PUBLISH, PublishConfig()),
 ), lambda found: Config(path=found.ctx.source, **found.values), (_cross_checks,))
 
 

@@ -4,10 +4,17 @@
 
     multipart/signed; protocol="application/pgp-signature"   <- signed by the posting society
       multipart/mixed                                         <- the signed content
-        text/plain            the appeal, clearsigned by its origin society
-        text/plain            the relay record (origin, appeal id, revision, path)
-        application/pgp-keys  the origin society's public key
+        multipart/alternative   what a reader reads first (any mail app shows it)
+          text/plain            title, who needs what, how to help, deadline, permalink
+          text/html             the same, as HTML
+        text/plain            signed-appeal.txt: the appeal, clearsigned by its origin
+        text/plain            relay-record.txt (origin, appeal id, revision, path)
+        application/pgp-keys  origin-key.asc: the origin society's public key
+        image/…               the images the appeal lists, if any
       application/pgp-signature
+
+The reading parts are rendered here from the clearsigned appeal the posting society wrote or
+verified (:mod:`masbot.appeal.reading`): a relaying society never forwards another's HTML.
 
 Headers are built from an allow-list; nothing of an inbound message's headers is ever copied.
 The functions here build bytes only: signing happens in :mod:`masbot.signing.signer`, and the caller
@@ -27,8 +34,8 @@ from email.utils import format_datetime
 POLICY = email.policy.SMTP
 PREAMBLE = b"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)"
 MICALG = {"8": "pgp-sha256", "9": "pgp-sha384", "10": "pgp-sha512", "11": "pgp-sha224"}
-ALLOWED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version",
-                   "Content-Type", "Auto-Submitted")
+ALLOWED_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID",
+                   "MIME-Version", "Content-Type", "Auto-Submitted")
 """Every header a post carries, in order. Nothing else is ever written."""
 
 
@@ -79,13 +86,53 @@ def _escape_from(data: bytes) -> bytes:
     return re.sub(rb"(?m)^From ", b"=46rom ", data)
 
 
+APPEAL_FILE = "signed-appeal.txt"
+"""The file name of the origin's clearsigned appeal inside a post."""
+
+
+def permalink(site_url: str | None, record: RelayRecord) -> str | None:
+    """The appeal's page on the posting society's site (see :mod:`masbot.publish.site`):
+    ``appeals/<ID>/`` for its own appeals, ``appeals/<ID>.<fpr16>/`` for a partner's."""
+    if not site_url:
+        return None
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    own = not record.path or record.path[-1] == record.origin
+    slug = record.appeal_id if own else f"{record.appeal_id}.{record.origin[-16:].lower()}"
+    return f"{base}appeals/{slug}/"
+
+
+def reading_parts(clearsigned_appeal: str, record: RelayRecord, *,
+                  site_url: str | None = None, contact: str | None = None) -> tuple[str, str]:
+    """The reading text and HTML of a post, rendered from the clearsigned appeal."""
+    from masbot.appeal import reading  # rendering needs the templates; the store does not
+    base = (site_url if site_url.endswith("/") else site_url + "/") if site_url else None
+    proof = reading.Proof(record.origin_name, record.origin,
+                          f"{base}check.html" if base else None, contact)
+    parts = reading.reading(clearsigned_appeal, proof, url=permalink(site_url, record))
+    return parts.text, parts.html
+
+
 def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str,
-                   images: Sequence[PostImage] = ()) -> bytes:
-    """The exact CRLF bytes the posting society signs: appeal, relay record, origin key,
-    then any images the appeal lists (already cleaned; see :mod:`masbot.appeal.images`)."""
+                   images: Sequence[PostImage] = (), *, site_url: str | None = None,
+                   contact: str | None = None) -> bytes:
+    """The exact CRLF bytes the posting society signs: the reading parts (text and HTML,
+    rendered here from the appeal), the clearsigned appeal, the relay record, the origin key,
+    then any images the appeal lists (already cleaned; see :mod:`masbot.appeal.images`).
+
+    ``site_url`` (the society's public site) gives the permalink and the "how to check" link;
+    ``contact`` (a human address, the post's Reply-To) is named in the reading text.
+    """
+    text, html = reading_parts(clearsigned_appeal, record, site_url=site_url, contact=contact)
+    first = MIMEPart(policy=POLICY)
+    first.set_content(text, charset="utf-8", cte="quoted-printable")
+    first.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     content = MIMEPart(policy=POLICY)
-    content.set_content(clearsigned_appeal, charset="utf-8", cte="quoted-printable",
-                        disposition="inline")
+    content.make_mixed()
+    content.attach(first)
+    appeal = MIMEPart(policy=POLICY)
+    appeal.set_content(clearsigned_appeal, charset="utf-8", cte="quoted-printable",
+                       disposition="attachment", filename=APPEAL_FILE)
+    content.attach(appeal)
     content.add_attachment(record.text(), charset="utf-8", cte="quoted-printable",
                            filename="relay-record.txt")
     content.add_attachment(origin_key.encode("ascii"), maintype="application", subtype="pgp-keys",
@@ -108,6 +155,7 @@ class Envelope:
     subject: str
     date: datetime
     message_id: str  # "<token@domain>", handed in by the caller
+    reply_to: str | None = None  # a human contact address (``society.contact``)
 
 
 def assemble(content: bytes, signature: bytes, hash_algo: str, envelope: Envelope,
@@ -125,6 +173,8 @@ def assemble(content: bytes, signature: bytes, hash_algo: str, envelope: Envelop
     head = EmailMessage(policy=POLICY)
     head["From"] = f"{_one_line(envelope.from_name)} <{envelope.from_address}>"
     head["To"] = ", ".join(envelope.to)
+    if envelope.reply_to:
+        head["Reply-To"] = envelope.reply_to
     head["Subject"] = _one_line(envelope.subject)
     head["Date"] = format_datetime(envelope.date.astimezone(timezone.utc))
     head["Message-ID"] = envelope.message_id

@@ -1,14 +1,19 @@
 """The signed content of a post, read strictly: the appeal, the relay record, the origin's
 key and any images, and whether they agree with each other.
 
-The content is ``multipart/mixed`` with exactly the appeal (``text/plain``, one clearsigned
-block), ``relay-record.txt`` and ``origin-key.asc``, then only the images (base64
-``image-N.jpg``/``.png``) whose names and SHA-256 the origin's signed appeal lists in its
-``Images:`` head field. Every problem raises :class:`~masbot.post.refusal.Refusal`.
+The content is ``multipart/mixed`` with exactly the reading parts (one ``multipart/alternative``
+of ``text/plain`` then ``text/html``, both utf-8 and inline), the appeal (``text/plain``
+``signed-appeal.txt``, one clearsigned block), ``relay-record.txt`` and ``origin-key.asc``,
+then only the images (base64 ``image-N.jpg``/``.png``) whose names and SHA-256 the origin's
+signed appeal lists in its ``Images:`` head field. Posts of earlier versions, without the
+reading parts and with the appeal inline, are read too. The reading parts are only checked
+for shape and then dropped: we render our own from the verified appeal. Every problem raises
+:class:`~masbot.post.refusal.Refusal`.
 """
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import email.policy
 from email.message import Message
@@ -18,7 +23,7 @@ import re
 from masbot.signing.fingerprints import parse as parse_fingerprint
 from masbot.story.templatefiles import SYSTEM_KEYS
 from masbot.signing.armor import forbidden_character
-from masbot.post.build import MAX_IMAGES, PostImage, RelayRecord
+from masbot.post.build import APPEAL_FILE, MAX_IMAGES, PostImage, RelayRecord
 from masbot.post.refusal import Reason, Refusal
 from masbot.post.strictmime import BOUNDARY, KNOWN_PREAMBLES, read_part, split_multipart
 
@@ -88,10 +93,14 @@ def content_parts(signed: bytes) -> tuple[str, str, str, tuple[PostImage, ...]]:
                                                  boundary)
     if preamble.strip() or epilogue.strip():
         raise Refusal(Reason.BAD_CONTENT, "the signed content has text outside its parts")
+    appeal_name = None
+    if parts and _is_alternative(parts[0]):
+        _check_reading(parts[0])
+        parts, appeal_name = parts[1:], APPEAL_FILE
     if not 3 <= len(parts) <= 3 + MAX_IMAGES:
         raise Refusal(Reason.BAD_CONTENT, f"the signed content has {len(parts)} parts, not "
-                                          "[appeal, relay record, origin key] and images")
-    shapes = (("text/plain", None), ("text/plain", "relay-record.txt"),
+                                          "[reading, appeal, relay record, origin key] and images")
+    shapes = (("text/plain", appeal_name), ("text/plain", "relay-record.txt"),
               ("application/pgp-keys", "origin-key.asc"))
     texts = []
     for data, (ctype, filename) in zip(parts, shapes):
@@ -106,6 +115,44 @@ def content_parts(signed: bytes) -> tuple[str, str, str, tuple[PostImage, ...]]:
         texts.append(payload.decode("utf-8"))
     images = tuple(_image_part(data) for data in parts[3:])
     return texts[0], texts[1], texts[2], images
+
+
+def _headers(data: bytes) -> email.message.Message:
+    return email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
+        data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
+
+
+def _is_alternative(data: bytes) -> bool:
+    return _headers(data).get_content_type() == "multipart/alternative"
+
+
+def _check_reading(data: bytes) -> None:
+    """The reading parts: exactly an inline utf-8 text/plain and text/html, nothing else."""
+    if b"\r\n\r\n" not in data:
+        raise Refusal(Reason.BAD_CONTENT, "the reading parts have no headers")
+    head = _headers(data)
+    if head.get_filename() is not None or len(head.get_all("Content-Type", [])) != 1:
+        raise Refusal(Reason.BAD_CONTENT, "the reading parts are malformed")
+    boundary = head.get_param("boundary")
+    if not isinstance(boundary, str) or not BOUNDARY.fullmatch(boundary):
+        raise Refusal(Reason.BAD_CONTENT, "the reading parts have no valid boundary")
+    preamble, parts, epilogue = split_multipart(data[data.index(b"\r\n\r\n") + 4:], boundary)
+    if preamble.strip() or epilogue.strip():
+        raise Refusal(Reason.BAD_CONTENT, "the reading parts have text outside their parts")
+    found = [read_part(p, "a reading part") for p in parts]
+    kinds = [(p.get_content_type(), p.get_filename(), (p.get_content_charset() or "").lower())
+             for p in found]
+    if kinds != [("text/plain", None, "utf-8"), ("text/html", None, "utf-8")]:
+        raise Refusal(Reason.BAD_CONTENT, "the reading parts are not exactly an inline utf-8 "
+                      "text/plain and text/html")
+    for part in found:
+        payload = part.get_payload(decode=True)
+        try:
+            if not isinstance(payload, bytes):
+                raise UnicodeDecodeError("utf-8", b"", 0, 0, "no payload")
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refusal(Reason.BAD_CONTENT, "a reading part is not valid utf-8") from None
 
 
 def _image_part(data: bytes) -> PostImage:

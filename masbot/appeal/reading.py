@@ -1,0 +1,199 @@
+"""What a reader sees first in a post: a plain reading text and an HTML alternative.
+
+A mail app that knows nothing of OpenPGP shows the first part of a post, so these come first
+inside the signed content (see :mod:`masbot.post.build`): the title, who needs what, how to
+help, the deadline and the permalink, on the first screen; then the whole appeal; then how to
+check it. They are rendered from the canonical appeal that the posting society verified (or
+wrote), never copied from another society's post.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from dataclasses import dataclass
+
+from masbot.appeal import canonical, render, view
+from masbot.appeal.canonical import Appeal
+from masbot.signing.armor import FormatError, parse_clearsigned
+from masbot.story.templates import Catalogue, builtin
+
+WHO = ("Name-To-Publish", "Target", "Organizer", "Who")
+WHAT = ("Goal", "Needs", "Bail", "Amount")
+WHEN = ("Needed-By", "Hard-Deadline", "Window", "Start", "Deadline")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The two reading parts of a post."""
+
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Who signed the appeal and where a reader learns to check it."""
+
+    origin_name: str
+    fingerprint: str
+    check_url: str | None = None
+    contact: str | None = None
+
+
+def spaced(fingerprint: str) -> str:
+    """A fingerprint in groups of four, as gpg shows it."""
+    return " ".join(fingerprint[i:i + 4] for i in range(0, len(fingerprint), 4))
+
+
+def _row_text(row: view.Row) -> str:
+    return "".join(p.text for p in row.parts)
+
+
+def _first(page: view.Page, appeal: Appeal, names: tuple[str, ...],
+           catalogue: Catalogue) -> list[tuple[str, str]]:
+    """(label, value) of the first of ``names`` the appeal has, as the page shows it."""
+    template = catalogue.template(appeal.template)
+    shown: dict[str, str] = {}
+    for block in page.blocks:
+        for row in block.rows:
+            shown.setdefault(row.label, _row_text(row))
+        if block.kind == "list":
+            shown.setdefault(block.label, ", ".join(p.text for p in block.items))
+    for name in names:
+        label = view._label(name, template.field(name) if template is not None else None)
+        if appeal.get(name) and label in shown:
+            return [(label, shown[label])]
+    return []
+
+
+def summary(appeal: Appeal, page: view.Page,
+            catalogue: Catalogue | None = None) -> list[tuple[str, str]]:
+    """The first screen's facts: who, what, by when, how to help, where to give."""
+    catalogue = catalogue or builtin()
+    rows: list[tuple[str, str]] = []
+    for names in (WHO, WHAT):
+        rows += _first(page, appeal, names, catalogue)
+    when = _first(page, appeal, WHEN, catalogue)
+    rows += when or [("Open until", appeal.expires.isoformat())]
+    rows.append(("How to help", page.share_help))
+    donate = appeal.get("Donate", ())
+    if isinstance(donate, tuple) and donate and appeal.status == "open":
+        rows.append(("Give", " · ".join(donate)))
+    return [(label, value) for label, value in rows if value]
+
+
+def _block_text(block: view.Block) -> list[str]:
+    if block.kind == "rows":
+        return [f"{row.label}: {_row_text(row)}" for row in block.rows]
+    out = [f"{block.label}:"]
+    if block.kind == "list":
+        return out + [f"• {p.text}" for p in block.items]
+    for n, para in enumerate(block.paragraphs):
+        if n:
+            out.append("")
+        out += [f"• {line}" for line in para.lines] if para.bullets else list(para.lines)
+    return out
+
+
+def text(appeal: Appeal, proof: Proof, *, url: str | None = None,
+         catalogue: Catalogue | None = None) -> str:
+    """The reading text: first screen, the whole appeal, then how to check it. No line
+    starts with a dash or an armor line."""
+    page = view.page(appeal, url=url, catalogue=catalogue)
+    facts = " · ".join(x for x in (page.location, f"{appeal.appeal_id}, revision "
+                                   f"{appeal.revision}") if x)
+    lines = [page.title]
+    if page.status_note:
+        lines.append(page.status_note)
+    lines += [facts, ""]
+    lines += [f"{label}: {value}" for label, value in summary(appeal, page, catalogue)]
+    if url:
+        lines.append(f"Read it online: {url}")
+    for block in page.update + page.blocks:
+        lines += [""] + _block_text(block)
+    lines += ["", "________", "",
+              f"Signed by {proof.origin_name}, key {spaced(proof.fingerprint)}. The signed "
+              "appeal (signed-appeal.txt) and the key (origin-key.asc) are attached."
+              + (f" How to check an appeal: {proof.check_url}" if proof.check_url else "")]
+    if proof.contact:
+        lines += ["", f"To reach the people behind this appeal, reply to this mail: it goes "
+                  f"to {proof.contact}, read by people."]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def html(appeal: Appeal, proof: Proof, *, url: str | None = None,
+         catalogue: Catalogue | None = None) -> str:
+    """The HTML alternative: the same first screen, then the kit's article, then the proof."""
+    page = view.page(appeal, url=url, catalogue=catalogue)
+    e = _html.escape
+    rows = "".join(f"<li><strong>{e(label)}:</strong> {_value_html(label, value)}</li>"
+                   for label, value in summary(appeal, page, catalogue))
+    link = (f'<p><a href="{e(render._safe_url(url))}">Read it online: {e(url)}</a></p>'
+            if url else "")
+    check = (f' <a href="{e(render._safe_url(proof.check_url))}">How to check an appeal</a>.'
+             if proof.check_url else "")
+    contact = (f"<p>To reach the people behind this appeal, reply to this mail: it goes to "
+               f"{e(proof.contact)}, read by people.</p>" if proof.contact else "")
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="{e(page.language or "en")}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(page.title)}</title></head>\n<body>\n"
+            f"<h1>{e(page.title)}</h1>\n"
+            + (f"<p><strong>{e(page.status_note)}</strong></p>\n" if page.status_note else "")
+            + f"<ul>{rows}</ul>\n{link}\n"
+            + render.html(appeal, url=url, catalogue=catalogue)
+            + f"<p>Signed by {e(proof.origin_name)}, key {e(spaced(proof.fingerprint))}. The "
+            "signed appeal and the key are attached." + check + "</p>\n" + contact
+            + "</body></html>\n")
+
+
+def _value_html(label: str, value: str) -> str:
+    """A summary value as HTML: the donation links as links (checked https only)."""
+    if label != "Give":
+        return _html.escape(value)
+    out = []
+    for link in value.split(" · "):
+        try:
+            out.append(f'<a href="{_html.escape(render._safe_url(link))}">{_html.escape(link)}</a>')
+        except ValueError:
+            out.append(_html.escape(link))
+    return " · ".join(out)
+
+
+def _known(catalogue: Catalogue, template: str) -> frozenset[str]:
+    spec = catalogue.template(template)
+    if spec is None:
+        return frozenset()
+    return frozenset(f.name for f in spec.fields) | frozenset(canonical.UPDATE_FIELDS) | {
+        "Template", "Images"}
+
+
+def appeal_of(clearsigned: str, catalogue: Catalogue | None = None) -> Appeal | None:
+    """The appeal a clearsigned text holds, or None when it is not one."""
+    catalogue = catalogue or builtin()
+    try:
+        signed = parse_clearsigned(clearsigned).text
+        head = canonical.parse(signed)
+        return canonical.parse(signed, _known(catalogue, head.template))
+    except (FormatError, ValueError, KeyError):
+        return None
+
+
+def reading(clearsigned: str, proof: Proof, *, url: str | None = None,
+            catalogue: Catalogue | None = None) -> Reading:
+    """Both reading parts of the appeal in ``clearsigned`` (a text that is no appeal is
+    shown as it was signed, without its armor)."""
+    appeal = appeal_of(clearsigned, catalogue)
+    if appeal is None:
+        try:
+            body = parse_clearsigned(clearsigned).text
+        except FormatError:
+            body = clearsigned
+        return Reading(body, "<!DOCTYPE html>\n<html><body><pre>" + _html.escape(body)
+                       + "</pre></body></html>\n")
+    try:
+        return Reading(text(appeal, proof, url=url, catalogue=catalogue),
+                       html(appeal, proof, url=url, catalogue=catalogue))
+    except ValueError:  # a partner's link we would not publish: no links, then
+        return Reading(text(appeal, proof, catalogue=catalogue),
+                       html(appeal, proof, catalogue=catalogue))

@@ -1,0 +1,181 @@
+"""The public site, written under one directory and rebuilt from the store alone.
+
+::
+
+    index.html                      open appeals first, then the ended ones, marked
+    check.html                      how to check an appeal: fingerprint, key, commands
+    society.asc                     the society's public key
+    feed.atom                       every revision (Atom)
+    appeals/<ID>/index.html         the permalink page: current revision, earlier ones, kit
+    appeals/<ID>/revision-<N>.txt   each revision's clearsigned text, as its origin signed it
+    appeals/<ID>/kit/…              the repost kit of the current revision
+    appeals/<ID>.<fpr16>/…          a partner's appeal (its own key in origin-key.asc)
+
+The daemon calls :meth:`Site.publish` after the store committed a revision; ``masbot
+publish`` calls :meth:`Site.rebuild`. Both write each file atomically and leave unchanged
+files alone; the pages hold no clock reading, so the same store gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Protocol
+
+from masbot.appeal import render
+from masbot.publish import feed, model, pages
+from masbot.publish.files import write_atomic
+from masbot.store import AppealRecord
+from masbot.story.templates import Catalogue, builtin
+
+
+class AppealSource(Protocol):
+    """What the site reads: the store's appeal revisions (``Store.appeals``)."""
+
+    def appeals(self) -> list[AppealRecord]: ...
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """Everything the site needs besides the store; plain values, no config object."""
+
+    dir: Path
+    society: str
+    society_id: str
+    fingerprint: str
+    public_key: str
+    base_url: str | None = None  # https://…/ ; None: relative links only
+    contact: str | None = None
+    language: str = "en"
+
+    @classmethod
+    def of(cls, config, fingerprint: str, public_key: str) -> "SiteSettings":
+        """The settings a loaded :class:`~masbot.config.settings.Config` gives."""
+        base = config.publish.base_url
+        if base and not base.endswith("/"):
+            base += "/"
+        return cls(dir=config.publish_dir, society=config.society.name,
+                   society_id=config.society.id, fingerprint=fingerprint,
+                   public_key=public_key, base_url=base, contact=config.society.contact,
+                   language=config.society.language)
+
+    def permalink(self, slug: str) -> str | None:
+        """An appeal's permanent address, when the site's address is known."""
+        return f"{self.base_url}appeals/{slug}/" if self.base_url else None
+
+
+class Site:
+    """Writes the public site from the store. Safe to call again: it converges."""
+
+    def __init__(self, settings: SiteSettings, store: AppealSource, *,
+                 catalogue: Catalogue | None = None,
+                 today: Callable[[], date] = date.today) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalogue = catalogue or builtin()
+        self.today = today  # only to mark open appeals past their expiry as expired
+
+    def _entries(self) -> list[model.Entry]:
+        s = self.settings
+        return model.entries(self.store.appeals(), s.fingerprint, s.society, self.catalogue)
+
+    def _info(self) -> pages.SiteInfo:
+        s = self.settings
+        return pages.SiteInfo(s.society, s.fingerprint, s.language, s.contact)
+
+    def publish(self, appeal_id: str) -> list[Path]:
+        """Write the pages of ``appeal_id`` (every origin's appeal of that id), the index, the
+        feed and the check page. Call it only after the store committed. Returns the files
+        written (unchanged files are not rewritten)."""
+        entries = self._entries()
+        return self._write(entries, [e for e in entries if e.appeal_id == appeal_id])
+
+    def rebuild(self) -> list[Path]:
+        """Write every page from the store; the same store gives the same bytes."""
+        entries = self._entries()
+        return self._write(entries, entries)
+
+    def _write(self, entries: list[model.Entry], chosen: list[model.Entry]) -> list[Path]:
+        s, today, info = self.settings, self.today(), self._info()
+        files: dict[Path, bytes] = {}
+        for entry in chosen:
+            files.update(self._appeal_files(entry, info, today))
+        partners = sorted({(e.origin_name, e.origin) for e in entries if not e.own})
+        files[Path("index.html")] = pages.index(info, entries, today)
+        files[Path("check.html")] = pages.check(info, partners)
+        files[Path("society.asc")] = s.public_key.encode("ascii")
+        files[Path("feed.atom")] = feed.atom(
+            society=s.society, society_id=s.society_id, fingerprint=s.fingerprint,
+            base=s.base_url or "", entries=entries,
+            permalinks={e.slug: s.permalink(e.slug) for e in entries}, catalogue=self.catalogue)
+        # Appeal pages before the index and feed that link to them.
+        written = []
+        for rel in sorted(files, key=lambda p: (p.parent == Path("."), str(p))):
+            if write_atomic(s.dir / rel, files[rel]):
+                written.append(s.dir / rel)
+        return written
+
+    def _appeal_files(self, entry: model.Entry, info: pages.SiteInfo,
+                      today: date) -> dict[Path, bytes]:
+        s = self.settings
+        base = Path("appeals") / entry.slug
+        permalink = s.permalink(entry.slug)
+        out: dict[Path, bytes] = {}
+        for revision in entry.revisions:
+            out[base / revision.txt_name] = revision.signed_text.encode("utf-8")
+        if not entry.own:
+            out[base / "origin-key.asc"] = entry.origin_key.encode("ascii")
+        proof = render.Proof(entry.current.signed_text, entry.origin, entry.origin_name,
+                             f"{s.base_url}check.html" if s.base_url else None)
+        kit = render.kit(entry.current.appeal, url=permalink, catalogue=self.catalogue,
+                         proof=proof)
+        for name, text in kit.items():
+            out[base / "kit" / name] = text.encode("utf-8")
+        out[base / "index.html"] = pages.appeal(info, entry, today, permalink=permalink,
+                                                kit=kit, catalogue=self.catalogue)
+        return out
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The store's appeal revisions read at one moment, for a site written in another thread
+    (the store's connection belongs to the thread that opened it)."""
+
+    records: tuple[AppealRecord, ...]
+
+    def appeals(self) -> list[AppealRecord]:
+        return list(self.records)
+
+
+class Publisher:
+    """What the daemon runs after a message was handled and the store committed: the pages of
+    that message's appeal, the index and the feed, written in a worker thread one at a time.
+
+    A failure to write is logged and never undoes or repeats the handling: the next publish
+    or ``masbot publish`` writes the pages again.
+    """
+
+    def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource) -> None:
+        self.settings = settings
+        self.store = store
+        self._lock: asyncio.Lock | None = None
+
+    async def publish(self, appeal_id: str | None = None) -> None:
+        """Publish ``appeal_id`` (None: rebuild the whole site)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            site = Site(self.settings(), Snapshot(tuple(self.store.appeals())))
+            try:
+                if appeal_id is None:
+                    await asyncio.to_thread(site.rebuild)
+                else:
+                    await asyncio.to_thread(site.publish, appeal_id)
+            except Exception as exc:  # never undo or repeat the handling over a page
+                logging.getLogger("masbot.publish").error(
+                    "the public site under %s was not updated%s (masbot publish writes it "
+                    "again): %s: %s", site.settings.dir,
+                    f" for {appeal_id}" if appeal_id else "", type(exc).__name__, exc)
