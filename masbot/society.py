@@ -336,11 +336,14 @@ class Society:
                          kept: Sequence[post.PostImage] = ()) -> bytes:
         """Sign once and assemble the post that goes, byte for byte, to every destination."""
         cfg = self.config
-        content = post.signed_content(clearsigned, record, origin_key, kept)
+        content = post.signed_content(clearsigned, record, origin_key, kept,
+                                      site_url=cfg.publish.base_url,
+                                      contact=cfg.society.contact)
         signature = await asyncio.to_thread(self.signer.detach_sign, content)
         envelope = post.Envelope(
             from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
-            subject=f"[{record.appeal_id}] {title}", date=now, message_id=self._message_id())
+            subject=f"[{record.appeal_id}] {title}", date=now, message_id=self._message_id(),
+            reply_to=cfg.society.contact)
         return post.assemble(content, signature.data, signature.hash_algo, envelope,
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
 
