@@ -101,7 +101,7 @@ LOWERCASE_PHONE_STYLE = """\
 hi, please post this
 
 template: BAIL
-title: Bond for Kim
+title: Bond for K.
 filed by: champion
 relation: neighbour
 consent: lawyer
@@ -119,8 +119,8 @@ donate:
 - $InlandBond
 - https://inlandbond.example/kim
 story:
-Kim has lived here for eleven years and looks after two children while their
-partner works nights. Kim was detained at a check-in and the family cannot pay.
+K. has lived here for eleven years and looks after two children while their
+partner works nights. K. was detained at a check-in and the family cannot pay.
 funds_use:
 - 7500 USD immigration bond
 how to help:
@@ -442,7 +442,6 @@ def test_self_filers_may_publish_charges() -> None:
 # --- the privacy lint must not flag legitimate content ------------------------------------
 
 CLEAN_STORIES = [
-    "Dana missed their daughter's birthday party on Saturday because of the arrest.",
     "Dana was born in Marseille and has lived in Riverside since 2019 with their family.",
     "Dana was born in Decatur and moved here for work at the docks in 2021.",
     "Mr Dobbs from the tenants' union will drive Dana home on release day.",
@@ -451,10 +450,18 @@ CLEAN_STORIES = [
     "Dana has spent 12 days in jail 2 times this year; the jail 2500 USD bail is unfair.",
     "The bail of $2,500.00 was set on 2026-11-20 at 10:30 by the court in room 101.",
     "Call the fund at the number on their site; the case is weak and the hearing is soon.",
-    "Dana cares for 3 kids aged 4, 7 and 11 and works 40 hours a week at the depot.",
     "The fund has posted bail for 120 people since 2020, returning 98 percent of it.",
     "Dana's alien status is not anyone's business; Dana is a neighbour and a friend.",
 ]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Dana missed their daughter's birthday party on Saturday because of the arrest.",
+    "Dana cares for 3 kids aged 4, 7 and 11 and works 40 hours a week at the depot.",
+])
+def test_children_are_a_warning_for_self_filers(sentence: str) -> None:
+    v = check(form_text({15: sentence}))
+    assert v.ok and [i.field for i in v.issues] == ["Story"], v.issues
 
 
 @pytest.mark.parametrize("sentence", CLEAN_STORIES)

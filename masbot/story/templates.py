@@ -38,6 +38,7 @@ from typing import Iterable
 
 from masbot.story.templatefiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
 from masbot.config.schema import INVALID, Problem
+from masbot.story.privacy import Rule
 
 __all__ = ["KINDS", "SECTION_KINDS", "ITEM_RULES", "FieldSpec", "Template", "TemplateError",
            "Catalogue", "normalise_key", "builtin", "load", "check_directory", "blank_form",
@@ -63,6 +64,8 @@ class FieldSpec:
     private: bool = False
     region: str | None = None  # phone: the country assumed for numbers without "+"
     item: str | None = None  # list: the rule every item must meet
+    names_ok: bool = False  # meant to name a fund, group, office or person: no name lint
+    example: str = ""  # the value in the filled-in example form (list items: " | " between)
 
     @property
     def title(self) -> str:
@@ -80,6 +83,7 @@ class Template:
     fields: tuple[FieldSpec, ...]
     checks: tuple[str, ...] = ()
     common: bool = True
+    privacy: tuple[Rule, ...] = ()  # the privacy rules, common ones overridden by its own
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name`` (canonical spelling), or None."""
@@ -108,6 +112,7 @@ def _spec(name: str, raw: dict) -> FieldSpec:
         synonyms=tuple(raw.get("synonyms") or ()), help=raw.get("help") or "",
         label=raw.get("label") or "", consent=raw.get("consent"),
         private=bool(raw.get("private")), region=raw.get("region"), item=raw.get("item"),
+        names_ok=bool(raw.get("names-ok")), example=str(raw.get("example") or ""),
     )
 
 
@@ -150,7 +155,23 @@ def _specs(raw: dict[str, dict] | None) -> dict[str, FieldSpec]:
     return {name: _spec(name, spec) for name, spec in (raw or {}).items()}
 
 
-def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpec]) -> Template:
+def _rules(common: dict[str, dict], own: dict[str, dict]) -> tuple[Rule, ...]:
+    """The privacy rules: each common rule, with the levels the template sets replacing its
+    own (a template may also change ``why`` and ``unless``)."""
+    out = []
+    for name in dict.fromkeys([*common, *own]):
+        raw = {**common.get(name, {}), **{k: v for k, v in own.get(name, {}).items()
+                                         if v not in (None, ())}}
+        levels = tuple((c, raw[c]) for c in ("self", "direct", "prior", "lawyer", "pending")
+                       if raw.get(c))
+        unless = raw.get("unless") or ()
+        out.append(Rule(name, raw.get("why") or "", levels,
+                        (unless[0][0], unless[0][1][0]) if unless else None))
+    return tuple(out)
+
+
+def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpec],
+              rules: dict[str, dict] | None = None) -> Template:
     own = _specs(doc.get("fields"))
     base = list(common.values()) if doc.get("common", True) else [common["Template"]]
     block = [] if not doc.get("money") else (
@@ -161,12 +182,14 @@ def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpe
               + [own.get(f.name, f) for f in block])
     return Template(name=doc["name"], title=doc.get("title") or doc["name"],
                     money=doc.get("money", False), fields=tuple(fields),
-                    checks=tuple(doc.get("checks") or ()), common=doc.get("common", True))
+                    checks=tuple(doc.get("checks") or ()), common=doc.get("common", True),
+                    privacy=_rules(rules or {}, doc.get("privacy") or {}))
 
 
 def _build(docs: Iterable[dict], common_doc: dict) -> Catalogue:
     common, money = _specs(common_doc["common"]), _specs(common_doc["money"])
-    templates = {doc["name"]: _template(doc, common, money) for doc in docs}
+    templates = {doc["name"]: _template(doc, common, money, common_doc.get("privacy"))
+                 for doc in docs}
     keys: dict[str, str] = {}
     for tpl in templates.values():
         for spec in tpl.fields:

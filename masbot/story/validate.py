@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timezone
 from typing import Callable
 
 from masbot.story import checks
+from masbot.story import names
 from masbot.story import privacy
 from masbot.story import when
 from masbot.story.templatefiles import SYSTEM_KEYS
@@ -50,6 +51,7 @@ class Issue:
     line: int | None = None
     field: str | None = None
     severity: str = "error"  # "error" blocks publication, "warning" does not
+    check: str = ""  # the privacy rule or content check that objected, if one did
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
@@ -297,6 +299,38 @@ def _texts(template: Template, values: dict[str, Value]) -> list[tuple[str, str]
     return out
 
 
+PLACE_FIELDS = ("Location", "Held-At", "Area", "Where", "Target", "Drop-Off", "Event", "Dateline")
+"""Fields that name places and institutions: their words are never taken for a person's."""
+NOT_NAME_LINTED = frozenset({"Name-To-Publish"})
+"""Fields the name rules skip besides ``names-ok`` ones (the alias has a check of its own)."""
+
+
+def _name_texts(template: Template, texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The texts in which a person's name must not appear."""
+    out = []
+    for name, text in texts:
+        spec = template.field(name)
+        if name in NOT_NAME_LINTED or spec is None or spec.names_ok \
+                or spec.kind not in ("text", "section", "list"):
+            continue
+        out.append((name, text))
+    return out
+
+
+def _known_words(template: Template, values: dict[str, Value]) -> list[str]:
+    """Words of the form's place fields, and of fields naming an organisation."""
+    words: list[str] = []
+    for spec in template.fields:
+        value = values.get(spec.name)
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else " ".join(value)
+        if spec.name in PLACE_FIELDS or spec.kind in ("location", "public-place", "public-target") \
+                or spec.names_ok and names.names_organisation(text):
+            words += re.findall(r"[^\W\d_]+", text)
+    return words
+
+
 def _cross_checks(form: Form, template: Template, values: dict[str, Value], champion: bool,
                   failed: set[str]) -> list[Issue]:
     """Checks across fields, the "everywhere" rules and the privacy lint."""
@@ -330,11 +364,26 @@ def _cross_checks(form: Form, template: Template, values: dict[str, Value], cham
                                 "the society adds to the appeal; reword it",
                                 _line_of(form, field_name, m.group(0).strip()), field_name))
     seen: set[tuple[str, int | None, str]] = set()
-    for finding in privacy.lint(template.checks, texts, values):
+    own_checks = [c for c in template.checks if c not in privacy.RULE_NAMES]
+    consent = "self" if not champion else str(values.get("Consent") or "pending")
+    if consent not in privacy.CONSENT_CLASSES:
+        consent = "pending"
+    # The template's own checks first: their messages are the more specific ones when both
+    # object to the same words (an arrestee's name in a jail-support post).
+    findings = privacy.lint(own_checks, texts, values) + privacy.apply_rules(
+        template.privacy, consent, texts, _name_texts(template, texts),
+        alias=str(values.get("Name-To-Publish", "")), known=_known_words(template, values),
+        flags=values)
+    said: set[tuple[str, int | None, str]] = set()
+    for finding in findings:
         line_ = _line_of(form, finding.field, finding.match)
-        if (finding.field, line_, finding.check) not in seen:  # one mark per line and check
+        same_words = (finding.field, line_, finding.match.casefold())
+        if (finding.field, line_, finding.check) not in seen and same_words not in said:
+            # one mark per line and check, and one per piece of text
             seen.add((finding.field, line_, finding.check))
-            issues.append(Issue(finding.message, line_, finding.field, finding.severity))
+            said.add(same_words)
+            issues.append(Issue(finding.message, line_, finding.field, finding.severity,
+                                finding.check))
     return issues
 
 
@@ -351,11 +400,11 @@ def _consent_and_contact(template: Template, values: dict[str, Value], champion:
     if alias and checks.looks_like_full_name(alias):
         if consent == "pending":
             issues.append(Issue("with Consent: pending publish an alias or initials only",
-                                line("Name-To-Publish"), "Name-To-Publish"))
+                                line("Name-To-Publish"), "Name-To-Publish", check="full-names"))
         elif consent != "direct":
             issues.append(Issue("this looks like a full name; without Consent: direct use a "
                                 "first name, alias or initials", line("Name-To-Publish"),
-                                "Name-To-Publish", "warning"))
+                                "Name-To-Publish", "warning", "full-names"))
     contact = str(values.get("Contact", ""))
     if contact and (_EMAIL.search(contact) or _PHONE.search(contact)) \
             and str(values.get("Contact-Public", "no")) != "yes":
