@@ -146,9 +146,10 @@ def test_annotated_marks_errors_and_warnings_under_their_lines() -> None:
     v = validate.validate(form, CAT, TODAY)
     out = answers.annotated(form, v)
     lines = out.split("\n")
-    assert lines[:3] == [
-        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ?",
-        "are worth a second look. Correct your text and send it again.", ""]
+    assert lines[:2] == [
+        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ? "
+        "are worth a second look. Correct your text and send it again (the marks may stay in: "
+        "they are ignored).", ""]
     assert "> Title: quoted, left out" not in out
     body = lines[lines.index("Hello,"):]
     assert body[:7] == [
@@ -160,7 +161,7 @@ def test_annotated_marks_errors_and_warnings_under_their_lines() -> None:
         "Colour: green",
         "? 'Colour' is not a field of any template; this line is ignored",
     ]
-    missing = lines[3:lines.index("Hello,")]
+    missing = lines[2:lines.index("Hello,")]
     assert "! Filed-By: this field is required: self, or champion when you write for someone else" in missing
     assert out.endswith('Send "help" for the list of templates, or "template NAME" for a blank '
                         'form.\n')

@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 from masbot.appeal.canonical import Appeal
 from masbot.story.templates import Catalogue, Template, blank_form
-from masbot.story.form import Form
+from masbot.story.form import ANSWER_LINES, ANSWER_STOP, Form
 from masbot.story.validate import Validation
 
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
@@ -71,7 +71,7 @@ def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: b
         lines.append("Please check:")
         lines += [f"? {w}" for w in validation.warnings]
         lines.append("")
-    lines.append("This is the public text, exactly as readers will see it:")
+    lines.append(ANSWER_STOP)
     lines.append("")
     lines += appeal.canonical_text().rstrip("\n").split("\n")
     return f"[{appeal.appeal_id}] {appeal.title}", "\n".join(lines) + "\n"
@@ -105,18 +105,18 @@ def annotated(form: Form, validation: Validation) -> str:
         else:
             by_line.setdefault(issue.line, []).append(text)
     out = [
-        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ?",
-        "are worth a second look. Correct your text and send it again.",
+        f"{ANSWER_LINES[0]} Lines marked ! must be fixed; lines marked ? are worth a second "
+        "look. Correct your text and send it again (the marks may stay in: they are ignored).",
         "",
     ]
     if loose:
         out += loose + [""]
     echoed = 0
     for number, line in enumerate(form.lines, start=1):
-        if line.lstrip().startswith(">"):
+        if number in form.skipped or line.lstrip().startswith(">"):
             continue
         if echoed + len(line) > MAX_ECHO_CHARS:
-            out += ["", f"[the rest of your text, from line {number}, is not repeated here]"]
+            out += ["", f"{ANSWER_LINES[3]} {number}, is not repeated here]"]
             break
         echoed += len(line) + 1
         out.append(line.rstrip())
@@ -126,7 +126,7 @@ def annotated(form: Form, validation: Validation) -> str:
     if hidden > 0:
         out += ["", f"[{hidden} more problem{'s' if hidden != 1 else ''} not listed: fix these "
                     "first and send the text again]"]
-    out += ["", "Send \"help\" for the list of templates, or \"template NAME\" for a blank form."]
+    out += ["", f"{ANSWER_LINES[2]}, or \"template NAME\" for a blank form."]
     return "\n".join(out) + "\n"
 
 
@@ -145,8 +145,8 @@ def help_text(catalogue: Catalogue, society: str) -> str:
 
 def template_text(tpl: Template) -> str:
     """A blank form with instructions."""
-    return ("Fill in this form, keep the keys, and mail it back. Everything after the \"-- \" "
-            "line is only notes.\n\n" + blank_form(tpl))
+    return (f"{ANSWER_LINES[4]} Everything after the \"-- \" line is only notes.\n\n"
+            + blank_form(tpl))
 
 
 def build(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,

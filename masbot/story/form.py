@@ -5,6 +5,11 @@ free-text section that runs until the next line starting with a known key; ``- `
 a section are list items; quoted lines (``>``) and everything after a ``-- `` signature line
 are ignored. Keys are case-insensitive, ``-``, ``_`` and space are the same, and a few
 synonyms are accepted (see the template field specs).
+
+What members send back is read forgivingly: the bot's own ``! Field: ...`` marks and the
+sentences of its answers, and phone or mail-client signatures ("Sent from my iPhone",
+"Enviado desde mi iPhone", "Get Outlook for iOS") are dropped wherever they stand; a form
+written only inside a quoted reply (every line starting ``>``) is read from the quote.
 """
 
 from __future__ import annotations
@@ -30,6 +35,50 @@ _SUBJECT_TAG = re.compile(r"^\s*(?:" + _REPLY_PREFIX + r")*((?:\[[^\]\n]{0,40}\]
                           re.IGNORECASE)
 _TAG_NAME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]{0,30})\s*$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
+# The bot's marks in an annotated answer: "! Title: ...", "? ...", "(line 12) ! ...".
+_MARK = re.compile(r"^\s*(?:\(line \d+\)\s*)?[!?] \S")
+ANSWER_LINES = (
+    "Your request could not be published yet.",
+    "are worth a second look. Correct your text and send it again.",
+    "Send \"help\" for the list of templates",
+    "[the rest of your text, from line",
+    "Fill in this form, keep the keys, and mail it back.",
+    "Lines starting with > (a quoted message) were not read",
+)
+"""Sentences the bot writes in its answers (the start of each line); a member who sends an
+answer back with them still in it is not held to them. :mod:`masbot.story.answers` writes
+them from here, so the two cannot drift apart."""
+ANSWER_STOP = "This is the public text, exactly as readers will see it:"
+"""In a quoted answer, nothing after this line is the member's: it is the published appeal."""
+_HIDDEN_COUNT = re.compile(r"^\[\d+ more problems? not listed")
+# Signatures phones and mail apps add, in the languages members write.
+_CLIENT_SIGNATURE = re.compile(
+    r"^\W*(?:sent|get|download|enviado|envoy[ée]|obtener|descargar|inviato|enviado|gesendet"
+    r"|von)\b.{0,60}\b(?:iphone|ipad|ipod|android|outlook|mobile|phone|smartphone|galaxy"
+    r"|samsung|pixel|blackberry|yahoo|aol|gmail|proton\s?mail|mail for windows|tel[ée]fono"
+    r"|m[óo]vil|celular|cel|tablet|huawei|xiaomi|motorola|app)\b.{0,40}$"
+    r"|^\W*sent with proton\s?mail.{0,40}$",
+    re.IGNORECASE,
+)
+_ATTRIBUTION = re.compile(
+    r"^\s*(?:on\b.{0,200}\bwrote|el\b.{0,200}\bescribi[óo]|le\b.{0,200}\ba [ée]crit"
+    r"|am\b.{0,200}\bschrieb)\s*:\s*$|^\s*-{2,}\s*(?:original message|mensaje original)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r"^\s*>[> ]*")
+
+
+def is_bot_line(line: str) -> bool:
+    """True for a line the bot wrote in an answer: a mark or one of its sentences."""
+    text = line.strip()
+    return bool(_MARK.match(line) or _HIDDEN_COUNT.match(text)
+                or any(text.startswith(sentence) for sentence in ANSWER_LINES))
+
+
+def is_client_signature(line: str) -> bool:
+    """True for a signature a phone or mail app adds: "Sent from my iPhone", "Get Outlook
+    for Android", "Enviado desde mi Samsung Galaxy", "Sent with Proton Mail secure email"."""
+    return len(line) <= 120 and bool(_CLIENT_SIGNATURE.match(line.strip()))
 
 
 @dataclass
@@ -62,6 +111,8 @@ class Form:
     notes: list[Note]
     template_name: str | None
     body_end: int  # number of lines before the signature
+    skipped: frozenset[int] = frozenset()  # lines not read: the bot's marks, signatures
+    quoted: bool = False  # the form was read from a quoted reply
 
     def value(self, name: str) -> str:
         """The stripped value of field ``name``, or "" when absent."""
@@ -119,6 +170,49 @@ class _Open:
     inline: bool = False  # the key line carried a value
 
 
+def _field_name(line: str, catalogue: Catalogue) -> str | None:
+    m = _KEY.match(line)
+    return catalogue.canonical_key(m.group(1)) if m else None
+
+
+def _has_key(line: str, catalogue: Catalogue) -> bool:
+    return _field_name(line, catalogue) is not None
+
+
+def _reading(lines: list[str], catalogue: Catalogue) -> tuple[list[str], set[int], bool, int | None]:
+    """The lines to read, the numbers of lines to skip, whether the form is read from a quote,
+    and the line of a form in quoted lines that is *not* read (to say so)."""
+    skip: set[int] = set()
+    end = len(lines)
+    for number, line in enumerate(lines, start=1):
+        if _is_signature(line):
+            end = number - 1
+            break
+        bare = _QUOTE.sub("", line)
+        if is_bot_line(bare) or is_client_signature(bare) or _ATTRIBUTION.match(bare):
+            skip.add(number)
+    plain = [n for n in range(1, end + 1) if n not in skip and not lines[n - 1].lstrip()
+             .startswith(">") and _has_key(lines[n - 1], catalogue)]
+    quoted = [n for n in range(1, end + 1) if n not in skip and lines[n - 1].lstrip()
+              .startswith(">") and _has_key(_QUOTE.sub("", lines[n - 1]), catalogue)]
+    if plain or not quoted:
+        given = {_field_name(lines[n - 1], catalogue) for n in plain}
+        missed = [n for n in quoted
+                  if _field_name(_QUOTE.sub("", lines[n - 1]), catalogue) not in given]
+        return lines, skip, False, missed[0] if missed else None
+    out = list(lines)
+    stopped = False
+    for number in range(1, end + 1):
+        line = lines[number - 1]
+        if not line.lstrip().startswith(">"):
+            continue
+        out[number - 1] = _QUOTE.sub("", line, count=1)
+        if stopped or out[number - 1].strip() == ANSWER_STOP:
+            stopped = True
+            skip.add(number)
+    return out, skip, True, None
+
+
 def _named_template(lines: list[str], subject: str, catalogue: Catalogue) -> Template | None:
     """The template the form names on a ``Template:`` line (or else in the subject)."""
     for line in lines:
@@ -146,8 +240,9 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     of the section, not a new field. Never raises for any text: what cannot be understood
     becomes a :class:`Note`.
     """
-    lines = clean_text(body).split("\n")
-    template = _named_template(lines, subject, catalogue)
+    lines, skip, from_quote, unread_quote = _reading(clean_text(body).split("\n"), catalogue)
+    template = _named_template([ln for n, ln in enumerate(lines, 1) if n not in skip],
+                               subject, catalogue)
     entries: dict[str, Entry] = {}
     notes: list[Note] = []
     opened: list[_Open] = []  # every entry kept, with the lines it collects
@@ -160,7 +255,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             body_end = number - 1
             break
         line = raw.rstrip()
-        if line.lstrip().startswith(">"):
+        if number in skip or line.lstrip().startswith(">"):
             continue
         m = _KEY.match(line)
         name = catalogue.canonical_key(m.group(1)) if m else None
@@ -216,11 +311,15 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             # "Funds-Use: 2500 USD bail" followed by "- " items: the key line is an item too.
             entry.items.insert(0, first)
 
-    template = entries["Template"].value.strip().casefold() if "Template" in entries else None
+    if unread_quote is not None:
+        notes.append(Note(unread_quote, ANSWER_LINES[5] + "; write every field without >"))
+    name = entries["Template"].value.strip().casefold() if "Template" in entries else None
     return Form(
         entries=entries,
         lines=lines[:body_end],
         notes=notes,
-        template_name=template or subject_template(subject, catalogue),
+        template_name=name or subject_template(subject, catalogue),
         body_end=body_end,
+        skipped=frozenset(skip),
+        quoted=from_quote,
     )
