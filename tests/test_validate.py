@@ -361,11 +361,11 @@ def test_missing_required_fields(drop: int, field_name: str, help_text: str) -> 
     assert errors(v) == [(field_name, None, f"this field is required: {help_text}")]
 
 
-def test_no_template_anywhere() -> None:
+def test_no_template_anywhere_is_read_as_the_template_its_fields_tell() -> None:
     v = check(form_text(drop=(1,)))
-    assert errors(v) == [("Template", None, "name the template: write Template: followed by "
-                                            "one of " + ", ".join(CAT.names()))]
-    assert v.template is None
+    assert errors(v) == []
+    assert v.template is not None and v.template.name == "bail"
+    assert [i.field for i in v.warnings] == ["Template"]
 
 
 def test_the_invalid_sample_reports_every_problem_at_once() -> None:

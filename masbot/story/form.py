@@ -14,11 +14,12 @@ written only inside a quoted reply (every line starting ``>``) is read from the 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from masbot.story.templates import SECTION_KINDS, Catalogue, Template
+from masbot.story.templates import SECTION_KINDS, Catalogue, Template, normalise_key
 
 # Invisible characters that can reorder or hide text (Trojan Source style) or glue words.
 # Every "format" character (Unicode category Cf) is removed as well; this table is kept for
@@ -232,6 +233,19 @@ def _opens_section(name: str, value: str, template: Template | None, catalogue: 
     return not value or catalogue.takes_section(name)
 
 
+def suggest_field(key: str, template: Template | None, catalogue: Catalogue) -> str | None:
+    """The field a misspelt key most likely means ("Tittle" -> "Title"), or None.
+
+    Looks among the template's fields first, then among every template's."""
+    every = sorted({f.name for tpl in catalogue.templates.values() for f in tpl.fields})
+    for names in ([f.name for f in template.fields] if template is not None else [], every):
+        by_key = {normalise_key(n): n for n in names}
+        close = difflib.get_close_matches(normalise_key(key), list(by_key), n=1, cutoff=0.75)
+        if close:
+            return by_key[close[0]]
+    return None
+
+
 def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     """Parse a member's ``body`` (and ``subject`` for the template tag) into a :class:`Form`.
 
@@ -285,15 +299,18 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         if not line.strip():
             current = None  # a blank line ends a one-line field's continuation
             continue
-        if current is not None and not (m and " " not in m.group(1).strip()):
+        if current is not None and not (m and (" " not in m.group(1).strip() or suggest_field(
+                m.group(1), template, catalogue))):
             # A phone wrapped a long value onto the next line: keep it with its field.
             current.lines.append(line.strip())
             current.entry.end_line = number
             continue
         current = None
-        if m and seen_first_key:
-            notes.append(Note(number, f"'{m.group(1).strip()}' is not a field of any template; "
-                                      "this line is ignored"))
+        close = suggest_field(m.group(1), template, catalogue) if m else None
+        if m and (seen_first_key or close):
+            notes.append(Note(number, f"'{m.group(1).strip()}' is not a field of any template"
+                              + (f" (did you mean {close}?)" if close else "")
+                              + "; this line is ignored"))
         elif seen_first_key:
             notes.append(Note(number, "this line is not part of any field and is ignored"))
 

@@ -97,12 +97,32 @@ class _Context:
 Check = Callable[[FieldSpec, str, _Context], checks.Result]
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
+def choice_value(text: str, allowed: tuple[str, ...]) -> str | None:
+    """The value of ``allowed`` that ``text`` means, or None.
+
+    Case, hyphens, underscores, spaces and punctuation do not count ("Job loss", "job_loss."
+    mean ``job-loss``); failing that, the one value whose words all appear in the text
+    ("car crash" means ``crash``, "the fund" means ``fund``). Two values that fit equally
+    are no match: the member is asked.
+    """
+    words = _words(text)
+    exact = [v for v in allowed if _words(v) == words]
+    if exact:
+        return exact[0]
+    fits = [v for v in allowed if _words(v) and set(_words(v)) <= set(words)]
+    return fits[0] if len(fits) == 1 and len(words) <= 4 else None
+
+
 def _choice(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
     allowed = spec.values or tuple(ctx.catalogue.names())
-    word = re.sub(r"[\s_]+", "-", text.casefold())
-    if word not in allowed:
+    value = choice_value(text, allowed)
+    if value is None:
         return text, [f"'{text}' is not one of: {', '.join(allowed)}"]
-    return word, []
+    return value, []
 
 
 def _datetime(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
@@ -211,6 +231,8 @@ def _required_because(spec: FieldSpec, form: Form, champion: bool) -> str | None
         return " (you are filing as a champion)"
     for name, values in spec.required_if:
         given = re.sub(r"[\s_]+", "-", form.value(name).casefold())
+        if given and "*" not in values:
+            given = choice_value(given, values) or given
         if given and ("*" in values or given in values):
             return f" when {condition(name, values)}"
     return None
@@ -230,6 +252,13 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
     issues: list[Issue] = [Issue(n.message, n.line, None, n.severity) for n in form.notes]
     name = form.template_name
     template = catalogue.template(name) if name else None
+    guessed = None if template is not None or name else guess_template(form, catalogue)
+    if guessed is not None:
+        template, telling = guessed
+        issues.append(Issue(
+            f"no template named: this was read as the {template.name} form (it has "
+            f"{', '.join(telling)}); add 'Template: {template.name}' at the top if that is wrong",
+            None, "Template", "warning"))
     if template is None:
         where = form.entries.get("Template")
         issues.append(Issue(
@@ -241,7 +270,7 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
 
     result = Validation(template)
     ctx = _Context(today, now, catalogue, result.values, set())
-    champion = form.value("Filed-By").casefold() == "champion"
+    champion = choice_value(form.value("Filed-By"), ("self", "champion")) == "champion"
     for spec in template.fields:
         entry = form.entries.get(spec.name)
         if spec.name == "Template":
@@ -274,6 +303,33 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
     issues.extend(_cross_checks(form, template, result.values, champion, ctx.failed))
     result.issues = issues
     return result
+
+
+def guess_template(form: Form, catalogue: Catalogue) -> tuple[Template, list[str]] | None:
+    """The template a form without a ``Template:`` line was written for, and the fields
+    that tell: the one template whose own fields (not the common ones or the money block)
+    the form uses most (Held-At and Bail: bail). None when no field tells, or two
+    templates tell equally."""
+    def everywhere(templates: list[Template]) -> set[str]:
+        names = [{f.name for f in t.fields} for t in templates]
+        return set.intersection(*names) if names else set()
+
+    templates = list(catalogue.templates.values())
+    shared = everywhere([t for t in templates if t.common]) \
+        | everywhere([t for t in templates if t.money is True]) | {"Template"}
+    scores: list[tuple[int, str, list[str]]] = []
+    for tpl in templates:
+        telling = [f.name for f in tpl.fields if f.name in form.entries and f.name not in shared]
+        # A choice value only this template takes ("Category: eviction") tells more.
+        fits = sum(1 for name in telling if (spec := tpl.field(name)) is not None
+                   and spec.values and choice_value(form.value(name), spec.values) is not None)
+        if telling:
+            scores.append((len(telling) + fits, tpl.name, telling))
+    scores.sort(key=lambda s: -s[0])
+    if not scores or len(scores) > 1 and scores[0][0] == scores[1][0]:
+        return None
+    tpl = catalogue.templates[scores[0][1]]
+    return tpl, scores[0][2]
 
 
 def _line_of(form: Form, name: str, fragment: str) -> int | None:
