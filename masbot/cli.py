@@ -99,6 +99,9 @@ def cmd_template(args: argparse.Namespace) -> int:
         print(f"masbot: no template '{args.name}'; known: {', '.join(catalogue.names())}",
               file=sys.stderr)
         return USAGE
+    if getattr(args, "example", False):
+        print(forms.example_form(tpl, datetime.now(timezone.utc).date()), end="")
+        return OK
     print(forms.blank_form(tpl), end="")
     return OK
 
@@ -408,8 +411,11 @@ def parser() -> argparse.ArgumentParser:
     add("demo", cmd_demo, "a complete run with no outside servers", None).add_argument(
         "--out", required=True, help="an empty or new directory for the results")
     add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines")
-    add("template", cmd_template, "list the templates, or print NAME's blank form",
-        "optional").add_argument("name", nargs="?")
+    template = add("template", cmd_template, "list the templates, or print NAME's blank form",
+                   "optional")
+    template.add_argument("name", nargs="?")
+    template.add_argument("--example", action="store_true",
+                          help="print NAME's form filled in as an example instead")
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
         "optional").add_argument("file")
     add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")

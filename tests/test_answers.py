@@ -162,7 +162,8 @@ def test_annotated_marks_errors_and_warnings_under_their_lines() -> None:
         "? 'Colour' is not a field of any template; this line is ignored",
     ]
     missing = lines[2:lines.index("Hello,")]
-    assert "! Filed-By: this field is required: self, or champion when you write for someone else" in missing
+    assert ("! Filed-By: this field is required: self: you ask for yourself; champion: you write "
+            "for someone else") in missing
     assert out.endswith('Send "help" for the list of templates, or "template NAME" for a blank '
                         'form.\n')
 
@@ -222,7 +223,7 @@ def test_accepted_answer() -> None:
     subject, body = answers.accepted(a, "KEY-123", v, held=False)
     assert subject == "[ANYTOWN-2026-0007] Bond for Kim"
     assert body.startswith("Thank you. Your appeal is published as ANYTOWN-2026-0007.\n")
-    assert "\n    Update-Key: KEY-123\n" in body
+    assert "\nTemplate: update\nRefers-To: ANYTOWN-2026-0007\nUpdate-Key: KEY-123\nStatus:\n" in body
     assert "\n? Name-To-Publish: this looks like a full name;" in body
     assert body.endswith(a.canonical_text())
     _, held_body = answers.accepted(a, "KEY-123", v, held=True)

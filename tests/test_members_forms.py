@@ -115,3 +115,149 @@ def test_car_crash_publishes_as_crash() -> None:
     v = check("Template: hardship\nCategory: car crash\n")
     assert v.values["Category"] == "crash"
     assert "Category" not in {i.field for i in v.errors}
+
+
+# --- 5. forms a person can fill in on a phone ---------------------------------------------
+
+from datetime import datetime, timezone  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from masbot.appeal import canonical as appeal  # noqa: E402
+from masbot.intake import classify  # noqa: E402
+from masbot.intake import message as intake  # noqa: E402
+from masbot.story import answers  # noqa: E402
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+def test_the_blank_form_puts_required_fields_first_and_marks_the_optional_ones() -> None:
+    blank = forms.blank_form(CAT.template("bail"))
+    form_part, notes = blank.split("\n-- \n")
+    keys = form_part.split("\n" + forms.OPTIONAL_HEADING + "\n")
+    assert len(keys) == 2
+    required, optional = keys
+    assert "Held-At:" in required and "Bail-Return:" in required and "Consent:" in required
+    assert "Name-To-Publish:" in optional and "Charges:" in optional and "Held-At:" not in optional
+    lines = notes.split("\n")
+    for field_ in ("Consent", "Filed-By", "Bail-Return"):
+        line = next(ln for ln in lines if ln.startswith(field_ + " ("))
+        spec = CAT.template("bail").field(field_)
+        assert all(f"{v}:" in line for v in spec.values), line
+    assert "7 days" in next(ln for ln in lines if ln.startswith("Consent ("))
+
+
+def test_pending_consent_days_in_the_form_are_the_days_the_appeal_runs() -> None:
+    assert f"ends after {appeal.PENDING_CONSENT_DAYS} days" in CAT.template("bail").field("Consent").help
+
+
+def test_the_blank_form_sent_back_with_its_heading_reads_cleanly() -> None:
+    blank = answers.template_text(CAT.template("bail"))
+    form = story.parse(blank.replace("Title:\n", "Title: Bond for K.\n"), "", CAT)
+    assert form.entries["Title"].value == "Bond for K."
+    assert form.value("How-To-Help") == ""  # the optional heading is not its text
+    assert not [n for n in form.notes if "not part of any field" in n.message]
+
+
+@pytest.mark.parametrize("name", CAT.names())
+def test_every_template_has_a_filled_in_example_that_is_valid(name: str) -> None:
+    text = forms.example_form(CAT.template(name), TODAY)
+    assert "@IN_" not in text
+    v = validate(story.parse(text, "", CAT), CAT, NOW)
+    assert v.ok, v.errors
+    assert [str(i) for i in v.warnings] == []
+
+
+def test_masbot_template_example_on_the_command_line() -> None:
+    out = subprocess.run([sys.executable, "-m", "masbot", "template", "bail", "--example"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Template: bail\nTitle: ")
+    assert "Needed-By: 20" in out.stdout
+
+
+def test_template_bail_example_by_mail() -> None:
+    raw = (b"From: a@example.org\r\nTo: mas@anytown.example\r\nSubject: x\r\n\r\n"
+           b"template bail example\r\n")
+    verdict = classify.run(intake.read(raw), classify.Context(CAT, "Anytown MAS", NOW))
+    assert verdict.kind == "template"
+    assert "Template: bail\nTitle: Get Sam home" in verdict.answer_body
+    # ... and what the member gets is itself a valid request when sent back as it is.
+    v = validate(story.parse(verdict.answer_body, "", CAT), CAT, NOW)
+    assert v.ok, v.errors
+
+
+def test_the_help_answer_says_the_address_is_not_kept_and_gives_key_and_contact() -> None:
+    text = answers.help_text(CAT, "Anytown MAS", fingerprint="ABCD 1234",
+                             contact="ask for Jo at the Tuesday meeting")
+    assert "Your address is not kept" in text
+    assert "ABCD 1234" in text and "ask for Jo at the Tuesday meeting" in text
+    assert "ABCD" not in answers.help_text(CAT, "Anytown MAS")
+
+
+def test_answers_are_paragraphs_a_phone_can_reflow() -> None:
+    body = answers.help_text(CAT, "Anytown MAS")
+    paragraph = next(p for p in body.split("\n\n") if p.startswith("Your address"))
+    assert "\n" not in paragraph.strip()  # one line per paragraph, not wrapped at 80
+    msg = answers.build(answers.Sender("Anytown MAS", "mas@anytown.example"), "a@example.org",
+                        "Re: x", body, in_reply_to=None, now=NOW, message_id="<m@x>")
+    wire = msg.as_bytes()
+    assert max(len(line) for line in wire.split(b"\r\n")) <= 78  # quoted-printable soft breaks
+    assert msg.get_content() == body  # ... that the member's phone joins again
+
+
+# --- 6. updates by reply --------------------------------------------------------------------
+
+
+def _published():
+    form = story.parse(forms.example_form(CAT.template("bail"), TODAY), "", CAT)
+    v = validate(form, CAT, NOW)
+    a = appeal.build(v, appeal_id="ANYTOWN-2026-0001", society="Anytown MAS",
+                     updates_to="mas@anytown.example", issued=NOW, appeal_days=30)
+    return answers.accepted(a, "k3y-abcdefghijklmnop", v, held=False)
+
+
+def test_the_published_answer_carries_a_filled_in_update_form_with_every_status() -> None:
+    _, body = _published()
+    assert "Template: update\nRefers-To: ANYTOWN-2026-0001\nUpdate-Key: k3y-abcdefghijklmnop\n" in body
+    for value in CAT.template("update").field("Status").values:
+        assert f"\n{value} = " in body
+
+
+def _reply(text: str, subject: str) -> object:
+    raw = (f"From: a@example.org\r\nTo: mas@anytown.example\r\nSubject: {subject}\r\n"
+           f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}").encode()
+    return classify.run(intake.read(raw), classify.Context(CAT, "Anytown MAS", NOW))
+
+
+def test_a_reply_with_status_on_top_and_the_answer_quoted_is_an_update() -> None:
+    subject, body = _published()
+    quoted = "".join(f"> {line}\n" for line in body.splitlines())
+    verdict = _reply("Status: funded\nStop-Sharing: yes\n\nSent from my iPhone\n\n"
+                     "On Sun, Nov 29, 2026 at 12:00 Anytown MAS wrote:\n" + quoted,
+                     "Re: " + subject)
+    assert verdict.kind == "request", verdict.answer_body
+    assert verdict.validation.values == {
+        "Template": "update", "Refers-To": "ANYTOWN-2026-0001",
+        "Update-Key": "k3y-abcdefghijklmnop", "Status": "funded", "Stop-Sharing": "yes"}
+
+
+def test_a_reply_filled_in_inside_the_quote_is_an_update() -> None:
+    subject, body = _published()
+    edited = body.replace("Status:\nNote:\n", "Status: update\nNote:\nSam is home, thank you all!\n")
+    quoted = "".join(f"> {line}\n" for line in edited.splitlines())
+    verdict = _reply(quoted, "Re: " + subject)
+    assert verdict.kind == "request", verdict.answer_body
+    assert verdict.validation.values["Note"] == "Sam is home, thank you all!"
+
+
+def test_a_reply_with_just_the_key_and_a_status_is_an_update() -> None:
+    verdict = _reply("Update-Key: k3y-abcdefghijklmnop\nStatus: withdrawn\n",
+                     "Re: [ANYTOWN-2026-0001] Get Sam home")
+    assert verdict.kind == "request"
+    assert verdict.validation.values["Refers-To"] == "ANYTOWN-2026-0001"
+
+
+def test_a_thank_you_reply_is_still_no_request() -> None:
+    assert _reply("Thank you so much!\n", "Re: [ANYTOWN-2026-0001] Get Sam home").kind == \
+        "not-a-request"

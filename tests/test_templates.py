@@ -301,8 +301,8 @@ INVALID = [
         ("Case-Stage", 5, "'arrested' is not one of: arraigned, pre-trial, trial, sentencing, "
                           "appeal, immigration")], id="bad-stage"),
     case("legal", drop=(6,), expected=[
-        ("Lawyer-Reviewed", None, REQUIRED + "yes when the lawyer has read this appeal; anything "
-                                             "published can be used in court")],
+        ("Lawyer-Reviewed", None, REQUIRED + "yes: the lawyer has read this appeal; no: not yet "
+                                             "(anything published can be used in court)")],
          id="no-lawyer-reviewed"),
     case("legal", {13: "spring (docket no. 26CR01234) and the public defender has no time. A lawyer who"},
          expected=[("Story", 13, PRIVATE_NUMBER)], id="docket-number"),
@@ -551,7 +551,7 @@ def test_a_window_in_a_daylight_saving_gap_is_refused() -> None:
 
 def test_blank_forms_list_conditional_fields() -> None:
     form = forms.blank_form(CAT.template("update"))
-    assert "  Funds-Report (required when Status is closed): closed: how the money was used" in form
+    assert "\nFunds-Report (required when Status is closed): closed: how the money was used\n" in form
     assert "Private" not in form
     assert form.startswith("Template: update\nRefers-To:\n")
 
@@ -607,7 +607,7 @@ def test_an_operator_template_is_added_and_a_builtin_overridden(tmp_path) -> Non
         id="unknown-field-key"),
     pytest.param({"a.yaml": "name: a\ncolour: red\n"}, [
         ("a.yaml", 2, "unknown key 'colour' at the top level (known keys: name, title, money, "
-                      "common, fields, checks, privacy)")], id="unknown-top-key"),
+                      "common, fields, checks, privacy, example)")], id="unknown-top-key"),
     pytest.param({"a.yaml": "name: a\nfields:\n  Colour:\n    kind: choice\n"}, [
         ("a.yaml", 3, "Colour: a choice field needs 'values', the words members may write")],
         id="choice-without-values"),

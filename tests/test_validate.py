@@ -253,9 +253,12 @@ INVALID = [
         id="full-name-pending"),
     pytest.param(CHAMPION, [], [
         ("Relation", None, "this field is required (you are filing as a champion): champions "
-                           "only: how you know the person (housemate, defence committee)"),
+                           "only: how you know the person, like housemate or defence committee"),
         ("Consent", None, "this field is required (you are filing as a champion): champions "
-                          "only: direct, prior, lawyer or pending")],
+                          "only. direct: the person approved this exact text; prior: they left "
+                          "standing instructions (an arrestee support form); lawyer: their "
+                          "lawyer approved it; pending: not asked yet, so only an alias is "
+                          "published, no charges, and the appeal ends after 7 days")],
         id="champion-fields-missing"),
     pytest.param({**CHAMPION}, ["Relation: friend", "Consent: maybe"], [
         ("Consent", 21, "'maybe' is not one of: direct, prior, lawyer, pending")],
@@ -352,7 +355,9 @@ def test_invalid_requests(replace: dict[int, str], add: list[str], expected: lis
     (5, "Held-At", "the jail or detention facility"),
     (6, "Bail", "the bail or bond amount, like 2500 USD"),
     (9, "Posted-By", "the bail fund or person who will post it"),
-    (10, "Bail-Return", "where returned bail goes (fund, donors or person)"),
+    (10, "Bail-Return", "where returned bail goes. fund: the fund keeps it for the next person; "
+                        "donors: it is given back to the donors; person: it goes to the person "
+                        "who was held"),
     (12, "Donate", "1 to 3 https links or payment handles, no link shorteners"),
     (4, "Location", "town or city and region, never a street address"),
 ])

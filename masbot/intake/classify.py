@@ -18,7 +18,8 @@ from masbot.intake.message import Inbound
 from masbot.story.form import Form, parse
 from masbot.story.validate import Validation, validate
 
-_COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?\s*[.!]?\s*$", re.I)
+_COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?(\s+examples?)?\s*[.!]?\s*$",
+                      re.I)
 
 
 @dataclass
@@ -103,6 +104,9 @@ def _command(msg: Inbound, ctx: Context) -> Verdict | None:
                        f"There is no template called {name[:30]}",
                        f"There is no template called '{name[:30]}'.\n\n"
                        + answers.help_text(ctx.catalogue, ctx.society))
+    if m.group(3):  # "template bail example": the form filled in
+        return Verdict("template", f"{tpl.name} example sent", f"An example {tpl.name} form",
+                       answers.example_text(tpl, ctx.today))
     return Verdict("template", f"blank {tpl.name} form sent", f"The {tpl.name} form",
                    answers.template_text(tpl))
 

@@ -19,7 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from masbot.story.templates import SECTION_KINDS, Catalogue, Template, normalise_key
+from masbot.story.templates import (OPTIONAL_HEADING, SECTION_KINDS, Catalogue, Template,
+                                    normalise_key)
 
 # Invisible characters that can reorder or hide text (Trojan Source style) or glue words.
 # Every "format" character (Unicode category Cf) is removed as well; this table is kept for
@@ -38,13 +39,19 @@ _TAG_NAME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]{0,30})\s*$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
 # The bot's marks in an annotated answer: "! Title: ...", "? ...", "(line 12) ! ...".
 _MARK = re.compile(r"^\s*(?:\(line \d+\)\s*)?[!?] \S")
+ANNOTATED_HEADER = "Your request could not be published yet."
+ANNOTATED_NOT_REPEATED = "[the rest of your text, from line"
+HELP_FOOTER = "Send \"help\" for the list of templates"
+BLANK_HEADER = "Fill in this form, keep the keys, and mail it back."
+QUOTED_NOT_READ = "Lines starting with > (a quoted message) were not read"
+STATUS_HEADING = "The Status choices (write one after Status:):"
+UPDATE_HEADER = "To update, extend, close or withdraw the appeal later, reply to this mail"
+EXAMPLE_HEADER = "A filled-in example of the"
 ANSWER_LINES = (
-    "Your request could not be published yet.",
-    "are worth a second look. Correct your text and send it again.",
-    "Send \"help\" for the list of templates",
-    "[the rest of your text, from line",
-    "Fill in this form, keep the keys, and mail it back.",
-    "Lines starting with > (a quoted message) were not read",
+    ANNOTATED_HEADER,
+    "are worth a second look. Correct your text and send it again.",  # older answers
+    HELP_FOOTER, ANNOTATED_NOT_REPEATED, BLANK_HEADER, QUOTED_NOT_READ, OPTIONAL_HEADING,
+    STATUS_HEADING, UPDATE_HEADER, EXAMPLE_HEADER,
 )
 """Sentences the bot writes in its answers (the start of each line); a member who sends an
 answer back with them still in it is not held to them. :mod:`masbot.story.answers` writes
@@ -52,6 +59,9 @@ them from here, so the two cannot drift apart."""
 ANSWER_STOP = "This is the public text, exactly as readers will see it:"
 """In a quoted answer, nothing after this line is the member's: it is the published appeal."""
 _HIDDEN_COUNT = re.compile(r"^\[\d+ more problems? not listed")
+# The choices the bot lists under the update form of its answer: "funded = the goal is met".
+_CHOICE_LINE = re.compile(r"^[a-z][a-z-]{1,20}(?: or [a-z][a-z-]{1,20})? = \S")
+_APPEAL_TAG = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{4,}$")
 # Signatures phones and mail apps add, in the languages members write.
 _CLIENT_SIGNATURE = re.compile(
     r"^\W*(?:sent|get|download|enviado|envoy[ée]|obtener|descargar|inviato|enviado|gesendet"
@@ -72,7 +82,7 @@ _QUOTE = re.compile(r"^\s*>[> ]*")
 def is_bot_line(line: str) -> bool:
     """True for a line the bot wrote in an answer: a mark or one of its sentences."""
     text = line.strip()
-    return bool(_MARK.match(line) or _HIDDEN_COUNT.match(text)
+    return bool(_MARK.match(line) or _HIDDEN_COUNT.match(text) or _CHOICE_LINE.match(text)
                 or any(text.startswith(sentence) for sentence in ANSWER_LINES))
 
 
@@ -190,6 +200,12 @@ def _reading(lines: list[str], catalogue: Catalogue) -> tuple[list[str], set[int
             end = number - 1
             break
         bare = _QUOTE.sub("", line)
+        if bare.strip() == ANSWER_STOP:
+            # The published appeal follows: up to the end of this quote (or of the text).
+            depth = _depth(line)
+            stop = next((n for n in range(number + 1, len(lines) + 1)
+                         if lines[n - 1].strip() and _depth(lines[n - 1]) < depth), end + 1)
+            skip.update(range(number, min(stop, end + 1)))
         if is_bot_line(bare) or is_client_signature(bare) or _ATTRIBUTION.match(bare):
             skip.add(number)
     plain = [n for n in range(1, end + 1) if n not in skip and not lines[n - 1].lstrip()
@@ -201,17 +217,14 @@ def _reading(lines: list[str], catalogue: Catalogue) -> tuple[list[str], set[int
         missed = [n for n in quoted
                   if _field_name(_QUOTE.sub("", lines[n - 1]), catalogue) not in given]
         return lines, skip, False, missed[0] if missed else None
-    out = list(lines)
-    stopped = False
-    for number in range(1, end + 1):
-        line = lines[number - 1]
-        if not line.lstrip().startswith(">"):
-            continue
-        out[number - 1] = _QUOTE.sub("", line, count=1)
-        if stopped or out[number - 1].strip() == ANSWER_STOP:
-            stopped = True
-            skip.add(number)
+    out = [_QUOTE.sub("", line, count=1) if line.lstrip().startswith(">") else line
+           for line in lines]
     return out, skip, True, None
+
+
+def _depth(line: str) -> int:
+    m = _QUOTE.match(line)
+    return m.group(0).count(">") if m else 0
 
 
 def _named_template(lines: list[str], subject: str, catalogue: Catalogue) -> Template | None:
@@ -246,6 +259,37 @@ def suggest_field(key: str, template: Template | None, catalogue: Catalogue) -> 
     return None
 
 
+def appeal_tag(subject: str) -> str | None:
+    """The Appeal-ID in a subject tag like ``Re: [ANYTOWN-2026-0001] Get Sam home``."""
+    m = _SUBJECT_TAG.match(clean_text(subject or ""))
+    for raw in re.findall(r"\[([^\]]*)\]", m.group(1)) if m else ():
+        if _APPEAL_TAG.match(raw.strip().upper()):
+            return raw.strip().upper()
+    return None
+
+
+def _names_template(lines: list[str], skip: set[int], catalogue: Catalogue) -> bool:
+    return any(_field_name(ln, catalogue) == "Template"
+               for n, ln in enumerate(lines, 1) if n not in skip and not ln.lstrip().startswith(">"))
+
+
+def _from_reply(entries: dict[str, Entry], lines: list[str], appeal: str | None,
+                catalogue: Catalogue) -> None:
+    """An update written as a reply: the Appeal-ID comes from the subject, and the
+    Update-Key from the quoted answer when the member did not copy it (line 0: not written
+    by the member)."""
+    if "Update-Key" not in entries:
+        for number, line in enumerate(lines, start=1):
+            bare = _QUOTE.sub("", line)
+            m = _KEY.match(bare)
+            if m and catalogue.canonical_key(m.group(1)) == "Update-Key" and m.group(2).strip():
+                entries["Update-Key"] = Entry("Update-Key", number, m.group(2).strip(),
+                                              end_line=number)
+                break
+    if "Refers-To" not in entries and appeal:
+        entries["Refers-To"] = Entry("Refers-To", 0, appeal)
+
+
 def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     """Parse a member's ``body`` (and ``subject`` for the template tag) into a :class:`Form`.
 
@@ -254,9 +298,13 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     of the section, not a new field. Never raises for any text: what cannot be understood
     becomes a :class:`Note`.
     """
-    lines, skip, from_quote, unread_quote = _reading(clean_text(body).split("\n"), catalogue)
+    raw_lines = clean_text(body).split("\n")
+    lines, skip, from_quote, unread_quote = _reading(raw_lines, catalogue)
     template = _named_template([ln for n, ln in enumerate(lines, 1) if n not in skip],
                                subject, catalogue)
+    replied_to = appeal_tag(subject)
+    if template is None and replied_to and not _names_template(lines, skip, catalogue):
+        template = catalogue.template("update")  # a reply to the answer that published it
     entries: dict[str, Entry] = {}
     notes: list[Note] = []
     opened: list[_Open] = []  # every entry kept, with the lines it collects
@@ -328,9 +376,15 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             # "Funds-Use: 2500 USD bail" followed by "- " items: the key line is an item too.
             entry.items.insert(0, first)
 
-    if unread_quote is not None:
-        notes.append(Note(unread_quote, ANSWER_LINES[5] + "; write every field without >"))
+    if template is not None and template.name == "update" and entries:
+        _from_reply(entries, raw_lines, replied_to, catalogue)
+    if unread_quote is not None and not (
+            template is not None and template.name == "update" and replied_to):
+        notes.append(Note(unread_quote, QUOTED_NOT_READ + "; write every field without >"))
     name = entries["Template"].value.strip().casefold() if "Template" in entries else None
+    if name is None and template is not None and template.name == "update" and replied_to \
+            and entries:
+        name = "update"  # a reply with no field at all ("Thank you!") is no update
     return Form(
         entries=entries,
         lines=lines[:body_end],

@@ -159,6 +159,22 @@ _RULE = Section(
 
 
 @dataclass(frozen=True)
+class _Text:
+    """A block of text over several lines (``example: |``): tabs and line feeds allowed,
+    no other control character."""
+
+    expected: str = "a block of text"
+
+    def convert(self, node: Node, ctx: Context, where: Where) -> Any:
+        if not (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:str"):
+            return ctx.report(line_of(node), f"{where.prefix()}expected {self.expected}, "
+                                             f"found {describe(node)}")
+        if any(ch < " " and ch not in "\n\t" or ch == "\x7f" for ch in node.value):
+            return ctx.report(line_of(node), f"{where.prefix()}contains a control character")
+        return node.value
+
+
+@dataclass(frozen=True)
 class _Privacy:
     """The ``privacy`` mapping: rule name -> what happens under each consent, and why."""
 
@@ -223,6 +239,7 @@ TEMPLATE = Section(
         Field("fields", _Fields(), default={}),
         Field("checks", ListOf(Choice(tuple(sorted(privacy.KNOWN_CHECKS)))), default=()),
         Field("privacy", _Privacy(), default={}),
+        Field("example", _Text(), default=""),
     ),
     make=_field_values,
     checks=(_check_template,),

@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from masbot.story.templatefiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
@@ -42,7 +43,7 @@ from masbot.story.privacy import Rule
 
 __all__ = ["KINDS", "SECTION_KINDS", "ITEM_RULES", "FieldSpec", "Template", "TemplateError",
            "Catalogue", "normalise_key", "builtin", "load", "check_directory", "blank_form",
-           "condition"]
+           "example_form", "condition"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Template:
     checks: tuple[str, ...] = ()
     common: bool = True
     privacy: tuple[Rule, ...] = ()  # the privacy rules, common ones overridden by its own
+    example: str = ""  # a filled-in form; @IN_N_DAYS@ stands for the date N days ahead
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name`` (canonical spelling), or None."""
@@ -183,7 +185,8 @@ def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpe
     return Template(name=doc["name"], title=doc.get("title") or doc["name"],
                     money=doc.get("money", False), fields=tuple(fields),
                     checks=tuple(doc.get("checks") or ()), common=doc.get("common", True),
-                    privacy=_rules(rules or {}, doc.get("privacy") or {}))
+                    privacy=_rules(rules or {}, doc.get("privacy") or {}),
+                    example=doc.get("example") or "")
 
 
 def _build(docs: Iterable[dict], common_doc: dict) -> Catalogue:
@@ -268,22 +271,51 @@ def load(directory: str | os.PathLike[str] | None = None) -> Catalogue:
     return _build(docs.values(), common)
 
 
+OPTIONAL_HEADING = "Optional fields (delete any you do not need):"
+"""The line between required and optional fields of a blank form; the parser ignores it."""
+NOTES_HEADING = "What each field means (nothing after the \"-- \" line is read):"
+
+
+def _fillable(tpl: Template) -> list[FieldSpec]:
+    return [f for f in tpl.fields if f.name != "Template" and not f.private]
+
+
 def blank_form(tpl: Template) -> str:
-    """A blank form for ``tpl``: the keys to fill in, then notes after a signature line.
+    """A blank form for ``tpl`` a member can fill in on a phone: the required fields first
+    (those required for champions or when another field is given too), then the optional
+    ones under a heading, then, after a ``-- `` signature line, one line per field saying
+    what it means and every value a choice field takes.
 
     Everything after the ``-- `` line is ignored when the form is mailed back, so a member
     can reply with the whole text.
     """
-    form = [f"Template: {tpl.name}"]
-    notes = ["-- ", f"How to fill in the {tpl.name} form ({tpl.title}):"]
-    for spec in tpl.fields:
-        if spec.name == "Template" or spec.private:
-            continue
-        form.append(f"{spec.name}:" + ("\n- " if spec.kind == "list" else ""))
-        notes.append(f"  {spec.name} ({_need(spec)}): {spec.help}".rstrip())
+    fields = _fillable(tpl)
+    needed = [f for f in fields if _need(f) != "optional"]
+    optional = [f for f in fields if _need(f) == "optional"]
+
+    def key(spec: FieldSpec) -> str:
+        return f"{spec.name}:" + ("\n- " if spec.kind == "list" else "")
+
+    form = [f"Template: {tpl.name}", *(key(f) for f in needed)]
+    if optional:
+        form += ["", OPTIONAL_HEADING, *(key(f) for f in optional)]
+    notes = ["-- ", f"The {tpl.name} form: {tpl.title}.", NOTES_HEADING]
+    notes += [f"{f.name} ({_need(f)}): {f.help}".rstrip(": ") for f in needed + optional]
     if tpl.field("Private") is not None:
-        notes.append("  Private (optional): a section for the moderators only, never published")
+        notes.append("Private (optional): a section for the moderators only, never published")
     return "\n".join(form + [""] + notes) + "\n"
+
+
+def example_form(tpl: Template, today: date) -> str:
+    """The template's filled-in example (``example:`` in its file), its dates counted from
+    ``today``; a short note when the template has none."""
+    if isinstance(today, datetime):
+        today = today.date()
+    if not tpl.example:
+        return f"Template: {tpl.name}\n(no example for this template yet: see the blank form)\n"
+    return re.sub(r"@IN_(\d{1,3})_DAYS@",
+                  lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(),
+                  tpl.example.rstrip("\n")) + "\n"
 
 
 def _need(spec: FieldSpec) -> str:

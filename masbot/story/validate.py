@@ -9,7 +9,7 @@ checks across fields and the privacy lint follow (:mod:`masbot.story.privacy`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from typing import Callable
 
@@ -301,7 +301,8 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
                                 form.entries[name_].line, name_, "warning"))
 
     issues.extend(_cross_checks(form, template, result.values, champion, ctx.failed))
-    result.issues = issues
+    # Line 0: a value the member did not write (the Appeal-ID of a reply's subject).
+    result.issues = [replace(i, line=None) if i.line == 0 else i for i in issues]
     return result
 
 
