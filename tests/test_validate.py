@@ -200,7 +200,9 @@ Booking number 2026-114532, DOB 1999-02-03, call me on 503 555 0199.
 def test_valid_requests(text: str, subject: str, expected: dict) -> None:
     v = check(text, subject)
     assert errors(v) == []
-    assert warnings(v) == []
+    # The spec's own example asks readers to "reply if you can drive" and gives no Contact:
+    # replies would reach the society's robot, which the member is warned about.
+    assert [w for w in warnings(v) if w[0] != "How-To-Help"] == []
     assert v.ok
     for name, value in expected.items():
         assert v.values[name] == value, name
@@ -558,3 +560,22 @@ def test_privacy_lint_finds(text: str) -> None:
 def test_privacy_lint_leaves_alone(text: str) -> None:
     from masbot.story import privacy
     assert privacy.lint(BAIL_CHECKS, [("Story", text)]) == [], text
+
+
+@pytest.mark.parametrize("how, contact, warned", [
+    ("Give at the link, and reply to this email if you can drive.", None, True),
+    ("Reply here with what you can bring.", None, True),
+    ("Responde a este correo si puedes manejar.", None, True),
+    ("Give at the link, and reply to this email if you can drive.",
+     "Contact: rides@bailfund.example\nContact-Public: yes", False),
+    ("Give at the link and share this appeal.", None, False),
+    ("Call the fund's hotline if you can drive on release day.", None, False),
+])
+def test_a_how_to_help_that_asks_for_replies_needs_a_contact(how: str, contact: str | None,
+                                                             warned: bool) -> None:
+    text = SPEC_EXAMPLE.replace(
+        "Give at the link, share this appeal, and reply if you can drive on release day.", how)
+    v = check(text + (contact + "\n" if contact else ""))
+    assert v.ok
+    assert any(i.field == "How-To-Help" and "reaches the society's robot" in i.message
+               for i in v.warnings) == warned

@@ -24,6 +24,12 @@ from masbot.story.form import Entry, Form
 Value = str | tuple[str, ...]
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # linear: starts at a run
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
+# "reply to this email", "reply if you can drive", "write back", "responde a este correo".
+_ASKS_FOR_REPLIES = re.compile(
+    r"\b(?:reply|replies|respond|write back|e-?mail back|message back|answer this)\b"
+    r"(?:\s+(?:to|at|on|in|here|below|if|with|and)\b(?:\s+\w+){0,3})?"
+    r"|\b(?:responde|respondan|responder|contesta|contesten)\b(?:\s+\w+){0,3}",
+    re.IGNORECASE)
 MAX_ITEMS = 30
 """The most items a list field may have: an appeal must stay readable."""
 MAX_ITEM_CHARS = 300
@@ -462,6 +468,12 @@ def _consent_and_contact(template: Template, values: dict[str, Value], champion:
             issues.append(Issue("this looks like a full name; without Consent: direct use a "
                                 "first name, alias or initials", line("Name-To-Publish"),
                                 "Name-To-Publish", "warning", "full-names"))
+    asks = _ASKS_FOR_REPLIES.search(str(values.get("How-To-Help", "")))
+    if asks and not values.get("Contact"):
+        issues.append(Issue(
+            f"'{asks.group(0)}': a reply to the appeal reaches the society's robot, not you; "
+            "give a Contact (a group's address, or yours with Contact-Public: yes), or say "
+            "where to write", line("How-To-Help"), "How-To-Help", "warning"))
     contact = str(values.get("Contact", ""))
     if contact and (_EMAIL.search(contact) or _PHONE.search(contact)) \
             and str(values.get("Contact-Public", "no")) != "yes":
