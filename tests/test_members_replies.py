@@ -86,7 +86,9 @@ def test_a_lone_story_mark_left_in_is_not_published_as_the_first_line() -> None:
     "Enviado desde mi iPhone", "Enviado desde mi Samsung Galaxy", "Sent from my Galaxy",
     "Sent from Yahoo Mail for iPhone", "Sent with Proton Mail secure email.",
     "Obtener Outlook para Android", "Von meinem iPhone gesendet", "Envoyé de mon iPhone",
-    "Sent from Mail for Windows",
+    "Sent from Mail for Windows", "Sent from my T-Mobile 4G LTE Device",
+    "Sent from my Android device with K-9 Mail. Please excuse my brevity.",
+    "Enviado desde mi celular", "Get https://aka.ms/o0ukef",
 ])
 def test_phone_and_client_signatures_are_never_published(signature: str) -> None:
     _, v = check(FORM + "\n" + signature + "\n")

@@ -147,6 +147,8 @@ def annotated(form: Form, validation: Validation) -> str:
             out += ["", f"{ANNOTATED_NOT_REPEATED} {number}, is not repeated here]"]
             break
         echoed += len(line) + 1
+        if not line.strip() and out and not out[-1] and not by_line.get(number):
+            continue  # one blank line where the bot's own lines were left out
         out.append(line.rstrip())
         out += by_line.pop(number, [])
     for number, rest in sorted(by_line.items()):  # issues on lines not repeated above

@@ -67,8 +67,10 @@ _CLIENT_SIGNATURE = re.compile(
     r"^\W*(?:sent|get|download|enviado|envoy[ée]|obtener|descargar|inviato|enviado|gesendet"
     r"|von)\b.{0,60}\b(?:iphone|ipad|ipod|android|outlook|mobile|phone|smartphone|galaxy"
     r"|samsung|pixel|blackberry|yahoo|aol|gmail|proton\s?mail|mail for windows|tel[ée]fono"
-    r"|m[óo]vil|celular|cel|tablet|huawei|xiaomi|motorola|app)\b.{0,40}$"
-    r"|^\W*sent with proton\s?mail.{0,40}$",
+    r"|m[óo]vil|celular|cel|tablet|huawei|xiaomi|motorola|app|device|dispositivo|correo)\b.{0,80}$"
+    r"|^\W*sent with proton\s?mail.{0,40}$"
+    # An HTML signature whose link text was replaced by its address: "Get https://aka.ms/..."
+    r"|^\W*(?:get|sent from|obtener|enviado desde|descargar)\s+https?://aka\.ms/\S+\s*$",
     re.IGNORECASE,
 )
 _ATTRIBUTION = re.compile(

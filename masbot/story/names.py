@@ -76,6 +76,43 @@ victoria dolores rosario pilar luz paz consuelo mercedes angel jesus santiago tr
 guadalupe carmen angeles sol amparo esperanza milagros
 """.split())
 
+# Common surnames that are no ordinary words, for names written all in lower case on a phone
+# ("maria lopez"): a lower-case first name is only taken for part of a full name before one.
+SURNAMES = frozenset("""
+smith johnson williams jones garcia miller davis rodriguez martinez hernandez lopez gonzalez
+wilson anderson thomas taylor moore jackson martin thompson harris sanchez clark ramirez
+lewis robinson walker allen wright torres nguyen flores adams nelson rivera campbell mitchell
+roberts gomez phillips evans turner diaz parker cruz edwards collins reyes stewart morris
+morales murphy cook rogers gutierrez ortiz morgan cooper peterson ramos kim cox ward
+richardson watson brooks chavez wood bennett gray mendoza ruiz hughes price alvarez castillo
+sanders patel myers ross foster jimenez powell jenkins perry russell sullivan henderson
+coleman jenkins perry fisher vasquez simmons romero jordan patterson alexander hamilton
+graham reynolds griffin wallace moreno west cole hayes bryant herrera gibson ellis tran
+medina aguilar stevens murray ford castro marshall owens harrison fernandez mcdonald
+woods washington kennedy wells vargas henry chen freeman webb tucker guzman burns crawford
+olson simpson porter hunter gordon mendez silva shaw snyder mason dixon munoz hunt hicks
+holmes palmer wagner black robertson boyd rose stone salazar fox warren mills meyer rice
+schmidt garza daniels ferguson nichols stephens soto weaver ryan gardner payne grant dunn
+kelley spencer hawkins arnold pierce vazquez hansen peters santos hart bradley knight
+elliott cunningham duncan armstrong hudson carroll lane riley andrews alvarado ray delgado
+berry perkins hoffman johnston matthews pena richards contreras willis carpenter lawrence
+sandoval guerrero george chapman rios estrada ortega watkins greene nunez wheeler valdez
+harper burke larson santiago maldonado morrison franklin carlson austin dominguez carr
+lawson jacobs obrien lynch singh vega bishop montgomery oliver jensen harvey williamson
+gilbert dean sims espinoza howell li wong reid hanson le mccoy garrett burton fuller wang
+weber welch rojas lucero navarro acosta cabrera figueroa pacheco juarez mejia campos rosales
+velasquez luna ibarra solis cortez huang wu zhang liu yang zhao huynh pham hoang vu dang
+bui do ngo duong ly khan ali ahmed hussain rahman begum das sharma kumar gupta shah
+""".split()) - frozenset("""black rose stone west ray dean hunter mason grant rice wood fox
+hunt ford gray cook price mills lane burns knight carpenter bishop oliver jordan george
+austin henry le do ali""".split())
+# Lower-case words that are first names and also ordinary words in English or Spanish.
+LOWER_AMBIGUOUS = frozenset("""
+dan mia ella marco tomas julio dean chad bob nick rob harry randy carol jimmy peter linda
+alma leon aurora norma salvador gloria clara alba blanca rosa amber crystal heather iris
+lily daisy robin violeta ramona cesar lee
+""".split())
+
 # Words after which a capitalised name is a place or a public official.
 PLACE_PREFIXES = frozenset("""
 saint st st. ste san santa santo são sao fort ft mount mt lake port new north south east
@@ -289,9 +326,31 @@ def find(text: str, alias: str = "", known: Iterable[str] = ()) -> list[NameFind
             for t in words:
                 if is_first_name(t.text) and alias_words and _key(t.text) not in alias_words:
                     findings.append(NameFinding("first-name", t.text))
+    findings += _lower_case(text, tokens, alias_words, known_words)
     return findings
 
 
 def names_organisation(text: str) -> bool:
     """True when ``text`` names an organisation, place or building ("Inland Bond Fund")."""
     return any(_key(t.text) in ORG_WORDS for t in _tokens(text) if t.capital)
+
+
+def _lower_case(text: str, tokens: list[Token], alias_words: set[str],
+                known: frozenset[str]) -> list[NameFinding]:
+    """Names written in lower case, as phones let people: "maria lopez" (a first name and a
+    surname), or a first name beyond the alias ("kim" when the alias is "K.")."""
+    out: list[NameFinding] = []
+    for i, tok in enumerate(tokens):
+        key = _key(tok.text)
+        if tok.capital or key not in FIRST_NAMES or key in AMBIGUOUS or key in LOWER_AMBIGUOUS \
+                or key in COMMON or key in known:
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt is not None and not nxt.capital and _joined(text, tok, nxt) \
+                and _key(nxt.text) in SURNAMES:
+            if not {key, _key(nxt.text)} <= alias_words:
+                out.append(NameFinding("full-name", text[tok.start:nxt.end]))
+            continue
+        if alias_words and key not in alias_words:
+            out.append(NameFinding("first-name", tok.text))
+    return out
