@@ -7,6 +7,11 @@ request is judged on its own free text. Run as a script for the counts::
 
     .venv/bin/python tests/test_corpus_members.py
 
+Files named ``*-blind-*`` and ``*-blind2-*`` were written before the lint was run on them
+(batch 1: 1 false positive in 10, "Boyle Heights" after Spanish "de"; batch 2: 1 false
+negative in 12, "lo acusan de"); both were fixed afterwards, so the counts below are on a
+corpus the lint has seen.
+
 A *false positive* is a request the lint says more about than it should (a warning or a
 refusal on a clean text, a refusal where a warning is right); a *false negative* one it says
 less about. The test fails when the counts grow beyond what was measured when the corpus was
@@ -45,7 +50,7 @@ FILLERS = {
     "Window": "2026-12-01 09:00-17:00 America/Los_Angeles", "Valid-Until": "2026-12-20",
     "Drop-Off:": "- Riverside Library, side door",
 }
-MEASURED = {"false_positives": 3, "false_negatives": 0}
+MEASURED = {"false_positives": 1, "false_negatives": 0}
 """The counts when the corpus was written (see the module docstring for the command)."""
 
 

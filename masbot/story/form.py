@@ -52,6 +52,7 @@ ANSWER_LINES = (
     "are worth a second look. Correct your text and send it again.",  # older answers
     HELP_FOOTER, ANNOTATED_NOT_REPEATED, BLANK_HEADER, QUOTED_NOT_READ, OPTIONAL_HEADING,
     STATUS_HEADING, UPDATE_HEADER, EXAMPLE_HEADER,
+    "Thank you. Your appeal is published as", "Thank you. Your appeal", "Please check:",
 )
 """Sentences the bot writes in its answers (the start of each line); a member who sends an
 answer back with them still in it is not held to them. :mod:`masbot.story.answers` writes

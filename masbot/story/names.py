@@ -177,6 +177,7 @@ matter not bombs
 dinner lunch breakfast meal meals rides ride car crash funeral medical hospital job loss
 eviction evicted deposit utility utilities shutoff power water gas heat winter summer
 before after cover covering pay paying paid lost losing left leaving stay staying
+downtown uptown outside inside yesterday tonight here there last next
 the los las el la lo un una unos unas de del y o en con por para su sus mi mis tu nuestro
 nuestra nuestros nuestras este esta estos estas ese esa al es son fue era está están hay
 que como cuando donde porque pero más muy ya no sí gracias ayuda ayúdanos ayudar favor
@@ -193,6 +194,10 @@ christmas easter thanksgiving navidad
 """.split())
 PARTICLES = frozenset("de del la las los van von der den da di do dos das du le y bin al".split())
 
+_PLACE_PREPOSITIONS = frozenset("in at from near outside inside en de del desde cerca hacia".split())
+# Words that follow a person's name at the start of a sentence ("Thandiwe Okafor was ...").
+_PERSON_VERBS = frozenset("""was is has had got gets will would needs works worked lives lived
+has been cannot can't can could and fue es está estaba tiene tenía ha había trabaja vive""".split())
 _SURNAME = re.compile(r"(?:ez|az|oz|iz|son|sen|ski|sky|ova?|enko|yan|ian|escu|elli|etti)$")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*\.?")
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n(\[\"“”«»]|^\s*[-*•])\s*$")
@@ -316,9 +321,19 @@ def find(text: str, alias: str = "", known: Iterable[str] = ()) -> list[NameFind
                 continue  # "Mr Dobbs": a surname alone
             if any(_key(t.text) in known_words for t in words):
                 continue  # a word of the form's own Location, Held-At, Posted-By, ...
+            before_part = run[first - 1] if first else (
+                tokens[index - 1] if index else None)
+            lead_in = _key(before_part.text) if before_part is not None and (
+                first or _joined(text, before_part, run[0])) else ""
+            if lead_in in _PLACE_PREPOSITIONS and not any(_key(t.text) in FIRST_NAMES
+                                                          for t in words):
+                continue  # "moved to Otay Mesa", "in Boyle Heights": a place
+            after = tokens.index(part[-1]) + 1
+            then = _key(tokens[after].text) if after < len(tokens) and _joined(
+                text, part[-1], tokens[after]) else ""
             if len(words) >= 2 and (any(is_first_name(t.text) for t in words)
                                     or not words[0].sentence_start or len(words) >= 3
-                                    or _SURNAME.search(words[1].text)):
+                                    or _SURNAME.search(words[1].text) or then in _PERSON_VERBS):
                 if not {_key(t.text) for t in words} <= alias_words:
                     findings.append(NameFinding(
                         "full-name", text[part[0].start:part[-1].end].rstrip(".")))

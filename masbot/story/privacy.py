@@ -162,7 +162,7 @@ _CLAIMS = re.compile(
     r"|\b(?:charges?|counts?)\s+of\s+\w+"
     r"|\b(?:la\s+)?(?:policía|fiscalía|fiscal)\s+(?:dice|dicen|afirma|afirman|asegura|alega|acusa"
     r"|sostiene)\b|\bsegún\s+(?:la\s+)?(?:policía|fiscalía|el fiscal)\b"
-    r"|\bacusad[oa]s?\s+de\b|\bcargos?\s+(?:de|por)\b|\bpresuntamente\b",
+    r"|\b(?:acusad[oa]s?|acusan?|acusaron|lo acusan|la acusan)\s+de\b|\bcargos?\s+(?:de|por)\b|\bpresuntamente\b",
     re.IGNORECASE,
 )
 # Immigration status (not the bond or the detention, which the bail template is for).

@@ -374,7 +374,7 @@ def _name_texts(template: Template, texts: list[tuple[str, str]]) -> list[tuple[
     for name, text in texts:
         spec = template.field(name)
         if name in NOT_NAME_LINTED or spec is None or spec.names_ok \
-                or spec.kind not in ("text", "section", "list"):
+                or spec.kind not in ("text", "section", "list", "tags"):
             continue
         out.append((name, text))
     return out
