@@ -143,6 +143,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if verdict.kind != "request":
         print(verdict.answer_body or f"not a request: {verdict.reason}", end="")
         return NEGATIVE
+    values = verdict.validation.values
+    if values.get("Template") == "update":  # not an appeal of its own: say what it would do
+        print(f"a valid update of {values.get('Refers-To')}: Status {values.get('Status')}")
+        for warning in verdict.validation.warnings:
+            print(f"? {warning}", file=sys.stderr)
+        return OK
     preview = appeal.build(
         verdict.validation,
         appeal_id=appeal.appeal_id(society.id if society else "PREVIEW", now.year, 0),

@@ -8,6 +8,13 @@ number (``case``, ``jail``, ``birthday``, ``social security``) are only objected
 identifying number or date really follows, so that a story about a missed birthday party or
 lost benefits is not refused.
 
+Every template runs the privacy rules of its ``privacy:`` data (``common.yaml``, overridden
+per template): full names and names beyond the published alias (:mod:`masbot.story.names`),
+what police or prosecutors claim, children and their ages, medical detail, immigration
+status, over every public free-text field. Whether each is refused, warned about or allowed
+depends on the consent behind the text (``self``, or the champion's ``Consent:``), and the
+template data says why; :func:`apply_rules` runs them.
+
 Templates add content checks (``checks:`` in their YAML, see :data:`CHECKS`). They are
 pattern rules, kept simple on purpose, and documented here so a moderator knows what they
 catch and what they miss:
