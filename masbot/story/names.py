@@ -238,9 +238,16 @@ def is_first_name(word: str) -> bool:
     return word[:1].isupper() and key in FIRST_NAMES and key not in AMBIGUOUS
 
 
+_ABBREVIATIONS = frozenset("jr sr st ste mt ft dr mr mrs ms mx sra srta rev prof gov sen rep".split())
+
+
 def _joined(text: str, a: Token, b: Token) -> bool:
-    """True when ``b`` follows ``a`` in one phrase: one space between them, no comma."""
-    return text[a.end:b.start] == " " and not text[a.start:a.end].endswith(("'s", "’s"))
+    """True when ``b`` follows ``a`` in one phrase: one space between them, no comma, and no
+    full stop (but "R. Lopez", "Jr. Blvd" and "St. Paul" are one phrase)."""
+    word = text[a.start:a.end]
+    if word.endswith(".") and not (a.initial or _key(a.text) in _ABBREVIATIONS):
+        return False
+    return text[a.end:b.start] == " " and not word.endswith(("'s", "’s"))
 
 
 def _runs(text: str, tokens: list[Token]) -> Iterator[list[Token]]:
@@ -303,9 +310,12 @@ def find(text: str, alias: str = "", known: Iterable[str] = ()) -> list[NameFind
     known_words = frozenset(_key(w) for w in known)
     alias_words = {_key(t.text) for t in _tokens(alias)}
     tokens = _tokens(text)
+    position = {id(t): i for i, t in enumerate(tokens)}
     findings: list[NameFinding] = []
     for run in _runs(text, tokens):
-        index = tokens.index(run[0]) if run else 0
+        if not run:
+            continue
+        index = position[id(run[0])]
         before = _key(tokens[index - 1].text) if index and _joined(
             text, tokens[index - 1], run[0]) else ""
         for first, part in _segments(run, known_words):
@@ -328,7 +338,7 @@ def find(text: str, alias: str = "", known: Iterable[str] = ()) -> list[NameFind
             if lead_in in _PLACE_PREPOSITIONS and not any(_key(t.text) in FIRST_NAMES
                                                           for t in words):
                 continue  # "moved to Otay Mesa", "in Boyle Heights": a place
-            after = tokens.index(part[-1]) + 1
+            after = position[id(part[-1])] + 1
             then = _key(tokens[after].text) if after < len(tokens) and _joined(
                 text, part[-1], tokens[after]) else ""
             if len(words) >= 2 and (any(is_first_name(t.text) for t in words)
