@@ -105,6 +105,8 @@ def test_a_misspelt_first_line_is_not_silently_dropped() -> None:
     ("YES", ("yes", "no"), "yes"),
     ("medical crash", ("medical", "crash"), None),  # two fit: ask
     ("rent", ("medical", "crash"), None),
+    ("self javascript:alert(1)", ("self", "champion"), None),  # not plain words
+    ("fund 2", ("fund", "donors"), None),
 ])
 def test_choice_values_are_matched_by_their_words(text: str, values: tuple[str, ...],
                                                   meant: str | None) -> None:

@@ -119,8 +119,11 @@ def choice_value(text: str, allowed: tuple[str, ...]) -> str | None:
     exact = [v for v in allowed if _words(v) == words]
     if exact:
         return exact[0]
+    if len(words) > 4 or not re.fullmatch(r"[^\W\d_][^\W\d_\s'’-]*(?:[\s'’-]+[^\W\d_]+)*[.!]?",
+                                           text.strip()):
+        return None  # only plain words: "self javascript:alert(1)" is no value at all
     fits = [v for v in allowed if _words(v) and set(_words(v)) <= set(words)]
-    return fits[0] if len(fits) == 1 and len(words) <= 4 else None
+    return fits[0] if len(fits) == 1 else None
 
 
 def _choice(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
