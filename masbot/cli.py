@@ -117,6 +117,9 @@ def cmd_template(args: argparse.Namespace) -> int:
         print(f"masbot: no template '{args.name}'; known: {', '.join(catalogue.names())}",
               file=sys.stderr)
         return USAGE
+    if getattr(args, "example", False):
+        print(forms.example_form(tpl, datetime.now(timezone.utc).date()), end="")
+        return OK
     print(forms.blank_form(tpl), end="")
     return OK
 
@@ -158,6 +161,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if verdict.kind != "request":
         print(verdict.answer_body or f"not a request: {verdict.reason}", end="")
         return NEGATIVE
+    values = verdict.validation.values
+    if values.get("Template") == "update":  # not an appeal of its own: say what it would do
+        print(f"a valid update of {values.get('Refers-To')}: Status {values.get('Status')}")
+        for warning in verdict.validation.warnings:
+            print(f"? {warning}", file=sys.stderr)
+        return OK
     preview = appeal.build(
         verdict.validation,
         appeal_id=appeal.appeal_id(society.id if society else "PREVIEW", now.year, 0),
@@ -700,8 +709,11 @@ def parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "check a configuration; exit 2 with FILE:LINE lines"
         ).add_argument("--connect", action="store_true",
                        help="also log in to IMAP and SMTP and load every key the config names")
-    add("template", cmd_template, "list the templates, or print NAME's blank form",
-        "optional").add_argument("name", nargs="?")
+    template = add("template", cmd_template, "list the templates, or print NAME's blank form",
+                   "optional")
+    template.add_argument("name", nargs="?")
+    template.add_argument("--example", action="store_true",
+                          help="print NAME's form filled in as an example instead")
     add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
         "optional").add_argument("file")
     add("publish", cmd_publish, "rebuild the public site and Atom feed from the store")

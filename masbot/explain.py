@@ -58,7 +58,8 @@ def explain(config: Config, fingerprint: str, raw: bytes, store_path: Any,
         if store is not None and (previous := store.handled(msg.digest)) is not None:
             return Explanation(None, previous)
         catalogue = forms.load(config.templates_dir)
-        verdict = classify.run(msg, society.classify_context(config, catalogue, now))
+        verdict = classify.run(msg, society.classify_context(config, catalogue, now,
+                                                             fingerprint or None))
         with from_config(config) as keyring:
             gatherer = society.gatherer(config, fingerprint, store, keyring, limiter=None)
             facts = _run(gatherer.facts(verdict, msg, raw, now))

@@ -66,6 +66,7 @@ class OutcomeKind(enum.StrEnum):
     PARTNER_POST = "partner-post"  # a partner's appeal was relayed, held or dropped
     MODERATION = "moderation"  # a moderator's command was obeyed
     HELP = "help"
+    READER_REPLY = "reader-reply"
     TEMPLATE = "template"
     NOT_A_REQUEST = "not-a-request"
     INVALID = "invalid"

@@ -75,11 +75,13 @@ def society_facts(config: Config, fingerprint: str) -> flow.Society:
                         table=config.routing)
 
 
-def classify_context(config: Config, catalogue: forms.Catalogue, now: datetime
-                     ) -> classify.Context:
+def classify_context(config: Config, catalogue: forms.Catalogue, now: datetime,
+                     fingerprint: str | None = None) -> classify.Context:
     """What classification needs: the templates, the society's name and its partners' lists."""
     return classify.Context(catalogue, config.society.name, now,
-                            config.routing.partner_addresses())
+                            config.routing.partner_addresses(), society_id=config.society.id,
+                            fingerprint=fingerprint, contact=config.society.contact,
+                            site_url=config.publish.base_url)
 
 
 def gatherer(config: Config, fingerprint: str, store: Store | None, keyring: Keyring | None,
@@ -164,7 +166,8 @@ class Society:
         self._in_hand.add(msg.digest)
         try:
             now = self.clock()
-            verdict = classify.run(msg, classify_context(self.config, self.catalogue, now))
+            verdict = classify.run(msg, classify_context(self.config, self.catalogue, now,
+                                                         self.signer.fingerprint))
             if isinstance(verdict, classify.Update):
                 async with self._turn(verdict.refers_to):
                     return await self._route(msg, raw, verdict, now)

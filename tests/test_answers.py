@@ -146,9 +146,10 @@ def test_annotated_marks_errors_and_warnings_under_their_lines() -> None:
     v = validate.validate(form, CAT, TODAY)
     out = answers.annotated(form, v)
     lines = out.split("\n")
-    assert lines[:3] == [
-        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ?",
-        "are worth a second look. Correct your text and send it again.", ""]
+    assert lines[:2] == [
+        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ? "
+        "are worth a second look. Correct your text and send it again (the marks may stay in: "
+        "they are ignored).", ""]
     assert "> Title: quoted, left out" not in out
     body = lines[lines.index("Hello,"):]
     assert body[:7] == [
@@ -160,8 +161,9 @@ def test_annotated_marks_errors_and_warnings_under_their_lines() -> None:
         "Colour: green",
         "? 'Colour' is not a field of any template; this line is ignored",
     ]
-    missing = lines[3:lines.index("Hello,")]
-    assert "! Filed-By: this field is required: self, or champion when you write for someone else" in missing
+    missing = lines[2:lines.index("Hello,")]
+    assert ("! Filed-By: this field is required: self: you ask for yourself; champion: you write "
+            "for someone else") in missing
     assert out.endswith('Send "help" for the list of templates, or "template NAME" for a blank '
                         'form.\n')
 
@@ -221,7 +223,7 @@ def test_accepted_answer() -> None:
     subject, body = answers.accepted(a, "KEY-123", v, held=False)
     assert subject == "[ANYTOWN-2026-0007] Bond for Kim"
     assert body.startswith("Thank you. Your appeal is published as ANYTOWN-2026-0007.\n")
-    assert "\n    Update-Key: KEY-123\n" in body
+    assert "\nTemplate: update\nRefers-To: ANYTOWN-2026-0007\nUpdate-Key: KEY-123\nStatus:\n" in body
     assert "\n? Name-To-Publish: this looks like a full name;" in body
     assert body.endswith(a.canonical_text())
     _, held_body = answers.accepted(a, "KEY-123", v, held=True)

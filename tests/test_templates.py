@@ -166,6 +166,10 @@ BASES: dict[str, list[str]] = {
 }
 
 
+MEDICAL_SELF = ("is medical detail. As you file for yourself, leave it out, or add "
+                "Medical-Details-OK: yes when the person agreed to publish it. Why: health "
+                "details are the person's own to share; publish them only when they agreed")
+
 def form_text(template: str, replace: dict[int, str] | None = None, add: list[str] = (),
               drop: tuple[int, ...] = ()) -> str:
     """The template's base request with lines replaced (by number), dropped, and added."""
@@ -297,8 +301,8 @@ INVALID = [
         ("Case-Stage", 5, "'arrested' is not one of: arraigned, pre-trial, trial, sentencing, "
                           "appeal, immigration")], id="bad-stage"),
     case("legal", drop=(6,), expected=[
-        ("Lawyer-Reviewed", None, REQUIRED + "yes when the lawyer has read this appeal; anything "
-                                             "published can be used in court")],
+        ("Lawyer-Reviewed", None, REQUIRED + "yes: the lawyer has read this appeal; no: not yet "
+                                             "(anything published can be used in court)")],
          id="no-lawyer-reviewed"),
     case("legal", {13: "spring (docket no. 26CR01234) and the public defender has no time. A lawyer who"},
          expected=[("Story", 13, PRIVATE_NUMBER)], id="docket-number"),
@@ -316,13 +320,11 @@ INVALID = [
                         "funeral, other")], id="bad-category"),
     case("hardship", {5: "Category: medical",
                       12: "last paycheck never came, and after the surgery I cannot lift."},
-         expected=[("Story", 12, "'surgery' is medical detail: publish it only with "
-                                 "Medical-Details-OK: yes (the person agreed), or leave it out")],
+         expected=[("Story", 12, "'surgery' " + MEDICAL_SELF)],
          id="medical-without-ok"),
     case("hardship", {5: "Category: medical", 2: "Title: Help Lee after a stroke"},
          ["Medical-Details-OK: no"], expected=[
-        ("Title", 2, "'stroke' is medical detail: publish it only with Medical-Details-OK: yes "
-                     "(the person agreed), or leave it out")], id="medical-ok-no"),
+        ("Title", 2, "'stroke' " + MEDICAL_SELF)], id="medical-ok-no"),
     case("hardship", {12: "paycheck never came. My SSN is 123-45-6789 if the bank asks."},
          expected=[("Story", 12, SSN)], id="ssn"),
     case("hardship", {6: "Goal: 1800"}, expected=[
@@ -484,11 +486,15 @@ WARNINGS = [
                       "can be used in court; describe the person and the need, and ask the "
                       "lawyer")], id="we-broke"),
     case("hardship", {12: "last paycheck never came and my two kids need winter coats."},
-         expected=[("Story", 12, "this mentions a child ('my two kids'): never publish a "
-                                 "child's name, age or school")], id="minor"),
+         expected=[("Story", 12, "'my two kids' mentions a child. As you file for yourself, "
+                                 "check that no child's name, age or school is given. Why: "
+                                 "children cannot agree to be published; never give a child's "
+                                 "name, age or school")], id="minor"),
     case("housing", {13: "We fell behind on rent after my hours were cut; our 9-year-old is"},
-         expected=[("Story", 13, "this mentions a child ('9-year-old'): never publish a child's "
-                                 "name, age or school")], id="minor-age"),
+         expected=[("Story", 13, "'9-year-old' gives a child's age. As you file for yourself, "
+                                 "leave the age out unless the parent agreed to it. Why: a "
+                                 "child's age with a town and a first name is enough to find "
+                                 "the child")], id="minor-age"),
     case("gathering", {7: "Start: 2028-01-10 18:00 America/Los_Angeles"}, drop=(8,), expected=[
         ("Start", 7, "this date is more than a year ahead")], id="far-start"),
     case("update", add=["Title: ignored"], drop=(6, 7), expected=[
@@ -545,7 +551,7 @@ def test_a_window_in_a_daylight_saving_gap_is_refused() -> None:
 
 def test_blank_forms_list_conditional_fields() -> None:
     form = forms.blank_form(CAT.template("update"))
-    assert "  Funds-Report (required when Status is closed): closed: how the money was used" in form
+    assert "\nFunds-Report (required when Status is closed): closed: how the money was used\n" in form
     assert "Private" not in form
     assert form.startswith("Template: update\nRefers-To:\n")
 
@@ -601,7 +607,7 @@ def test_an_operator_template_is_added_and_a_builtin_overridden(tmp_path) -> Non
         id="unknown-field-key"),
     pytest.param({"a.yaml": "name: a\ncolour: red\n"}, [
         ("a.yaml", 2, "unknown key 'colour' at the top level (known keys: name, title, money, "
-                      "common, fields, checks)")], id="unknown-top-key"),
+                      "common, fields, checks, privacy, example)")], id="unknown-top-key"),
     pytest.param({"a.yaml": "name: a\nfields:\n  Colour:\n    kind: choice\n"}, [
         ("a.yaml", 3, "Colour: a choice field needs 'values', the words members may write")],
         id="choice-without-values"),

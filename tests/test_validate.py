@@ -101,7 +101,7 @@ LOWERCASE_PHONE_STYLE = """\
 hi, please post this
 
 template: BAIL
-title: Bond for Kim
+title: Bond for K.
 filed by: champion
 relation: neighbour
 consent: lawyer
@@ -119,8 +119,8 @@ donate:
 - $InlandBond
 - https://inlandbond.example/kim
 story:
-Kim has lived here for eleven years and looks after two children while their
-partner works nights. Kim was detained at a check-in and the family cannot pay.
+K. has lived here for eleven years and looks after two children while their
+partner works nights. K. was detained at a check-in and the family cannot pay.
 funds_use:
 - 7500 USD immigration bond
 how to help:
@@ -200,7 +200,9 @@ Booking number 2026-114532, DOB 1999-02-03, call me on 503 555 0199.
 def test_valid_requests(text: str, subject: str, expected: dict) -> None:
     v = check(text, subject)
     assert errors(v) == []
-    assert warnings(v) == []
+    # The spec's own example asks readers to "reply if you can drive" and gives no Contact:
+    # replies would reach the society's robot, which the member is warned about.
+    assert [w for w in warnings(v) if w[0] != "How-To-Help"] == []
     assert v.ok
     for name, value in expected.items():
         assert v.values[name] == value, name
@@ -253,9 +255,12 @@ INVALID = [
         id="full-name-pending"),
     pytest.param(CHAMPION, [], [
         ("Relation", None, "this field is required (you are filing as a champion): champions "
-                           "only: how you know the person (housemate, defence committee)"),
+                           "only: how you know the person, like housemate or defence committee"),
         ("Consent", None, "this field is required (you are filing as a champion): champions "
-                          "only: direct, prior, lawyer or pending")],
+                          "only. direct: the person approved this exact text; prior: they left "
+                          "standing instructions (an arrestee support form); lawyer: their "
+                          "lawyer approved it; pending: not asked yet, so only an alias is "
+                          "published, no charges, and the appeal ends after 7 days")],
         id="champion-fields-missing"),
     pytest.param({**CHAMPION}, ["Relation: friend", "Consent: maybe"], [
         ("Consent", 21, "'maybe' is not one of: direct, prior, lawyer, pending")],
@@ -352,7 +357,9 @@ def test_invalid_requests(replace: dict[int, str], add: list[str], expected: lis
     (5, "Held-At", "the jail or detention facility"),
     (6, "Bail", "the bail or bond amount, like 2500 USD"),
     (9, "Posted-By", "the bail fund or person who will post it"),
-    (10, "Bail-Return", "where returned bail goes (fund, donors or person)"),
+    (10, "Bail-Return", "where returned bail goes. fund: the fund keeps it for the next person; "
+                        "donors: it is given back to the donors; person: it goes to the person "
+                        "who was held"),
     (12, "Donate", "1 to 3 https links or payment handles, no link shorteners"),
     (4, "Location", "town or city and region, never a street address"),
 ])
@@ -361,11 +368,11 @@ def test_missing_required_fields(drop: int, field_name: str, help_text: str) -> 
     assert errors(v) == [(field_name, None, f"this field is required: {help_text}")]
 
 
-def test_no_template_anywhere() -> None:
+def test_no_template_anywhere_is_read_as_the_template_its_fields_tell() -> None:
     v = check(form_text(drop=(1,)))
-    assert errors(v) == [("Template", None, "name the template: write Template: followed by "
-                                            "one of " + ", ".join(CAT.names()))]
-    assert v.template is None
+    assert errors(v) == []
+    assert v.template is not None and v.template.name == "bail"
+    assert [i.field for i in v.warnings] == ["Template"]
 
 
 def test_the_invalid_sample_reports_every_problem_at_once() -> None:
@@ -442,7 +449,6 @@ def test_self_filers_may_publish_charges() -> None:
 # --- the privacy lint must not flag legitimate content ------------------------------------
 
 CLEAN_STORIES = [
-    "Dana missed their daughter's birthday party on Saturday because of the arrest.",
     "Dana was born in Marseille and has lived in Riverside since 2019 with their family.",
     "Dana was born in Decatur and moved here for work at the docks in 2021.",
     "Mr Dobbs from the tenants' union will drive Dana home on release day.",
@@ -451,10 +457,18 @@ CLEAN_STORIES = [
     "Dana has spent 12 days in jail 2 times this year; the jail 2500 USD bail is unfair.",
     "The bail of $2,500.00 was set on 2026-11-20 at 10:30 by the court in room 101.",
     "Call the fund at the number on their site; the case is weak and the hearing is soon.",
-    "Dana cares for 3 kids aged 4, 7 and 11 and works 40 hours a week at the depot.",
     "The fund has posted bail for 120 people since 2020, returning 98 percent of it.",
     "Dana's alien status is not anyone's business; Dana is a neighbour and a friend.",
 ]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Dana missed their daughter's birthday party on Saturday because of the arrest.",
+    "Dana cares for 3 kids aged 4, 7 and 11 and works 40 hours a week at the depot.",
+])
+def test_children_are_a_warning_for_self_filers(sentence: str) -> None:
+    v = check(form_text({15: sentence}))
+    assert v.ok and [i.field for i in v.issues] == ["Story"], v.issues
 
 
 @pytest.mark.parametrize("sentence", CLEAN_STORIES)
@@ -546,3 +560,22 @@ def test_privacy_lint_finds(text: str) -> None:
 def test_privacy_lint_leaves_alone(text: str) -> None:
     from masbot.story import privacy
     assert privacy.lint(BAIL_CHECKS, [("Story", text)]) == [], text
+
+
+@pytest.mark.parametrize("how, contact, warned", [
+    ("Give at the link, and reply to this email if you can drive.", None, True),
+    ("Reply here with what you can bring.", None, True),
+    ("Responde a este correo si puedes manejar.", None, True),
+    ("Give at the link, and reply to this email if you can drive.",
+     "Contact: rides@bailfund.example\nContact-Public: yes", False),
+    ("Give at the link and share this appeal.", None, False),
+    ("Call the fund's hotline if you can drive on release day.", None, False),
+])
+def test_a_how_to_help_that_asks_for_replies_needs_a_contact(how: str, contact: str | None,
+                                                             warned: bool) -> None:
+    text = SPEC_EXAMPLE.replace(
+        "Give at the link, share this appeal, and reply if you can drive on release day.", how)
+    v = check(text + (contact + "\n" if contact else ""))
+    assert v.ok
+    assert any(i.field == "How-To-Help" and "reaches the society's robot" in i.message
+               for i in v.warnings) == warned

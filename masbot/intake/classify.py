@@ -20,7 +20,8 @@ from masbot.intake.message import Inbound
 from masbot.story.form import Form, parse
 from masbot.story.validate import Validation, validate
 
-_COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?\s*[.!]?\s*$", re.I)
+_COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?(\s+examples?)?\s*[.!]?\s*$",
+                      re.I)
 
 
 class VerdictKind(enum.StrEnum):
@@ -33,6 +34,7 @@ class VerdictKind(enum.StrEnum):
     HELP = "help"
     TEMPLATE = "template"
     NOT_A_REQUEST = "not-a-request"
+    READER_REPLY = "reader-reply"
     INVALID = "invalid"
     REQUEST = "request"
     UPDATE = "update"
@@ -131,6 +133,14 @@ class NotARequest(Answered):
 
 
 @dataclass
+class ReaderReply(Answered):
+    """A reader's reply to a post (it names an Appeal-ID but holds no form): the answer says
+    how to reach the people behind the appeal; nothing is posted."""
+
+    kind = VerdictKind.READER_REPLY
+
+
+@dataclass
 class Invalid(Answered):
     """A form with errors: the answer is the form annotated with them."""
 
@@ -175,6 +185,10 @@ class Context:
     society: str
     today: date  # a datetime (aware) also gives validation the time of day
     partner_addresses: frozenset[str] = frozenset()  # every partner list address and List-Id
+    society_id: str = ""
+    fingerprint: str | None = None  # the society key, named in the help answer
+    contact: str | None = None  # a human address, read by people
+    site_url: str | None = None  # the public site, where every appeal has its page
 
 
 Step = Callable[[Inbound, Context], Verdict | None]
@@ -226,6 +240,38 @@ def _moderation(msg: Inbound, ctx: Context) -> Verdict | None:
     return ModeratorCommand("a moderator's command, to be verified")
 
 
+_APPEAL_ID = re.compile(r"\b([A-Z][A-Z0-9]{1,30}-20\d\d-\d{4,})\b")
+
+
+def _quoted_appeal(msg: Inbound) -> str | None:
+    """The Appeal-ID a reply is about: in its subject, else in the quoted post."""
+    for text in (msg.subject, msg.body):
+        if m := _APPEAL_ID.search(text.upper() if text is msg.subject else text):
+            return m.group(1)
+    return None
+
+
+def _reader_answer(appeal_id: str, ctx: Context) -> str:
+    lines = [f"Thank you for writing about {appeal_id}. This address is {ctx.society}'s robot: "
+             "it reads only requests and updates written in the society's forms, so your "
+             "message was not passed on to anyone, and your address is not kept."]
+    if ctx.contact:
+        lines.append(f"To reach the people of the society, write to {ctx.contact}.")
+    lines.append("The appeal itself says how to help and whom to contact: look under "
+                 "How-To-Help and Contact.")
+    if ctx.site_url:
+        base = ctx.site_url if ctx.site_url.endswith("/") else ctx.site_url + "/"
+        own = appeal_id.startswith(ctx.society_id + "-") if ctx.society_id else False
+        lines.append(f"Its page: {base}appeals/{appeal_id}/" if own
+                     else f"The society's appeals: {base}")
+    return "\n\n".join(lines) + "\n"
+
+
+def _help_text(ctx: Context) -> str:
+    return answers.help_text(ctx.catalogue, ctx.society, fingerprint=ctx.fingerprint,
+                             contact=ctx.contact)
+
+
 def _command_line(msg: Inbound) -> str:
     for line in msg.body.split("\n"):
         if line.strip():
@@ -239,14 +285,15 @@ def _command(msg: Inbound, ctx: Context) -> Verdict | None:
         return None  # a form that starts with "Help!" is a request, not a command
     word, name = m.group(1).casefold(), m.group(2)
     if word == "help" or not name:
-        return Help("help sent", Reply(f"How to ask {ctx.society} for help",
-                                       answers.help_text(ctx.catalogue, ctx.society)))
+        return Help("help sent", Reply(f"How to ask {ctx.society} for help", _help_text(ctx)))
     tpl = ctx.catalogue.template(name)
     if tpl is None:
         return Help("unknown template asked for", Reply(
             f"There is no template called {name[:30]}",
-            f"There is no template called '{name[:30]}'.\n\n"
-            + answers.help_text(ctx.catalogue, ctx.society)))
+            f"There is no template called '{name[:30]}'.\n\n" + _help_text(ctx)))
+    if m.group(3):  # "template bail example": the form filled in
+        return BlankForm(f"{tpl.name} example sent",
+                         Reply(f"An example {tpl.name} form", answers.example_text(tpl, ctx.today)))
     return BlankForm(f"blank {tpl.name} form sent",
                      Reply(f"The {tpl.name} form", answers.template_text(tpl)))
 
@@ -257,9 +304,12 @@ def _form(msg: Inbound, ctx: Context) -> Verdict | None:
                              or ctx.catalogue.template(form.template_name) is None):
         # No field at all, and at most a subject tag that names no template (a reply to an
         # answer, "[URGENT]", a spam filter's "[SPAM]"): explain how to write a request.
+        if (appeal_id := _quoted_appeal(msg)) is not None:
+            return ReaderReply("a reader's reply about an appeal", Reply(
+                answers.reply_subject(msg.subject, f"About {appeal_id}"),
+                _reader_answer(appeal_id, ctx)))
         body = ("Thank you for writing. This address only takes requests written in one of the "
-                "society's forms, so your message was not posted.\n\n"
-                + answers.help_text(ctx.catalogue, ctx.society))
+                "society's forms, so your message was not posted.\n\n" + _help_text(ctx))
         return NotARequest("no form fields found",
                            Reply(answers.reply_subject(msg.subject, "How to ask for help"), body))
     validation = validate(form, ctx.catalogue, ctx.today)

@@ -187,6 +187,8 @@ class _HTMLText(HTMLParser):
         self.newlines = 1  # trailing line breaks of the output; the start counts as one
         self.skip = 0
         self.pre = 0
+        self.href: str | None = None  # the https link of the <a> being read
+        self.link_start = 0  # where its text starts in out
 
     def _write(self, text: str) -> None:
         if text:
@@ -206,6 +208,10 @@ class _HTMLText(HTMLParser):
             return
         elif tag == "br":
             self._write("\n")
+        elif tag == "a":
+            href = (dict(attrs).get("href") or "").strip()
+            self.href = href if re.match(r"(?i)https?://", href) else None
+            self.link_start = len(self.out)
         elif tag in self.PARAGRAPHS:
             self._break(2)
             self.pre += tag == "pre"
@@ -219,6 +225,15 @@ class _HTMLText(HTMLParser):
             self.skip = max(0, self.skip - 1)
         elif self.skip:
             return
+        elif tag == "a" and self.href:
+            # A member's link is its address, not its words: "Donate: <a href=...>give
+            # here</a>" becomes "Donate: https://...". The text is kept when it is the address.
+            text = "".join(self.out[self.link_start:])
+            if text.strip() and text.strip() not in (self.href, self.href.rstrip("/")):
+                lead = text[:len(text) - len(text.lstrip())]
+                del self.out[self.link_start:]
+                self._write(lead + self.href)
+            self.href = None
         elif tag in self.PARAGRAPHS:
             self._break(2)
             self.pre = max(0, self.pre - (tag == "pre"))

@@ -9,13 +9,14 @@ from __future__ import annotations
 import email.policy
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from masbot.appeal.canonical import Appeal
-from masbot.story.templates import Catalogue, Template, blank_form
-from masbot.story.form import Form
+from masbot.story.templates import Catalogue, Template, blank_form, builtin, example_form
+from masbot.story.form import (ANNOTATED_HEADER, ANNOTATED_NOT_REPEATED, ANSWER_STOP, BLANK_HEADER,
+                               EXAMPLE_HEADER, HELP_FOOTER, STATUS_HEADING, UPDATE_HEADER, Form)
 from masbot.story.validate import Validation
 
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
@@ -51,28 +52,55 @@ def _re(subject: str) -> str:
     return subject if subject.casefold().startswith("re:") else f"Re: {subject}".rstrip()
 
 
-def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: bool) -> tuple[str, str]:
-    """Subject and text telling a member their appeal is published (or held for review)."""
+def update_form(appeal_id: str, update_key: str, catalogue: Catalogue | None = None) -> list[str]:
+    """The update form, filled in for this appeal, and the Status choices one line each.
+
+    A member replies to the answer with a Status written in; the form parser reads a reply
+    whose subject carries ``[APPEAL-ID]`` as an update even when the form lines are quoted
+    or left out, and ignores the choice lines.
+    """
+    tpl = (catalogue or builtin()).template("update")
+    status = tpl.field("Status") if tpl is not None else None
+    lines = [
+        f"{UPDATE_HEADER}: write one Status below (and what it asks for) and send it. Keep "
+        "this mail: the Update-Key is shown only once and the society keeps only a "
+        "fingerprint of it.",
+        "",
+        "Template: update",
+        f"Refers-To: {appeal_id}",
+        f"Update-Key: {update_key}",
+        "Status:",
+        "Note:",
+        "",
+        STATUS_HEADING,
+    ]
+    meanings: dict[str, str] = {}
+    for part in (status.help if status else "").split("; "):
+        if ": " in part:
+            words, meaning = part.split(": ", 1)
+            meanings.update(dict.fromkeys(words.split(" or "), meaning))
+    lines += [f"{value} = {meanings.get(value, value)}" for value in
+              (status.values if status else ())]
+    return lines
+
+
+def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: bool,
+             catalogue: Catalogue | None = None) -> tuple[str, str]:
+    """Subject and text telling a member their appeal is published (or held for review),
+    with the update form filled in for it, and the public text."""
     lines = []
     if held:
         lines.append(f"Thank you. Your appeal {appeal.appeal_id} is valid and waits for a "
                      "moderator of the society before it is posted.")
     else:
         lines.append(f"Thank you. Your appeal is published as {appeal.appeal_id}.")
-    lines += [
-        "",
-        "Keep this key to update, extend, close or withdraw the appeal later; it is shown only",
-        "once and the society keeps only a fingerprint of it:",
-        "",
-        f"    Update-Key: {update_key}",
-        "",
-    ]
+    lines.append("")
     if validation.warnings:
         lines.append("Please check:")
         lines += [f"? {w}" for w in validation.warnings]
         lines.append("")
-    lines.append("This is the public text, exactly as readers will see it:")
-    lines.append("")
+    lines += update_form(appeal.appeal_id, update_key, catalogue)
+    lines += ["", ANSWER_STOP, ""]
     lines += appeal.canonical_text().rstrip("\n").split("\n")
     return f"[{appeal.appeal_id}] {appeal.title}", "\n".join(lines) + "\n"
 
@@ -105,20 +133,22 @@ def annotated(form: Form, validation: Validation) -> str:
         else:
             by_line.setdefault(issue.line, []).append(text)
     out = [
-        "Your request could not be published yet. Lines marked ! must be fixed; lines marked ?",
-        "are worth a second look. Correct your text and send it again.",
+        f"{ANNOTATED_HEADER} Lines marked ! must be fixed; lines marked ? are worth a second "
+        "look. Correct your text and send it again (the marks may stay in: they are ignored).",
         "",
     ]
     if loose:
         out += loose + [""]
     echoed = 0
     for number, line in enumerate(form.lines, start=1):
-        if line.lstrip().startswith(">"):
+        if number in form.skipped or line.lstrip().startswith(">"):
             continue
         if echoed + len(line) > MAX_ECHO_CHARS:
-            out += ["", f"[the rest of your text, from line {number}, is not repeated here]"]
+            out += ["", f"{ANNOTATED_NOT_REPEATED} {number}, is not repeated here]"]
             break
         echoed += len(line) + 1
+        if not line.strip() and out and not out[-1] and not by_line.get(number):
+            continue  # one blank line where the bot's own lines were left out
         out.append(line.rstrip())
         out += by_line.pop(number, [])
     for number, rest in sorted(by_line.items()):  # issues on lines not repeated above
@@ -126,27 +156,50 @@ def annotated(form: Form, validation: Validation) -> str:
     if hidden > 0:
         out += ["", f"[{hidden} more problem{'s' if hidden != 1 else ''} not listed: fix these "
                     "first and send the text again]"]
-    out += ["", "Send \"help\" for the list of templates, or \"template NAME\" for a blank form."]
+    out += ["", f"{HELP_FOOTER}, or \"template NAME\" for a blank form."]
     return "\n".join(out) + "\n"
 
 
-def help_text(catalogue: Catalogue, society: str) -> str:
-    """The list of templates and how to use them."""
-    out = [f"{society} posts requests for help to its members and partner societies.",
-           "Write your request in one of these forms and mail it here:", ""]
-    for name in catalogue.names():
+def help_text(catalogue: Catalogue, society: str, *, fingerprint: str | None = None,
+              contact: str | None = None) -> str:
+    """The list of templates and how to use them, in paragraphs a phone can reflow.
+
+    Says that the sender's address is not kept; gives the society's signing key
+    ``fingerprint`` and a human ``contact`` when they are handed in.
+    """
+    out = [f"{society} posts requests for help to its members and partner societies. Write "
+           "your request in one of these forms and mail it here:", ""]
+    for name in catalogue.names():  # short lines: they fit a phone without reflowing
         out.append(f"  {name:<10} {catalogue.templates[name].title}")
-    out += ["", "Send \"template NAME\" (for example \"template bail\") to get a blank form.",
-            "Put the template in the subject like \"[bail] Get Sam home\" or write",
-            "\"Template: bail\" as the first line. Never include dates of birth, booking or",
-            "case numbers, or street addresses: the appeal is public."]
+    out += ["",
+            "Send \"template NAME\" (for example \"template bail\") to get a blank form, or "
+            "\"template NAME example\" for one filled in. Put the template in the subject like "
+            "\"[bail] Get Sam home\" or write \"Template: bail\" as the first line.",
+            "",
+            "Never include dates of birth, booking or case numbers, street addresses, or a "
+            "person's full name without their consent: the appeal is public.",
+            "",
+            "Your address is not kept: the society answers you once and does not store who "
+            "wrote, in its records or in what it publishes."]
+    if fingerprint:
+        out += ["", f"Everything {society} publishes is signed with the key {fingerprint}; "
+                    "a copy that does not verify with it did not come from us."]
+    if contact:
+        out += ["", f"To reach a person at {society}: {contact}"]
     return "\n".join(out) + "\n"
 
 
 def template_text(tpl: Template) -> str:
     """A blank form with instructions."""
-    return ("Fill in this form, keep the keys, and mail it back. Everything after the \"-- \" "
-            "line is only notes.\n\n" + blank_form(tpl))
+    return (f"{BLANK_HEADER} Everything after the \"-- \" line is only notes.\n\n"
+            + blank_form(tpl))
+
+
+def example_text(tpl: Template, today: date) -> str:
+    """The template's filled-in example, to copy and change."""
+    return (f"{EXAMPLE_HEADER} {tpl.name} form: change it to your own request and send it "
+            "here. Send \"template " + tpl.name + "\" for the blank form with what each field "
+            "means.\n\n" + example_form(tpl, today))
 
 
 def build(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,

@@ -5,15 +5,22 @@ free-text section that runs until the next line starting with a known key; ``- `
 a section are list items; quoted lines (``>``) and everything after a ``-- `` signature line
 are ignored. Keys are case-insensitive, ``-``, ``_`` and space are the same, and a few
 synonyms are accepted (see the template field specs).
+
+What members send back is read forgivingly: the bot's own ``! Field: ...`` marks and the
+sentences of its answers, and phone or mail-client signatures ("Sent from my iPhone",
+"Enviado desde mi iPhone", "Get Outlook for iOS") are dropped wherever they stand; a form
+written only inside a quoted reply (every line starting ``>``) is read from the quote.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from masbot.story.templates import SECTION_KINDS, Catalogue, Template
+from masbot.story.templates import (OPTIONAL_HEADING, SECTION_KINDS, Catalogue, Template,
+                                    normalise_key)
 
 # Invisible characters that can reorder or hide text (Trojan Source style) or glue words.
 # Every "format" character (Unicode category Cf) is removed as well; this table is kept for
@@ -30,6 +37,62 @@ _SUBJECT_TAG = re.compile(r"^\s*(?:" + _REPLY_PREFIX + r")*((?:\[[^\]\n]{0,40}\]
                           re.IGNORECASE)
 _TAG_NAME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]{0,30})\s*$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
+# The bot's marks in an annotated answer: "! Title: ...", "? ...", "(line 12) ! ...".
+_MARK = re.compile(r"^\s*(?:\(line \d+\)\s*)?[!?] \S")
+ANNOTATED_HEADER = "Your request could not be published yet."
+ANNOTATED_NOT_REPEATED = "[the rest of your text, from line"
+HELP_FOOTER = "Send \"help\" for the list of templates"
+BLANK_HEADER = "Fill in this form, keep the keys, and mail it back."
+QUOTED_NOT_READ = "Lines starting with > (a quoted message) were not read"
+STATUS_HEADING = "The Status choices (write one after Status:):"
+UPDATE_HEADER = "To update, extend, close or withdraw the appeal later, reply to this mail"
+EXAMPLE_HEADER = "A filled-in example of the"
+ANSWER_LINES = (
+    ANNOTATED_HEADER,
+    "are worth a second look. Correct your text and send it again.",  # older answers
+    HELP_FOOTER, ANNOTATED_NOT_REPEATED, BLANK_HEADER, QUOTED_NOT_READ, OPTIONAL_HEADING,
+    STATUS_HEADING, UPDATE_HEADER, EXAMPLE_HEADER,
+    "Thank you. Your appeal is published as", "Thank you. Your appeal", "Please check:",
+)
+"""Sentences the bot writes in its answers (the start of each line); a member who sends an
+answer back with them still in it is not held to them. :mod:`masbot.story.answers` writes
+them from here, so the two cannot drift apart."""
+ANSWER_STOP = "This is the public text, exactly as readers will see it:"
+"""In a quoted answer, nothing after this line is the member's: it is the published appeal."""
+_HIDDEN_COUNT = re.compile(r"^\[\d+ more problems? not listed")
+# The choices the bot lists under the update form of its answer: "funded = the goal is met".
+_CHOICE_LINE = re.compile(r"^[a-z][a-z-]{1,20}(?: or [a-z][a-z-]{1,20})? = \S")
+_APPEAL_TAG = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{4,}$")
+# Signatures phones and mail apps add, in the languages members write.
+_CLIENT_SIGNATURE = re.compile(
+    r"^\W*(?:sent|get|download|enviado|envoy[ée]|obtener|descargar|inviato|enviado|gesendet"
+    r"|von)\b.{0,60}\b(?:iphone|ipad|ipod|android|outlook|mobile|phone|smartphone|galaxy"
+    r"|samsung|pixel|blackberry|yahoo|aol|gmail|proton\s?mail|mail for windows|tel[ée]fono"
+    r"|m[óo]vil|celular|cel|tablet|huawei|xiaomi|motorola|app|device|dispositivo|correo)\b.{0,80}$"
+    r"|^\W*sent with proton\s?mail.{0,40}$"
+    # An HTML signature whose link text was replaced by its address: "Get https://aka.ms/..."
+    r"|^\W*(?:get|sent from|obtener|enviado desde|descargar)\s+https?://aka\.ms/\S+\s*$",
+    re.IGNORECASE,
+)
+_ATTRIBUTION = re.compile(
+    r"^\s*(?:on\b.{0,200}\bwrote|el\b.{0,200}\bescribi[óo]|le\b.{0,200}\ba [ée]crit"
+    r"|am\b.{0,200}\bschrieb)\s*:\s*$|^\s*-{2,}\s*(?:original message|mensaje original)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r"^\s*>[> ]*")
+
+
+def is_bot_line(line: str) -> bool:
+    """True for a line the bot wrote in an answer: a mark or one of its sentences."""
+    text = line.strip()
+    return bool(_MARK.match(line) or _HIDDEN_COUNT.match(text) or _CHOICE_LINE.match(text)
+                or any(text.startswith(sentence) for sentence in ANSWER_LINES))
+
+
+def is_client_signature(line: str) -> bool:
+    """True for a signature a phone or mail app adds: "Sent from my iPhone", "Get Outlook
+    for Android", "Enviado desde mi Samsung Galaxy", "Sent with Proton Mail secure email"."""
+    return len(line) <= 120 and bool(_CLIENT_SIGNATURE.match(line.strip()))
 
 
 @dataclass
@@ -62,6 +125,8 @@ class Form:
     notes: list[Note]
     template_name: str | None
     body_end: int  # number of lines before the signature
+    skipped: frozenset[int] = frozenset()  # lines not read: the bot's marks, signatures
+    quoted: bool = False  # the form was read from a quoted reply
 
     def value(self, name: str) -> str:
         """The stripped value of field ``name``, or "" when absent."""
@@ -119,6 +184,52 @@ class _Open:
     inline: bool = False  # the key line carried a value
 
 
+def _field_name(line: str, catalogue: Catalogue) -> str | None:
+    m = _KEY.match(line)
+    return catalogue.canonical_key(m.group(1)) if m else None
+
+
+def _has_key(line: str, catalogue: Catalogue) -> bool:
+    return _field_name(line, catalogue) is not None
+
+
+def _reading(lines: list[str], catalogue: Catalogue) -> tuple[list[str], set[int], bool, int | None]:
+    """The lines to read, the numbers of lines to skip, whether the form is read from a quote,
+    and the line of a form in quoted lines that is *not* read (to say so)."""
+    skip: set[int] = set()
+    end = len(lines)
+    for number, line in enumerate(lines, start=1):
+        if _is_signature(line):
+            end = number - 1
+            break
+        bare = _QUOTE.sub("", line)
+        if bare.strip() == ANSWER_STOP:
+            # The published appeal follows: up to the end of this quote (or of the text).
+            depth = _depth(line)
+            stop = next((n for n in range(number + 1, len(lines) + 1)
+                         if lines[n - 1].strip() and _depth(lines[n - 1]) < depth), end + 1)
+            skip.update(range(number, min(stop, end + 1)))
+        if is_bot_line(bare) or is_client_signature(bare) or _ATTRIBUTION.match(bare):
+            skip.add(number)
+    plain = [n for n in range(1, end + 1) if n not in skip and not lines[n - 1].lstrip()
+             .startswith(">") and _has_key(lines[n - 1], catalogue)]
+    quoted = [n for n in range(1, end + 1) if n not in skip and lines[n - 1].lstrip()
+              .startswith(">") and _has_key(_QUOTE.sub("", lines[n - 1]), catalogue)]
+    if plain or not quoted:
+        given = {_field_name(lines[n - 1], catalogue) for n in plain}
+        missed = [n for n in quoted
+                  if _field_name(_QUOTE.sub("", lines[n - 1]), catalogue) not in given]
+        return lines, skip, False, missed[0] if missed else None
+    out = [_QUOTE.sub("", line, count=1) if line.lstrip().startswith(">") else line
+           for line in lines]
+    return out, skip, True, None
+
+
+def _depth(line: str) -> int:
+    m = _QUOTE.match(line)
+    return m.group(0).count(">") if m else 0
+
+
 def _named_template(lines: list[str], subject: str, catalogue: Catalogue) -> Template | None:
     """The template the form names on a ``Template:`` line (or else in the subject)."""
     for line in lines:
@@ -138,6 +249,50 @@ def _opens_section(name: str, value: str, template: Template | None, catalogue: 
     return not value or catalogue.takes_section(name)
 
 
+def suggest_field(key: str, template: Template | None, catalogue: Catalogue) -> str | None:
+    """The field a misspelt key most likely means ("Tittle" -> "Title"), or None.
+
+    Looks among the template's fields first, then among every template's."""
+    every = sorted({f.name for tpl in catalogue.templates.values() for f in tpl.fields})
+    for names in ([f.name for f in template.fields] if template is not None else [], every):
+        by_key = {normalise_key(n): n for n in names}
+        close = difflib.get_close_matches(normalise_key(key), list(by_key), n=1, cutoff=0.75)
+        if close:
+            return by_key[close[0]]
+    return None
+
+
+def appeal_tag(subject: str) -> str | None:
+    """The Appeal-ID in a subject tag like ``Re: [ANYTOWN-2026-0001] Get Sam home``."""
+    m = _SUBJECT_TAG.match(clean_text(subject or ""))
+    for raw in re.findall(r"\[([^\]]*)\]", m.group(1)) if m else ():
+        if _APPEAL_TAG.match(raw.strip().upper()):
+            return raw.strip().upper()
+    return None
+
+
+def _names_template(lines: list[str], skip: set[int], catalogue: Catalogue) -> bool:
+    return any(_field_name(ln, catalogue) == "Template"
+               for n, ln in enumerate(lines, 1) if n not in skip and not ln.lstrip().startswith(">"))
+
+
+def _from_reply(entries: dict[str, Entry], lines: list[str], appeal: str | None,
+                catalogue: Catalogue) -> None:
+    """An update written as a reply: the Appeal-ID comes from the subject, and the
+    Update-Key from the quoted answer when the member did not copy it (line 0: not written
+    by the member)."""
+    if "Update-Key" not in entries:
+        for number, line in enumerate(lines, start=1):
+            bare = _QUOTE.sub("", line)
+            m = _KEY.match(bare)
+            if m and catalogue.canonical_key(m.group(1)) == "Update-Key" and m.group(2).strip():
+                entries["Update-Key"] = Entry("Update-Key", number, m.group(2).strip(),
+                                              end_line=number)
+                break
+    if "Refers-To" not in entries and appeal:
+        entries["Refers-To"] = Entry("Refers-To", 0, appeal)
+
+
 def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     """Parse a member's ``body`` (and ``subject`` for the template tag) into a :class:`Form`.
 
@@ -146,8 +301,13 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     of the section, not a new field. Never raises for any text: what cannot be understood
     becomes a :class:`Note`.
     """
-    lines = clean_text(body).split("\n")
-    template = _named_template(lines, subject, catalogue)
+    raw_lines = clean_text(body).split("\n")
+    lines, skip, from_quote, unread_quote = _reading(raw_lines, catalogue)
+    template = _named_template([ln for n, ln in enumerate(lines, 1) if n not in skip],
+                               subject, catalogue)
+    replied_to = appeal_tag(subject)
+    if template is None and replied_to and not _names_template(lines, skip, catalogue):
+        template = catalogue.template("update")  # a reply to the answer that published it
     entries: dict[str, Entry] = {}
     notes: list[Note] = []
     opened: list[_Open] = []  # every entry kept, with the lines it collects
@@ -160,7 +320,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             body_end = number - 1
             break
         line = raw.rstrip()
-        if line.lstrip().startswith(">"):
+        if number in skip or line.lstrip().startswith(">"):
             continue
         m = _KEY.match(line)
         name = catalogue.canonical_key(m.group(1)) if m else None
@@ -190,15 +350,18 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         if not line.strip():
             current = None  # a blank line ends a one-line field's continuation
             continue
-        if current is not None and not (m and " " not in m.group(1).strip()):
+        if current is not None and not (m and (" " not in m.group(1).strip() or suggest_field(
+                m.group(1), template, catalogue))):
             # A phone wrapped a long value onto the next line: keep it with its field.
             current.lines.append(line.strip())
             current.entry.end_line = number
             continue
         current = None
-        if m and seen_first_key:
-            notes.append(Note(number, f"'{m.group(1).strip()}' is not a field of any template; "
-                                      "this line is ignored"))
+        close = suggest_field(m.group(1), template, catalogue) if m else None
+        if m and (seen_first_key or close):
+            notes.append(Note(number, f"'{m.group(1).strip()}' is not a field of any template"
+                              + (f" (did you mean {close}?)" if close else "")
+                              + "; this line is ignored"))
         elif seen_first_key:
             notes.append(Note(number, "this line is not part of any field and is ignored"))
 
@@ -216,11 +379,21 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
             # "Funds-Use: 2500 USD bail" followed by "- " items: the key line is an item too.
             entry.items.insert(0, first)
 
-    template = entries["Template"].value.strip().casefold() if "Template" in entries else None
+    if template is not None and template.name == "update" and entries:
+        _from_reply(entries, raw_lines, replied_to, catalogue)
+    if unread_quote is not None and not (
+            template is not None and template.name == "update" and replied_to):
+        notes.append(Note(unread_quote, QUOTED_NOT_READ + "; write every field without >"))
+    name = entries["Template"].value.strip().casefold() if "Template" in entries else None
+    if name is None and template is not None and template.name == "update" and replied_to \
+            and entries:
+        name = "update"  # a reply with no field at all ("Thank you!") is no update
     return Form(
         entries=entries,
         lines=lines[:body_end],
         notes=notes,
-        template_name=template or subject_template(subject, catalogue),
+        template_name=name or subject_template(subject, catalogue),
         body_end=body_end,
+        skipped=frozenset(skip),
+        quoted=from_quote,
     )

@@ -8,6 +8,13 @@ number (``case``, ``jail``, ``birthday``, ``social security``) are only objected
 identifying number or date really follows, so that a story about a missed birthday party or
 lost benefits is not refused.
 
+Every template runs the privacy rules of its ``privacy:`` data (``common.yaml``, overridden
+per template): full names and names beyond the published alias (:mod:`masbot.story.names`),
+what police or prosecutors claim, children and their ages, medical detail, immigration
+status, over every public free-text field. Whether each is refused, warned about or allowed
+depends on the consent behind the text (``self``, or the champion's ``Consent:``), and the
+template data says why; :func:`apply_rules` runs them.
+
 Templates add content checks (``checks:`` in their YAML, see :data:`CHECKS`). They are
 pattern rules, kept simple on purpose, and documented here so a moderator knows what they
 catch and what they miss:
@@ -35,6 +42,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
+from masbot.story import names
 from masbot.story.checks import STREET
 
 
@@ -120,7 +128,8 @@ _MEDICAL = re.compile(
     r"|pregnan(?:t|cy)|miscarriage|abortion|psychiatric|depression|bipolar|schizophreni\w*"
     r"|(?-i:PTSD)|suicid\w*|overdosed?|addiction|rehab(?:ilitation)?|diagnos(?:is|ed|es)"
     r"|terminal(?:ly)? ill|transplant|insulin|chronic (?:illness|pain)|dementia|alzheimer'?s"
-    r"|sepsis|pneumonia|(?:broken |broke (?:\w+ )?)(?:leg|arm|hip|neck|back|ribs?|jaw|bones?"
+    r"|sepsis|pneumonia|cáncer|quimioterapia|diálisis|cirugía|embarazada|embarazo|depresión"
+    r"|(?-i:VIH)|infarto|derrame cerebral|(?:broken |broke (?:\w+ )?)(?:leg|arm|hip|neck|back|ribs?|jaw|bones?"
     r"|wrist|ankle|pelvis|skull))\b",
     re.IGNORECASE,
 )
@@ -129,7 +138,51 @@ _MINOR = re.compile(
     r"\b(?:my|our|his|her|their)\s+(?:\w+\s+)?(?:sons?|daughters?|kids?|child(?:ren)?"
     r"|bab(?:y|ies)|toddlers?|grand(?:son|daughter|child)s?|grandchildren|step(?:son|daughter)s?)\b"
     r"|\b(?:minors?|infants?|newborns?|toddlers?|teenagers?|schoolchildren)\b"
-    r"|\b(?:1[0-7]|[1-9])[- ](?:year|yr)s?[- ]old\b|\baged? (?:1[0-7]|[1-9])\b",
+    r"|\b(?:1[0-7]|[1-9])[- ](?:year|yr)s?[- ]old\b|\baged? (?:1[0-7]|[1-9])\b"
+    r"|\b(?:mi|mis|su|sus|nuestr[oa]s?)\s+(?:\w+\s+)?(?:hij[oa]s?|niñ[oa]s?|bebés?|niet[oa]s?)\b"
+    r"|\b(?:menores|menor de edad)\b",
+    re.IGNORECASE,
+)
+# The age of a child: "a 6-year-old", "aged 12", "6 years old", "de 6 años", "18 months old".
+_MINOR_AGE = re.compile(
+    r"\b(?:1[0-7]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|thirteen|fourteen|fifteen|sixteen|seventeen)[- ](?:year|yr)s?[- ]olds?\b"
+    r"|\baged? (?:1[0-7]|[1-9])\b|\b\d{1,2}[- ]months?[- ]old\b"
+    r"|\b(?:hij[oa]|niñ[oa]|bebé|nieto|nieta)s?\s+(?:\w+\s+)?de\s+(?:1[0-7]|[1-9]|un|dos|tres|cuatro"
+    r"|cinco|seis|siete|ocho|nueve|diez)\s+(?:años|meses)\b"
+    r"|\bde\s+(?:1[0-7]|[1-9])\s+añitos\b"
+    r"|\b(?:is|was|turned|just turned|tiene|cumplió)\s+(?:only\s+|apenas\s+)?(?:1[0-7]|[1-9])"
+    r"(?=\s+(?:and|but|years?|y|años)\b|\s*;|[.,](?!\d)|\s*$)",
+    re.IGNORECASE,
+)
+# What police or prosecutors say happened, and the charges.
+_POLICE = (r"(?:(?:police|sheriff)(?:'s)?\s+(?:department|dept\.?|office|spokesperson)|police|cops|officers?|deputies|sheriff(?:'s office)?|prosecutors?|prosecution"
+           r"|(?:the )?(?:DA|D\.A\.)|district attorney|(?:the )?state|authorities|ICE|the complaint"
+           r"|charging documents|the arrest report|police report)")
+_CLAIMS = re.compile(
+    rf"\b(?:the\s+)?{_POLICE}\s+(?:say|says|said|claim|claims|claimed|allege|alleges|alleged"
+    r"|accuse|accuses|accused|report|reports|reported|state|states|stated|contend|contends)\b"
+    rf"|\baccording to\s+(?:the\s+)?{_POLICE}"
+    r"|\b(?:accused\s+of|charged\s+with|indicted\s+(?:for|on)|booked\s+(?:for|on)|convicted\s+of)"
+    r"\s+\w+(?:\s+\w+)?"
+    r"|\ballegedly\b|\bsupposedly\b|\b(?:faces?|facing)\s+(?:\w+\s+)?(?:charges?|counts?)\b"
+    r"|\b(?:charges?|counts?)\s+of\s+\w+"
+    r"|\b(?:la\s+)?(?:policía|fiscalía|fiscal)\s+(?:dice|dicen|afirma|afirman|asegura|alega|acusa"
+    r"|sostiene)\b|\bsegún\s+(?:la\s+)?(?:policía|fiscalía|el fiscal)\b"
+    r"|\b(?:acusad[oa]s?|acusan?|acusaron|lo acusan|la acusan)\s+de\b|\bcargos?\s+(?:de|por)\b|\bpresuntamente\b",
+    re.IGNORECASE,
+)
+# Immigration status (not the bond or the detention, which the bail template is for).
+_IMMIGRATION = re.compile(
+    r"\b(?:undocumented|illegal(?:ly)?\s+(?:immigrants?|aliens?|entry|entered|here|in the country)"
+    r"|without\s+(?:legal\s+)?(?:papers|status|documents)|no papers|out of status"
+    r"|overstay(?:ed|ing)?(?:\s+(?:a|his|her|their|my)\s+visa)?|visa\s+(?:expired|overstay)"
+    r"|expired\s+visa|(?-i:DACA|TPS)|asylum(?:\s+(?:seeker|claim|case|application|hearing))?"
+    r"|asylee|refugee status|deportation(?:\s+(?:order|case|proceedings))?"
+    r"|(?:final\s+)?(?:order|orders)\s+of\s+removal|removal\s+(?:order|proceedings)"
+    r"|green card|permanent resident|immigration status|not a (?:US |U\.S\. )?citizen"
+    r"|indocumentad[oa]s?|sin papeles|sin documentos|solicitantes? de asilo|asilo"
+    r"|orden de deportación|deportación|estatus migratorio|situación migratoria)\b",
     re.IGNORECASE,
 )
 # Jail and court support: a capitalised name right after an arrest word ("arrestee Jordan
@@ -176,6 +229,21 @@ def _medical(text: str) -> Iterator[str]:
 
 def _minors(text: str) -> Iterator[str]:
     for m in _MINOR.finditer(text):
+        yield m.group(0)
+
+
+def _minor_ages(text: str) -> Iterator[str]:
+    for m in _MINOR_AGE.finditer(text):
+        yield m.group(0)
+
+
+def _claims(text: str) -> Iterator[str]:
+    for m in _CLAIMS.finditer(text):
+        yield m.group(0)
+
+
+def _immigration(text: str) -> Iterator[str]:
+    for m in _IMMIGRATION.finditer(text):
         yield m.group(0)
 
 
@@ -273,4 +341,95 @@ def lint(check_names: Iterable[str], texts: list[tuple[str, str]],
         check = CHECKS.get(name)
         if check and check.applies(flags or {}):
             findings.extend(f._replace(check=name) for f in check.run(texts))
+    return findings
+
+
+# --- the privacy rules every template runs ------------------------------------------------
+
+RULE_NAMES = ("full-names", "other-names", "police-claims", "minors", "minor-ages",
+              "medical-details", "immigration-status")
+"""The rules of the ``privacy:`` section of a template file (see ``common.yaml``)."""
+CONSENT_CLASSES = ("self", "direct", "prior", "lawyer", "pending")
+"""Whose agreement stands behind the text: ``self`` for a member filing for themselves,
+else the champion's ``Consent:`` (a champion without one counts as ``pending``)."""
+LEVELS = ("refuse", "warn", "allow")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One privacy rule as the template data states it: what happens under each consent
+    (``levels``), why (told to the member), and a field value that turns it off."""
+
+    name: str
+    why: str
+    levels: tuple[tuple[str, str], ...]  # (consent class, level)
+    unless: tuple[str, str] | None = None
+
+    def level(self, consent: str) -> str:
+        """``refuse``, ``warn`` or ``allow`` for this consent class (``refuse`` when unsaid)."""
+        return dict(self.levels).get(consent, "refuse")
+
+
+_FOUND = {
+    "full-names": "'{match}' looks like a full name",
+    "other-names": "'{match}' is a name beyond the published name{alias}",
+    "police-claims": "'{match}' repeats what police or prosecutors claim",
+    "minors": "'{match}' mentions a child",
+    "minor-ages": "'{match}' gives a child's age",
+    "medical-details": "'{match}' is medical detail",
+    "immigration-status": "'{match}' tells someone's immigration status",
+}
+_DO = {
+    "refuse": {"full-names": "publish a first name, alias or initials only",
+               "other-names": "use the published name or leave the name out",
+               "medical-details": "leave it out, or add Medical-Details-OK: yes when the "
+                                  "person agreed to publish it",
+               "": "leave it out"},
+    "warn": {"minors": "check that no child's name, age or school is given",
+             "minor-ages": "leave the age out unless the parent agreed to it",
+             "": "publish it only if the person agreed to exactly this"},
+}
+_TEXT_FINDERS: dict[str, Callable[[str], Iterator[str]]] = {
+    "police-claims": _claims, "minors": _minors, "minor-ages": _minor_ages,
+    "medical-details": _medical, "immigration-status": _immigration,
+}
+
+
+def _consent_words(consent: str) -> str:
+    return "As you file for yourself" if consent == "self" else f"With Consent: {consent}"
+
+
+def apply_rules(rules: Iterable[Rule], consent: str, texts: list[tuple[str, str]],
+                name_texts: list[tuple[str, str]], alias: str = "", known: Iterable[str] = (),
+                flags: Mapping[str, object] | None = None) -> list[Finding]:
+    """Run the template's privacy ``rules`` for this ``consent`` class.
+
+    ``texts`` are every public free-text ``(field, text)``; ``name_texts`` those where a
+    person's name must not appear (not the fields that name a fund, a voucher or an
+    office). ``alias`` is the Name-To-Publish; ``known`` are words of the form's place and
+    organisation fields. A rule whose ``unless`` field has its value in ``flags`` is off.
+    Each finding's message says what was found, what to do under this consent, and why.
+    """
+    flags = flags or {}
+    known = tuple(known)
+    findings: list[Finding] = []
+    for rule in rules:
+        level = rule.level(consent)
+        if level == "allow" or (rule.unless and str(flags.get(rule.unless[0], "")).casefold()
+                                == rule.unless[1].casefold()):
+            continue
+        severity = "error" if level == "refuse" else "warning"
+        advice = _DO[level].get(rule.name, _DO[level][""])
+        tail = f". {_consent_words(consent)}, {advice}. Why: {' '.join(rule.why.split())}"
+        for field_name, text in (name_texts if rule.name.endswith("names") else texts):
+            flat = " ".join(text.split())
+            if rule.name.endswith("names"):
+                kind = "full-name" if rule.name == "full-names" else "first-name"
+                found = [f.text for f in names.find(flat, alias, known) if f.kind == kind]
+            else:
+                found = list(_TEXT_FINDERS[rule.name](flat))
+            for match in found:
+                head = _FOUND[rule.name].format(
+                    match=match, alias=f" '{alias}'" if alias else "")
+                findings.append(Finding(field_name, head + tail, match, severity, rule.name))
     return findings

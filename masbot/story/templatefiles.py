@@ -101,6 +101,8 @@ _FIELD = Section(
         Field("private", Bool(), default=False),
         Field("region", Str(check=matching(r"[A-Z]{2}", "a two-letter region code like US"))),
         Field("item", Choice(tuple(sorted(ITEM_RULES)))),
+        Field("names-ok", Bool(), default=False),
+        Field("example", Str(allow_empty=True, digits_ok=True), default=""),
     ),
     make=_field_values,
     checks=(_check_field,),
@@ -139,6 +141,68 @@ class _Fields:
         return specs if ok else INVALID
 
 
+def _check_rule(found: Found) -> None:
+    unless = found.values.get("unless")
+    if unless and len(unless) != 1:
+        found.report("give one field and value, like {Medical-Details-OK: \"yes\"}", key="unless")
+
+
+_RULE = Section(
+    fields=(
+        Field("why", Str()),
+        *(Field(c, Choice(privacy.LEVELS)) for c in privacy.CONSENT_CLASSES),
+        Field("unless", _RequiredIf()),
+    ),
+    make=_field_values,
+    checks=(_check_rule,),
+)
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A block of text over several lines (``example: |``): tabs and line feeds allowed,
+    no other control character."""
+
+    expected: str = "a block of text"
+
+    def convert(self, node: Node, ctx: Context, where: Where) -> Any:
+        if not (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:str"):
+            return ctx.report(line_of(node), f"{where.prefix()}expected {self.expected}, "
+                                             f"found {describe(node)}")
+        if any(ch < " " and ch not in "\n\t" or ch == "\x7f" for ch in node.value):
+            return ctx.report(line_of(node), f"{where.prefix()}contains a control character")
+        return node.value
+
+
+@dataclass(frozen=True)
+class _Privacy:
+    """The ``privacy`` mapping: rule name -> what happens under each consent, and why."""
+
+    expected: str = "a mapping of privacy rules (full-names, police-claims, ...)"
+
+    def convert(self, node: Node, ctx: Context, where: Where) -> Any:
+        if not isinstance(node, MappingNode):
+            return ctx.report(line_of(node), f"{where.prefix()}expected {self.expected}, "
+                                             f"found {describe(node)}")
+        rules: dict[str, dict] = {}
+        ok = True
+        for key, value in node.value:
+            name = Choice(privacy.RULE_NAMES).convert(key, ctx, where)
+            if name is INVALID:
+                ok = False
+                continue
+            if is_null(value):
+                ctx.report(line_of(key), f"privacy.{name}: give the levels and why")
+                ok = False
+                continue
+            raw = _RULE.convert(value, ctx, Where(f"privacy.{name}", line_of(key)))
+            if raw is INVALID:
+                ok = False
+                continue
+            rules[name] = raw
+        return rules if ok else INVALID
+
+
 SYSTEM_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To",
                "Images")
 """Fields only the society writes into an appeal. No template may define one, and a member's
@@ -174,12 +238,15 @@ TEMPLATE = Section(
         Field("common", Bool(), default=True),
         Field("fields", _Fields(), default={}),
         Field("checks", ListOf(Choice(tuple(sorted(privacy.KNOWN_CHECKS)))), default=()),
+        Field("privacy", _Privacy(), default={}),
+        Field("example", _Text(), default=""),
     ),
     make=_field_values,
     checks=(_check_template,),
 )
 COMMON = Section(fields=(Field("common", _Fields(), required=True),
-                          Field("money", _Fields(), required=True)), make=_field_values)
+                          Field("money", _Fields(), required=True),
+                          Field("privacy", _Privacy(), required=True)), make=_field_values)
 
 
 def read(path: Path, shown: str, schema: Section, problems: list[Problem]) -> Any:

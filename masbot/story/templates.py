@@ -34,14 +34,16 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from masbot.story.templatefiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
 from masbot.config.schema import INVALID, Problem
+from masbot.story.privacy import Rule
 
 __all__ = ["KINDS", "SECTION_KINDS", "ITEM_RULES", "FieldSpec", "Template", "TemplateError",
            "Catalogue", "normalise_key", "builtin", "load", "check_directory", "blank_form",
-           "condition"]
+           "example_form", "condition"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class FieldSpec:
     private: bool = False
     region: str | None = None  # phone: the country assumed for numbers without "+"
     item: str | None = None  # list: the rule every item must meet
+    names_ok: bool = False  # meant to name a fund, group, office or person: no name lint
+    example: str = ""  # the value in the filled-in example form (list items: " | " between)
 
     @property
     def title(self) -> str:
@@ -80,6 +84,8 @@ class Template:
     fields: tuple[FieldSpec, ...]
     checks: tuple[str, ...] = ()
     common: bool = True
+    privacy: tuple[Rule, ...] = ()  # the privacy rules, common ones overridden by its own
+    example: str = ""  # a filled-in form; @IN_N_DAYS@ stands for the date N days ahead
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name`` (canonical spelling), or None."""
@@ -108,6 +114,7 @@ def _spec(name: str, raw: dict) -> FieldSpec:
         synonyms=tuple(raw.get("synonyms") or ()), help=raw.get("help") or "",
         label=raw.get("label") or "", consent=raw.get("consent"),
         private=bool(raw.get("private")), region=raw.get("region"), item=raw.get("item"),
+        names_ok=bool(raw.get("names-ok")), example=str(raw.get("example") or ""),
     )
 
 
@@ -150,7 +157,23 @@ def _specs(raw: dict[str, dict] | None) -> dict[str, FieldSpec]:
     return {name: _spec(name, spec) for name, spec in (raw or {}).items()}
 
 
-def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpec]) -> Template:
+def _rules(common: dict[str, dict], own: dict[str, dict]) -> tuple[Rule, ...]:
+    """The privacy rules: each common rule, with the levels the template sets replacing its
+    own (a template may also change ``why`` and ``unless``)."""
+    out = []
+    for name in dict.fromkeys([*common, *own]):
+        raw = {**common.get(name, {}), **{k: v for k, v in own.get(name, {}).items()
+                                         if v not in (None, ())}}
+        levels = tuple((c, raw[c]) for c in ("self", "direct", "prior", "lawyer", "pending")
+                       if raw.get(c))
+        unless = raw.get("unless") or ()
+        out.append(Rule(name, raw.get("why") or "", levels,
+                        (unless[0][0], unless[0][1][0]) if unless else None))
+    return tuple(out)
+
+
+def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpec],
+              rules: dict[str, dict] | None = None) -> Template:
     own = _specs(doc.get("fields"))
     base = list(common.values()) if doc.get("common", True) else [common["Template"]]
     block = [] if not doc.get("money") else (
@@ -161,12 +184,15 @@ def _template(doc: dict, common: dict[str, FieldSpec], money: dict[str, FieldSpe
               + [own.get(f.name, f) for f in block])
     return Template(name=doc["name"], title=doc.get("title") or doc["name"],
                     money=doc.get("money", False), fields=tuple(fields),
-                    checks=tuple(doc.get("checks") or ()), common=doc.get("common", True))
+                    checks=tuple(doc.get("checks") or ()), common=doc.get("common", True),
+                    privacy=_rules(rules or {}, doc.get("privacy") or {}),
+                    example=doc.get("example") or "")
 
 
 def _build(docs: Iterable[dict], common_doc: dict) -> Catalogue:
     common, money = _specs(common_doc["common"]), _specs(common_doc["money"])
-    templates = {doc["name"]: _template(doc, common, money) for doc in docs}
+    templates = {doc["name"]: _template(doc, common, money, common_doc.get("privacy"))
+                 for doc in docs}
     keys: dict[str, str] = {}
     for tpl in templates.values():
         for spec in tpl.fields:
@@ -245,22 +271,51 @@ def load(directory: str | os.PathLike[str] | None = None) -> Catalogue:
     return _build(docs.values(), common)
 
 
+OPTIONAL_HEADING = "Optional fields (delete any you do not need):"
+"""The line between required and optional fields of a blank form; the parser ignores it."""
+NOTES_HEADING = "What each field means (nothing after the \"-- \" line is read):"
+
+
+def _fillable(tpl: Template) -> list[FieldSpec]:
+    return [f for f in tpl.fields if f.name != "Template" and not f.private]
+
+
 def blank_form(tpl: Template) -> str:
-    """A blank form for ``tpl``: the keys to fill in, then notes after a signature line.
+    """A blank form for ``tpl`` a member can fill in on a phone: the required fields first
+    (those required for champions or when another field is given too), then the optional
+    ones under a heading, then, after a ``-- `` signature line, one line per field saying
+    what it means and every value a choice field takes.
 
     Everything after the ``-- `` line is ignored when the form is mailed back, so a member
     can reply with the whole text.
     """
-    form = [f"Template: {tpl.name}"]
-    notes = ["-- ", f"How to fill in the {tpl.name} form ({tpl.title}):"]
-    for spec in tpl.fields:
-        if spec.name == "Template" or spec.private:
-            continue
-        form.append(f"{spec.name}:" + ("\n- " if spec.kind == "list" else ""))
-        notes.append(f"  {spec.name} ({_need(spec)}): {spec.help}".rstrip())
+    fields = _fillable(tpl)
+    needed = [f for f in fields if _need(f) != "optional"]
+    optional = [f for f in fields if _need(f) == "optional"]
+
+    def key(spec: FieldSpec) -> str:
+        return f"{spec.name}:" + ("\n- " if spec.kind == "list" else "")
+
+    form = [f"Template: {tpl.name}", *(key(f) for f in needed)]
+    if optional:
+        form += ["", OPTIONAL_HEADING, *(key(f) for f in optional)]
+    notes = ["-- ", f"The {tpl.name} form: {tpl.title}.", NOTES_HEADING]
+    notes += [f"{f.name} ({_need(f)}): {f.help}".rstrip(": ") for f in needed + optional]
     if tpl.field("Private") is not None:
-        notes.append("  Private (optional): a section for the moderators only, never published")
+        notes.append("Private (optional): a section for the moderators only, never published")
     return "\n".join(form + [""] + notes) + "\n"
+
+
+def example_form(tpl: Template, today: date) -> str:
+    """The template's filled-in example (``example:`` in its file), its dates counted from
+    ``today``; a short note when the template has none."""
+    if isinstance(today, datetime):
+        today = today.date()
+    if not tpl.example:
+        return f"Template: {tpl.name}\n(no example for this template yet: see the blank form)\n"
+    return re.sub(r"@IN_(\d{1,3})_DAYS@",
+                  lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(),
+                  tpl.example.rstrip("\n")) + "\n"
 
 
 def _need(spec: FieldSpec) -> str:

@@ -9,11 +9,12 @@ checks across fields and the privacy lint follow (:mod:`masbot.story.privacy`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from typing import Callable
 
 from masbot.story import checks
+from masbot.story import names
 from masbot.story import privacy
 from masbot.story import when
 from masbot.story.templatefiles import SYSTEM_KEYS
@@ -23,6 +24,12 @@ from masbot.addresses import ADDRESS_IN_TEXT
 
 Value = str | tuple[str, ...]
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
+# "reply to this email", "reply if you can drive", "write back", "responde a este correo".
+_ASKS_FOR_REPLIES = re.compile(
+    r"\b(?:reply|replies|respond|write back|e-?mail back|message back|answer this)\b"
+    r"(?:\s+(?:to|at|on|in|here|below|if|with|and)\b(?:\s+\w+){0,3})?"
+    r"|\b(?:responde|respondan|responder|contesta|contesten)\b(?:\s+\w+){0,3}",
+    re.IGNORECASE)
 MAX_ITEMS = 30
 """The most items a list field may have: an appeal must stay readable."""
 MAX_ITEM_CHARS = 300
@@ -50,6 +57,7 @@ class Issue:
     line: int | None = None
     field: str | None = None
     severity: str = "error"  # "error" blocks publication, "warning" does not
+    check: str = ""  # the privacy rule or content check that objected, if one did
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
@@ -95,12 +103,35 @@ class _Context:
 Check = Callable[[FieldSpec, str, _Context], checks.Result]
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
+def choice_value(text: str, allowed: tuple[str, ...]) -> str | None:
+    """The value of ``allowed`` that ``text`` means, or None.
+
+    Case, hyphens, underscores, spaces and punctuation do not count ("Job loss", "job_loss."
+    mean ``job-loss``); failing that, the one value whose words all appear in the text
+    ("car crash" means ``crash``, "the fund" means ``fund``). Two values that fit equally
+    are no match: the member is asked.
+    """
+    words = _words(text)
+    exact = [v for v in allowed if _words(v) == words]
+    if exact:
+        return exact[0]
+    if len(words) > 4 or not re.fullmatch(r"[^\W\d_][^\W\d_\s'’-]*(?:[\s'’-]+[^\W\d_]+)*[.!]?",
+                                           text.strip()):
+        return None  # only plain words: "self javascript:alert(1)" is no value at all
+    fits = [v for v in allowed if _words(v) and set(_words(v)) <= set(words)]
+    return fits[0] if len(fits) == 1 else None
+
+
 def _choice(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
     allowed = spec.values or tuple(ctx.catalogue.names())
-    word = re.sub(r"[\s_]+", "-", text.casefold())
-    if word not in allowed:
+    value = choice_value(text, allowed)
+    if value is None:
         return text, [f"'{text}' is not one of: {', '.join(allowed)}"]
-    return word, []
+    return value, []
 
 
 def _datetime(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
@@ -209,6 +240,8 @@ def _required_because(spec: FieldSpec, form: Form, champion: bool) -> str | None
         return " (you are filing as a champion)"
     for name, values in spec.required_if:
         given = re.sub(r"[\s_]+", "-", form.value(name).casefold())
+        if given and "*" not in values:
+            given = choice_value(given, values) or given
         if given and ("*" in values or given in values):
             return f" when {condition(name, values)}"
     return None
@@ -228,6 +261,13 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
     issues: list[Issue] = [Issue(n.message, n.line, None, n.severity) for n in form.notes]
     name = form.template_name
     template = catalogue.template(name) if name else None
+    guessed = None if template is not None or name else guess_template(form, catalogue)
+    if guessed is not None:
+        template, telling = guessed
+        issues.append(Issue(
+            f"no template named: this was read as the {template.name} form (it has "
+            f"{', '.join(telling)}); add 'Template: {template.name}' at the top if that is wrong",
+            None, "Template", "warning"))
     if template is None:
         where = form.entries.get("Template")
         issues.append(Issue(
@@ -239,7 +279,7 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
 
     result = Validation(template)
     ctx = _Context(today, now, catalogue, result.values, set())
-    champion = form.value("Filed-By").casefold() == "champion"
+    champion = choice_value(form.value("Filed-By"), ("self", "champion")) == "champion"
     for spec in template.fields:
         entry = form.entries.get(spec.name)
         if spec.name == "Template":
@@ -270,8 +310,36 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
                                 form.entries[name_].line, name_, "warning"))
 
     issues.extend(_cross_checks(form, template, result.values, champion, ctx.failed))
-    result.issues = issues
+    # Line 0: a value the member did not write (the Appeal-ID of a reply's subject).
+    result.issues = [replace(i, line=None) if i.line == 0 else i for i in issues]
     return result
+
+
+def guess_template(form: Form, catalogue: Catalogue) -> tuple[Template, list[str]] | None:
+    """The template a form without a ``Template:`` line was written for, and the fields
+    that tell: the one template whose own fields (not the common ones or the money block)
+    the form uses most (Held-At and Bail: bail). None when no field tells, or two
+    templates tell equally."""
+    def everywhere(templates: list[Template]) -> set[str]:
+        names = [{f.name for f in t.fields} for t in templates]
+        return set.intersection(*names) if names else set()
+
+    templates = list(catalogue.templates.values())
+    shared = everywhere([t for t in templates if t.common]) \
+        | everywhere([t for t in templates if t.money is True]) | {"Template"}
+    scores: list[tuple[int, str, list[str]]] = []
+    for tpl in templates:
+        telling = [f.name for f in tpl.fields if f.name in form.entries and f.name not in shared]
+        # A choice value only this template takes ("Category: eviction") tells more.
+        fits = sum(1 for name in telling if (spec := tpl.field(name)) is not None
+                   and spec.values and choice_value(form.value(name), spec.values) is not None)
+        if telling:
+            scores.append((len(telling) + fits, tpl.name, telling))
+    scores.sort(key=lambda s: -s[0])
+    if not scores or len(scores) > 1 and scores[0][0] == scores[1][0]:
+        return None
+    tpl = catalogue.templates[scores[0][1]]
+    return tpl, scores[0][2]
 
 
 def _line_of(form: Form, name: str, fragment: str) -> int | None:
@@ -295,6 +363,38 @@ def _texts(template: Template, values: dict[str, Value]) -> list[tuple[str, str]
         if spec is None or spec.kind not in NOT_LINTED:
             out.append((name, value if isinstance(value, str) else "\n".join(value)))
     return out
+
+
+PLACE_FIELDS = ("Location", "Held-At", "Area", "Where", "Target", "Drop-Off", "Event", "Dateline")
+"""Fields that name places and institutions: their words are never taken for a person's."""
+NOT_NAME_LINTED = frozenset({"Name-To-Publish"})
+"""Fields the name rules skip besides ``names-ok`` ones (the alias has a check of its own)."""
+
+
+def _name_texts(template: Template, texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The texts in which a person's name must not appear."""
+    out = []
+    for name, text in texts:
+        spec = template.field(name)
+        if name in NOT_NAME_LINTED or spec is None or spec.names_ok \
+                or spec.kind not in ("text", "section", "list", "tags"):
+            continue
+        out.append((name, text))
+    return out
+
+
+def _known_words(template: Template, values: dict[str, Value]) -> list[str]:
+    """Words of the form's place fields, and of fields naming an organisation."""
+    words: list[str] = []
+    for spec in template.fields:
+        value = values.get(spec.name)
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else " ".join(value)
+        if spec.name in PLACE_FIELDS or spec.kind in ("location", "public-place", "public-target") \
+                or spec.names_ok and names.names_organisation(text):
+            words += re.findall(r"[^\W\d_]+", text)
+    return words
 
 
 def _cross_checks(form: Form, template: Template, values: dict[str, Value], champion: bool,
@@ -330,11 +430,26 @@ def _cross_checks(form: Form, template: Template, values: dict[str, Value], cham
                                 "the society adds to the appeal; reword it",
                                 _line_of(form, field_name, m.group(0).strip()), field_name))
     seen: set[tuple[str, int | None, str]] = set()
-    for finding in privacy.lint(template.checks, texts, values):
+    own_checks = [c for c in template.checks if c not in privacy.RULE_NAMES]
+    consent = "self" if not champion else str(values.get("Consent") or "pending")
+    if consent not in privacy.CONSENT_CLASSES:
+        consent = "pending"
+    # The template's own checks first: their messages are the more specific ones when both
+    # object to the same words (an arrestee's name in a jail-support post).
+    findings = privacy.lint(own_checks, texts, values) + privacy.apply_rules(
+        template.privacy, consent, texts, _name_texts(template, texts),
+        alias=str(values.get("Name-To-Publish", "")), known=_known_words(template, values),
+        flags=values)
+    said: set[tuple[str, int | None, str]] = set()
+    for finding in findings:
         line_ = _line_of(form, finding.field, finding.match)
-        if (finding.field, line_, finding.check) not in seen:  # one mark per line and check
+        same_words = (finding.field, line_, finding.match.casefold())
+        if (finding.field, line_, finding.check) not in seen and same_words not in said:
+            # one mark per line and check, and one per piece of text
             seen.add((finding.field, line_, finding.check))
-            issues.append(Issue(finding.message, line_, finding.field, finding.severity))
+            said.add(same_words)
+            issues.append(Issue(finding.message, line_, finding.field, finding.severity,
+                                finding.check))
     return issues
 
 
@@ -351,11 +466,17 @@ def _consent_and_contact(template: Template, values: dict[str, Value], champion:
     if alias and checks.looks_like_full_name(alias):
         if consent == "pending":
             issues.append(Issue("with Consent: pending publish an alias or initials only",
-                                line("Name-To-Publish"), "Name-To-Publish"))
+                                line("Name-To-Publish"), "Name-To-Publish", check="full-names"))
         elif consent != "direct":
             issues.append(Issue("this looks like a full name; without Consent: direct use a "
                                 "first name, alias or initials", line("Name-To-Publish"),
-                                "Name-To-Publish", "warning"))
+                                "Name-To-Publish", "warning", "full-names"))
+    asks = _ASKS_FOR_REPLIES.search(str(values.get("How-To-Help", "")))
+    if asks and not values.get("Contact"):
+        issues.append(Issue(
+            f"'{asks.group(0)}': a reply to the appeal reaches the society's robot, not you; "
+            "give a Contact (a group's address, or yours with Contact-Public: yes), or say "
+            "where to write", line("How-To-Help"), "How-To-Help", "warning"))
     contact = str(values.get("Contact", ""))
     if contact and (ADDRESS_IN_TEXT.search(contact) or _PHONE.search(contact)) \
             and str(values.get("Contact-Public", "no")) != "yes":
