@@ -288,7 +288,8 @@ def test_replies_are_recorded_and_answered_when_they_should_be(raw, kind, answer
 def test_every_verdict_has_a_route_whose_last_step_always_decides() -> None:
     for verdict_class in (classify.PartnerPost, classify.Automatic, classify.Unreadable,
                           classify.ModeratorCommand, classify.Help, classify.BlankForm,
-                          classify.NotARequest, classify.Invalid, classify.Request,
+                          classify.NotARequest, classify.ReaderReply, classify.Invalid,
+                          classify.Request,
                           classify.Update):
         assert verdict_class.kind  # every class names its kind
     assert set(flow.ROUTES) == {"partner-post", "request", "update", "moderation", "reply"}

@@ -35,7 +35,7 @@ CTX = pipeline.Context(CAT, "Anytown Mutual Aid Society", TODAY)
 SENDER = answers.Sender("Anytown Mutual Aid Society", "mas@anytown.example")
 SAMPLES = sorted((Path(masbot.__file__).parent / "samples").glob("*.eml"))
 KINDS = {"request", "invalid", "help", "template", "not-a-request", "automatic", "unreadable",
-         "partner-post", "update", "moderation"}
+         "partner-post", "update", "moderation", "reader-reply"}
 
 FUZZ = settings(max_examples=300, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

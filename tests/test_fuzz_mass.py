@@ -15,7 +15,7 @@ from masbot.intake import classify as pipeline
 from support import bail_request, invalid_request
 
 KINDS = {"request", "invalid", "help", "template", "not-a-request", "automatic", "unreadable",
-         "partner-post", "update", "moderation"}
+         "partner-post", "update", "moderation", "reader-reply"}
 SNIPPETS = [b"\r\n", b"\n\n", b"Content-Type: multipart/mixed; boundary=x\r\n", b"--x\r\n",
             b"--x--\r\n", b"=?utf-8?b?AAAA?=", b"\xff\xfe\x00", b"Template: bail\r\n",
             b"Needed-By: 2099-99-99\r\n", b"Donate: javascript:alert(1)\r\n", b"Story:\r\n",

@@ -158,8 +158,6 @@ def test_unknown_template_line() -> None:
 
 @pytest.mark.parametrize("raw,subject", [
     (sample("05"), "Re: how does this work?"),
-    (mail("Thank you so much!\n", subject="Re: [ANYTOWN-2026-0001] Bond for River"),
-     "Re: [ANYTOWN-2026-0001] Bond for River"),
     (mail("cheap pills\n", subject="[SPAM] offer"), "Re: [SPAM] offer"),
     (mail("", subject=""), "How to ask for help"),
 ])
@@ -169,6 +167,22 @@ def test_not_a_request(raw: bytes, subject: str) -> None:
     assert v.answer_subject == subject
     assert v.answer_body.startswith("Thank you for writing.")
     assert "template bail" in v.answer_body
+
+
+@pytest.mark.parametrize("body", [
+    "Thank you so much!\n",
+    "I can drive on release day, call me.\n\n> Title: Bond for River\n> Story:\n> River was...\n",
+])
+def test_a_readers_reply_to_a_post_is_told_how_to_reach_people(body: str) -> None:
+    ctx = pipeline.Context(forms.builtin(), SOCIETY, TODAY, society_id="ANYTOWN",
+                           contact="people@anytown.example",
+                           site_url="https://anytown.example/appeals-site/")
+    v = pipeline.run(intake.read(mail(body, subject="Re: [ANYTOWN-2026-0001] Bond for River")),
+                     ctx)
+    assert v.kind == "reader-reply" and v.answer_body is not None
+    assert "not posted" not in v.answer_body
+    assert "write to people@anytown.example" in v.answer_body
+    assert "https://anytown.example/appeals-site/appeals/ANYTOWN-2026-0001/" in v.answer_body
 
 
 # --- no answer at all, or a problem answer -------------------------------------------------

@@ -298,16 +298,26 @@ def _command(msg: Inbound, ctx: Context) -> Verdict | None:
                      Reply(f"The {tpl.name} form", answers.template_text(tpl)))
 
 
+def _reader_reply(form: Form) -> bool:
+    """A reply to a post rather than an update: it names an appeal (in its subject or a quote)
+    but the member wrote none of the update's own fields (Refers-To taken from the subject
+    is not written by them: line 0)."""
+    return not any(name in form.entries and form.entries[name].line > 0
+                   for name in ("Update-Key", "Status", "Refers-To", "Template"))
+
+
 def _form(msg: Inbound, ctx: Context) -> Verdict | None:
     form = parse(msg.body, msg.subject, ctx.catalogue)
-    if not form.entries and (form.template_name is None
-                             or ctx.catalogue.template(form.template_name) is None):
+    no_form = not form.entries and (form.template_name is None
+                                    or ctx.catalogue.template(form.template_name) is None)
+    if (no_form or (form.template_name == "update" and _reader_reply(form))) \
+            and (appeal_id := _quoted_appeal(msg)) is not None:
+        return ReaderReply("a reader's reply about an appeal", Reply(
+            answers.reply_subject(msg.subject, f"About {appeal_id}"),
+            _reader_answer(appeal_id, ctx)))
+    if no_form:
         # No field at all, and at most a subject tag that names no template (a reply to an
         # answer, "[URGENT]", a spam filter's "[SPAM]"): explain how to write a request.
-        if (appeal_id := _quoted_appeal(msg)) is not None:
-            return ReaderReply("a reader's reply about an appeal", Reply(
-                answers.reply_subject(msg.subject, f"About {appeal_id}"),
-                _reader_answer(appeal_id, ctx)))
         body = ("Thank you for writing. This address only takes requests written in one of the "
                 "society's forms, so your message was not posted.\n\n" + _help_text(ctx))
         return NotARequest("no form fields found",
