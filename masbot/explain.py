@@ -63,7 +63,8 @@ def explain(config: Config, fingerprint: str, raw: bytes, store_path: Any,
         with from_config(config) as keyring:
             gatherer = society.gatherer(config, fingerprint, store, keyring, limiter=None)
             facts = _run(gatherer.facts(verdict, msg, raw, now))
-        return Explanation(flow.route(verdict, society.society_facts(config, fingerprint), facts))
+        return Explanation(flow.route(verdict, society.society_facts(config, fingerprint,
+                                                                      catalogue), facts))
     finally:
         if store is not None:
             store.close_reader()

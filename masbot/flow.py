@@ -53,6 +53,7 @@ from masbot.relay import loops, rules
 from masbot.relay.partners import RelayAction, RuleTable
 from masbot.store import AppealRecord
 from masbot.story import answers
+from masbot.story.templates import Catalogue
 
 CLASSIFY: tuple[str, ...] = tuple(name for name, _ in classify.STEPS)
 """The classification steps, in order."""
@@ -91,6 +92,7 @@ class Society:
     appeal_days: int
     fingerprint: str  # the society key's primary fingerprint
     table: RuleTable
+    catalogue: Catalogue | None = None  # the templates, for the update form in answers
 
 
 @dataclass(frozen=True)
@@ -386,7 +388,7 @@ def _issue(d: _Draft) -> str | _End:
                              "mistake.\n")
         else:
             subject, body = answers.accepted(appeal, facts.update_key, verdict.validation,
-                                             held=held)
+                                             held=held, catalogue=d.society.catalogue)
         effects.append(Answer(subject, body + facts.image_notes, always=True))
     else:
         effects.append(Answer(

@@ -67,12 +67,13 @@ class _Turns:
     waiting: int = 0
 
 
-def society_facts(config: Config, fingerprint: str) -> flow.Society:
+def society_facts(config: Config, fingerprint: str,
+                  catalogue: forms.Catalogue | None = None) -> flow.Society:
     """What the routes need to know of the society, from its configuration."""
     soc = config.society
     return flow.Society(id=soc.id, name=soc.name, address=soc.address, language=soc.language,
                         appeal_days=soc.appeal_days, fingerprint=fingerprint,
-                        table=config.routing)
+                        table=config.routing, catalogue=catalogue)
 
 
 def classify_context(config: Config, catalogue: forms.Catalogue, now: datetime,
@@ -132,7 +133,7 @@ class Society:
         self.catalogue = forms.load(config.templates_dir)
         self.limiter.per_sender_per_hour = config.limits.per_sender_per_hour
         self.limiter.answers.limit = config.limits.answers_per_minute
-        self.facts_of = society_facts(config, self.signer.fingerprint)
+        self.facts_of = society_facts(config, self.signer.fingerprint, self.catalogue)
         self.gatherer = gatherer(config, self.signer.fingerprint, self.store, self.keyring,
                                  self.limiter)
         self.gatherer.image_slot = self._image_slot
