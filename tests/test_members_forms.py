@@ -238,7 +238,7 @@ def test_a_reply_with_status_on_top_and_the_answer_quoted_is_an_update() -> None
     verdict = _reply("Status: funded\nStop-Sharing: yes\n\nSent from my iPhone\n\n"
                      "On Sun, Nov 29, 2026 at 12:00 Anytown MAS wrote:\n" + quoted,
                      "Re: " + subject)
-    assert verdict.kind == "request", verdict.answer_body
+    assert verdict.kind == "update", verdict.answer_body
     assert verdict.validation.values == {
         "Template": "update", "Refers-To": "ANYTOWN-2026-0001",
         "Update-Key": "k3y-abcdefghijklmnop", "Status": "funded", "Stop-Sharing": "yes"}
@@ -249,17 +249,17 @@ def test_a_reply_filled_in_inside_the_quote_is_an_update() -> None:
     edited = body.replace("Status:\nNote:\n", "Status: update\nNote:\nSam is home, thank you all!\n")
     quoted = "".join(f"> {line}\n" for line in edited.splitlines())
     verdict = _reply(quoted, "Re: " + subject)
-    assert verdict.kind == "request", verdict.answer_body
+    assert verdict.kind == "update", verdict.answer_body
     assert verdict.validation.values["Note"] == "Sam is home, thank you all!"
 
 
 def test_a_reply_with_just_the_key_and_a_status_is_an_update() -> None:
     verdict = _reply("Update-Key: k3y-abcdefghijklmnop\nStatus: withdrawn\n",
                      "Re: [ANYTOWN-2026-0001] Get Sam home")
-    assert verdict.kind == "request"
+    assert verdict.kind == "update"
     assert verdict.validation.values["Refers-To"] == "ANYTOWN-2026-0001"
 
 
-def test_a_thank_you_reply_is_still_no_request() -> None:
+def test_a_thank_you_reply_is_no_update_but_a_readers_reply() -> None:
     assert _reply("Thank you so much!\n", "Re: [ANYTOWN-2026-0001] Get Sam home").kind == \
-        "not-a-request"
+        "reader-reply"
