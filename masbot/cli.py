@@ -359,17 +359,34 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"store: {store_path(config)} does not exist yet: masbot has not run with this "
               "configuration")
         return OK
-    store = Store(store_path(config))
-    rows = store.queue_summary()
+    import sqlite3
+    from masbot import runtime
+    try:  # read-only: works on a full disk and never checkpoints
+        store = Store.open_read_only(store_path(config))
+        rows = store.queue_summary()
+        states = store.states()
+        quarantined = store.quarantined_count()
+    except sqlite3.Error as exc:
+        print(f"store: {store_path(config)} cannot be read: {exc}")
+        return NEGATIVE
     print(f"store: {store_path(config)}")
-    for key, (value, at) in sorted(store.states().items()):
-        print(f"{key}: {value} (since {int(time.time() - at)} s)")
+    live = runtime.StateFile.read(runtime.state_path(config.data_dir))
+    if live is not None and not live.get("stopped"):
+        age = int(time.time() - int(str(live.get("at", 0))))
+        print(f"store writes: {live.get('store')} (reported {age} s ago by pid {live.get('pid')})")
+        if live.get("unrecorded"):
+            print(f"deliveries accepted but not yet recorded: {live.get('unrecorded')}")
+    for key, (value, at) in sorted(states.items()):
+        if key != "store-probe":
+            print(f"{key}: {value} (since {int(time.time() - at)} s)")
     if not rows:
         print("outbox: empty")
     for destination, pending, oldest, failed, error in rows:
         age = f", oldest {int(time.time() - oldest)} s" if oldest else ""
         print(f"{destination}: {pending} pending{age}, {failed} failed"
               + (f"; last error: {error}" if error else ""))
+    folder = config.imap.quarantine if config.imap else "the quarantine folder"
+    print(f"quarantined: {quarantined} message(s) moved to {folder} after failing 3 times")
     store.close()
     return OK
 

@@ -25,7 +25,8 @@ from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
 from masbot.society import Society
 from masbot.signing.signer import Signer
-from masbot.store import Store
+from masbot.store import Store, StoreWriteError
+from masbot import runtime
 
 log = logging.getLogger(__name__)
 
@@ -127,21 +128,32 @@ class Daemon:
                 seen = now
                 self.reload(parts)
 
-    async def _publish_state(self, store: Store) -> None:
+    async def _publish_state(self, parts: Parts, state_file: runtime.StateFile) -> None:
+        store = parts.store
         last = None
         while True:
             inbox = self.inbox
             state = (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
                                          else "")) if inbox else "no IMAP inbox configured"
-            if state != last:
-                store.set_state("imap", state)
-                last = state
+            # The runtime file, not the store, carries what status must see while the store
+            # cannot write.
+            state_file.write({"store": store.health.describe(), "imap": state,
+                              "unrecorded": parts.deliverer.unrecorded})
+            if state != last and store.health.writable:
+                try:
+                    store.set_state("imap", state)
+                    last = state
+                except StoreWriteError:
+                    pass  # the store's health logs it; published again once it writes
             await asyncio.sleep(1)
 
     async def _housekeeping(self, store: Store) -> None:
         """Hourly: the images of held appeals that expired undecided are deleted."""
         while True:
-            gone = store.purge_held_images(date.today().isoformat())
+            try:
+                gone = store.purge_held_images(date.today().isoformat())
+            except StoreWriteError:
+                gone = 0  # tried again next hour
             if gone:
                 log.info("deleted %d image(s) of held appeals that expired undecided", gone)
             await asyncio.sleep(3600)
@@ -153,7 +165,11 @@ class Daemon:
         if problem:
             raise ConfigError([problem])
         logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
+        stale = runtime.remove_stale_keyrings(runtime.keyrings_dir(config.data_dir))
+        if stale:
+            log.info("removed %d keyring home(s) left by a previous run", stale)
         parts = assemble(config, self.environ)
+        state_file = runtime.StateFile(runtime.state_path(config.data_dir))
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
@@ -163,9 +179,9 @@ class Daemon:
         server = None
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
-                                   parts.society.handle)
+                                   parts.society.handle, store=parts.store)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
-        tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
+        tasks.append(asyncio.create_task(self._publish_state(parts, state_file), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
         if config.listener is not None:
             server = await listener.serve(parts.society.handle, config.listener.host,
@@ -187,7 +203,17 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        parts.store.set_state("imap", "stopped")
+        try:
+            parts.store.set_state("imap", "stopped")
+        except StoreWriteError:
+            pass
+        state_file.write({"store": parts.store.health.describe(), "imap": "stopped",
+                          "unrecorded": parts.deliverer.unrecorded, "stopped": True})
+        state_file.close()
+        if parts.deliverer.unrecorded:
+            log.error("stopping with %d delivery(ies) accepted but not recorded (the store "
+                      "cannot write): they are sent once more after the next start",
+                      parts.deliverer.unrecorded)
         parts.store.close()
         if parts.society.keyring is not None:
             parts.society.keyring.close()
