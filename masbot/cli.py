@@ -372,8 +372,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"store: {store_path(config)}")
     live = runtime.StateFile.read(runtime.state_path(config.data_dir))
     if live is not None and not live.get("stopped"):
-        age = int(time.time() - int(str(live.get("at", 0))))
-        print(f"store writes: {live.get('store')} (reported {age} s ago by pid {live.get('pid')})")
+        ago = int(time.time() - int(str(live.get("at", 0))))
+        gone = "" if runtime.alive(int(str(live.get("pid", 0)))) else ", a process that is gone"
+        print(f"store writes: {live.get('store')} (reported {ago} s ago by pid "
+              f"{live.get('pid')}{gone})")
         if live.get("unrecorded"):
             print(f"deliveries accepted but not yet recorded: {live.get('unrecorded')}")
     for key, (value, at) in sorted(states.items()):

@@ -39,7 +39,10 @@ def keyring_prefix() -> str:
     return f"k{os.getpid()}-"
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True when a process with this pid exists."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -64,7 +67,7 @@ def remove_stale_keyrings(directory: Path) -> int:
         if not m or not entry.is_dir() or entry.is_symlink():
             continue
         pid = int(m.group(1))
-        if pid != os.getpid() and _alive(pid):
+        if pid != os.getpid() and alive(pid):
             continue
         if gpgconf and any(entry.glob("S.*")):  # an agent may still run for it
             subprocess.run([gpgconf, "--homedir", str(entry), "--kill", "all"],
