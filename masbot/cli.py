@@ -369,7 +369,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     except sqlite3.Error as exc:
         print(f"store: {store_path(config)} cannot be read: {exc}")
         return NEGATIVE
-    print(f"store: {store_path(config)}")
+    print(f"store: {store_path(config)}" + (" (read without its WAL, which cannot be opened: "
+                                             "the latest changes may be missing)"
+                                             if store.without_wal else ""))
     live = runtime.StateFile.read(runtime.state_path(config.data_dir))
     if live is not None and not live.get("stopped"):
         ago = int(time.time() - int(str(live.get("at", 0))))

@@ -253,10 +253,20 @@ class Store:
         self.path = path
         self.read_only = read_only
         self.health = WriteHealth()
+        self.without_wal = False
         if read_only:
-            # mode=ro: nothing is created or written, not even a checkpoint at close.
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                      isolation_level=None, timeout=5)
+            # mode=ro: the database is never written, not even a checkpoint at close. SQLite
+            # still needs the -shm index of the WAL; when it cannot make one (a full disk and
+            # no daemon running), read the main file alone: it may miss the last changes.
+            uri = path.resolve().as_uri()
+            try:
+                self.db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None,
+                                          timeout=5)
+                self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                self.db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
+                                          isolation_level=None)
+                self.without_wal = True
             self.db.execute("PRAGMA query_only=ON")
             return
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

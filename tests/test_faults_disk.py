@@ -168,3 +168,18 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
     after = status(files.config)
     assert after.returncode == 0, after.stderr
     assert "0 pending" in after.stdout and "quarantined: 0" in after.stdout, after.stdout
+
+
+def test_status_on_a_full_disk_with_no_daemon_running(tmp_path, small_disk):
+    """No -shm file can be made: status still reads the store and says so."""
+    files = write_config(tmp_path, tmp_path, smtp_port=25)
+    files.config.write_text(files.config.read_text().replace(
+        f"data_dir: {files.data_dir}", f"data_dir: {small_disk / 'data'}"))
+    store = Store(small_disk / "data" / "masbot.sqlite3")
+    store.record("d1", "accepted", post=b"post", destinations=[LOCAL_LIST], now=1)
+    store.close()
+    fill(small_disk)
+    out = status(files.config)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert f"{LOCAL_LIST}: 1 pending" in out.stdout, out.stdout
+    assert "read without its WAL" in out.stdout, out.stdout
