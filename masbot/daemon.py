@@ -128,17 +128,24 @@ class Daemon:
                 seen = now
                 self.reload(parts)
 
+    def _imap_state(self) -> str:
+        inbox = self.inbox
+        return (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
+                                    else "")) if inbox else "no IMAP inbox configured"
+
+    def _write_runtime(self, parts: Parts, state_file: runtime.StateFile, **extra: object) -> None:
+        """The runtime file, not the store, carries what status must see (and a restart must
+        know) while the store cannot write."""
+        state_file.write({"store": parts.store.health.describe(), "imap": self._imap_state(),
+                          "unrecorded": parts.deliverer.unrecorded,
+                          "unrecorded_items": parts.deliverer.unrecorded_items(), **extra})
+
     async def _publish_state(self, parts: Parts, state_file: runtime.StateFile) -> None:
         store = parts.store
         last = None
         while True:
-            inbox = self.inbox
-            state = (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
-                                         else "")) if inbox else "no IMAP inbox configured"
-            # The runtime file, not the store, carries what status must see while the store
-            # cannot write.
-            state_file.write({"store": store.health.describe(), "imap": state,
-                              "unrecorded": parts.deliverer.unrecorded})
+            state = self._imap_state()
+            self._write_runtime(parts, state_file)
             if state != last and store.health.writable:
                 try:
                     store.set_state("imap", state)
@@ -169,7 +176,13 @@ class Daemon:
         if stale:
             log.info("removed %d keyring home(s) left by a previous run", stale)
         parts = assemble(config, self.environ)
+        previous = runtime.StateFile.read(runtime.state_path(config.data_dir))
         state_file = runtime.StateFile(runtime.state_path(config.data_dir))
+        adopted = parts.deliverer.adopt_unrecorded((previous or {}).get("unrecorded_items"))
+        if adopted:
+            log.warning("%d delivery(ies) were accepted before the last stop but could not be "
+                        "recorded; they are recorded now and not sent again", adopted)
+        parts.deliverer.on_unrecorded = lambda: self._write_runtime(parts, state_file)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
@@ -207,13 +220,12 @@ class Daemon:
             parts.store.set_state("imap", "stopped")
         except StoreWriteError:
             pass
-        state_file.write({"store": parts.store.health.describe(), "imap": "stopped",
-                          "unrecorded": parts.deliverer.unrecorded, "stopped": True})
+        self._write_runtime(parts, state_file, stopped=True)
         state_file.close()
         if parts.deliverer.unrecorded:
             log.error("stopping with %d delivery(ies) accepted but not recorded (the store "
-                      "cannot write): they are sent once more after the next start",
-                      parts.deliverer.unrecorded)
+                      "cannot write); the next start records them from %s",
+                      parts.deliverer.unrecorded, runtime.state_path(config.data_dir))
         parts.store.close()
         if parts.society.keyring is not None:
             parts.society.keyring.close()

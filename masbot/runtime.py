@@ -80,7 +80,7 @@ def remove_stale_keyrings(directory: Path) -> int:
 class StateFile:
     """A preallocated file rewritten in place; writing it never needs new disk space."""
 
-    SIZE = 4096
+    SIZE = 16384
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -445,6 +445,11 @@ class Store:
             f"({','.join('?' * len(skip))})", (OutboxState.PENDING.value, *skip)).fetchone()
         return row[0]
 
+    def pending_item(self, item_id: int, post_id: int) -> bool:
+        """True when outbox item ``item_id`` exists, belongs to ``post_id`` and is pending."""
+        return self.db.execute("SELECT 1 FROM outbox WHERE id=? AND post_id=? AND state=?",
+                               (item_id, post_id, OutboxState.PENDING.value)).fetchone() is not None
+
     def post_data(self, post_id: int) -> bytes:
         """The signed bytes of a post."""
         return bytes(self.db.execute("SELECT data FROM posts WHERE id=?", (post_id,)).fetchone()[0])

@@ -98,8 +98,12 @@ def status(config: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.parametrize("killed", [False, True], ids=["recovers-running", "killed-while-full"])
 def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_sink, dovecot,
-                                                      small_disk):
+                                                      small_disk, killed):
+    """killed: SIGKILLed while the disk is full, with deliveries accepted but not recorded;
+    the next start (after space is freed) records them from the runtime file instead of
+    sending them again."""
     home = gpg_home()
     init_key(Path(home.path), "Anytown Mutual Aid Society", SOCIETY_ADDRESS)
     sink = smtp_sink()
@@ -110,8 +114,12 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
     db = small_disk / "data" / "masbot.sqlite3"
     log_file = tmp_path / "masbot.log"
     sink.close_listener()  # the smarthost is down: posts wait in the outbox
-    proc = subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(files.config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(files.config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    proc = start()
+    stderr_before = ""
     filler = None
     try:
         early = [f"Early appeal {i}" for i in range(3)]
@@ -139,8 +147,13 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         assert "store writes: cannot write since" in during.stdout, during.stdout
         sent_while_full = len(sink.messages)
 
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+            stderr_before = proc.communicate()[1]
         filler.unlink()  # space again: everything resumes by itself
         filler = None
+        if killed:
+            proc = start()
         assert wait_until(lambda: mailbox.count(dovecot, USER, PASSWORD) == 0 and
                           all(len(sink.for_rcpt(d)) == 5 for d in DESTINATIONS), 60), \
             f"not delivered after recovery: {titles_by_destination(sink)}"
@@ -157,12 +170,15 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         assert set(counts) == set(early + late), (destination, counts)
         assert all(n == 1 for n in counts.values()), (destination, counts)
     log = log_file.read_text()
-    for text in (stderr, log):
+    for text in (stderr_before, stderr, log):
         assert "Task exception was never retrieved" not in text
         assert "Traceback" not in text, text[-3000:]
     outage_lines = [line for line in log.splitlines() if "store: cannot write" in line]
     assert 1 <= len(outage_lines) <= 2, outage_lines  # one a minute, not one per attempt
-    assert "store: writes work again" in log
+    if killed:
+        assert "accepted before the last stop but could not be recorded" in log
+    else:
+        assert "store: writes work again" in log
     print(f"{sent_while_full} deliveries accepted while the disk was full; log lines about "
           f"the outage: {len(outage_lines)}")
     after = status(files.config)

@@ -199,7 +199,8 @@ class ImapInbox:
             try:
                 await self._session()
             except asyncio.CancelledError:
-                self._event(Event.STOP)
+                if self.conn.state is not State.STOPPED:
+                    self._event(Event.STOP)
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure leads to a reconnect
                 lost = isinstance(exc, ConnectionLost)
@@ -216,7 +217,8 @@ class ImapInbox:
                         await self._stop.wait()
                 except TimeoutError:
                     pass
-        self._event(Event.STOP)
+        if self.conn.state is not State.STOPPED:
+            self._event(Event.STOP)
 
     def _connect(self, link: _Link) -> _Client:
         cfg = self.config

@@ -7,8 +7,9 @@ maximum age fails for good and is shown by ``masbot status``.
 When the store cannot write (disk full, I/O error), delivery pauses: nothing is sent that
 could not be recorded. A post the destination accepted but whose delivery could not be
 recorded is remembered in memory and recorded as sent once writes work again, so it is not
-sent a second time (only a crash during the outage loses that memory: then it is sent once
-more after the restart).
+sent a second time. The daemon also keeps that list in its runtime state file
+(:mod:`masbot.runtime`), which needs no new disk space, so a restart during the outage does
+not send them again either (only a crash within a second of the acceptance can).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
-        # item id -> when its destination accepted it, for deliveries not yet recorded
-        self._unrecorded: dict[int, int] = {}
+        # item id -> (when its destination accepted it, post id), for deliveries not recorded
+        self._unrecorded: dict[int, tuple[int, int]] = {}
+        self.on_unrecorded: Callable[[], None] | None = None  # called when that list grows
         # destination -> (monotonic time it may be tried again, failures in a row), after an
         # unexpected error: that destination rests instead of being dispatched again at once
         self._resting: dict[str, tuple[float, int]] = {}
@@ -70,6 +72,29 @@ class Deliverer:
     def unrecorded(self) -> int:
         """Deliveries accepted by their destination but not yet recorded (store down)."""
         return len(self._unrecorded)
+
+    def unrecorded_items(self, limit: int = 400) -> dict[str, list[int]]:
+        """The deliveries accepted but not recorded, as plain data for the runtime file:
+        item id -> [accepted at, post id] (the first ``limit``, so the file stays small)."""
+        return {str(k): [at, post]
+                for k, (at, post) in sorted(self._unrecorded.items())[:limit]}
+
+    def adopt_unrecorded(self, items: object) -> int:
+        """Take over what :meth:`unrecorded_items` said before a restart: those items are
+        recorded as sent (once the store writes), never sent again. Entries that do not match
+        a pending item of the same post are ignored. Returns how many were taken."""
+        if not isinstance(items, dict):
+            return 0
+        taken = 0
+        for key, value in items.items():
+            try:
+                item_id, (at, post_id) = int(key), (int(value[0]), int(value[1]))
+            except (TypeError, ValueError, IndexError):
+                continue
+            if self.store.pending_item(item_id, post_id):
+                self._unrecorded[item_id] = (at, post_id)
+                taken += 1
+        return taken
 
     async def run(self) -> None:
         """Deliver until cancelled; pause while the store cannot write."""
@@ -111,7 +136,7 @@ class Deliverer:
     def _record_unrecorded(self) -> bool:
         """Record the deliveries that were accepted during a store outage; False when the
         store still cannot write."""
-        for item_id, at in sorted(self._unrecorded.items()):
+        for item_id, (at, _) in sorted(self._unrecorded.items()):
             try:
                 self.store.mark_sent(item_id, at)
             except StoreWriteError:
@@ -163,7 +188,9 @@ class Deliverer:
             try:
                 self.store.mark_sent(item.id, at)
             except StoreWriteError:
-                self._unrecorded[item.id] = at
+                self._unrecorded[item.id] = (at, item.post_id)
+                if self.on_unrecorded is not None:
+                    self.on_unrecorded()
 
         try:
             await self.transport.send(self.store.post_data(item.post_id), self.sender,
