@@ -4,6 +4,7 @@ arrives inside masbot's own commands, and a message that always fails (quarantin
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -61,7 +62,10 @@ def test_new_mail_is_handled_within_10_s_after_every_dovecot_restart(tmp_path, g
         assert wait_until(lambda: len(sink.for_rcpt(LOCAL_LIST)) == 1, 30)
         for n in range(6):
             time.sleep(1.5)  # masbot is back in IDLE
-            service_restart(dovecot)
+            if n % 3 == 2:
+                dovecot.restart()  # SIGKILL to every process: no BYE, only a closed socket
+            else:
+                service_restart(dovecot)
             start = time.monotonic()
             mailbox.append(dovecot, USER, PASSWORD,
                            bail_request(f"restart{n}@example.net", title=f"After restart {n}"))
@@ -89,13 +93,14 @@ def test_new_mail_is_handled_within_10_s_after_every_dovecot_restart(tmp_path, g
 
 
 async def test_mail_announced_inside_masbot_s_own_search_is_not_left_waiting(tmp_path, dovecot,
-                                                                             monkeypatch):
+                                                                             monkeypatch, caplog):
     """Dovecot announces mail that arrived between two commands inside the answer to the
     next one (here, the UID SEARCH that finds the mailbox empty) and not again when IDLE
     starts. The safety-net search is 60 s away; the mail must be handled at once."""
     files = write_config(tmp_path, tmp_path, smtp_port=1, imap_port=dovecot.port)
     imap = load_config(files.config).imap
     seen: list[bytes] = []
+    caplog.set_level(logging.INFO)
 
     async def handler(raw: bytes) -> None:
         seen.append(raw)
@@ -131,6 +136,8 @@ async def test_mail_announced_inside_masbot_s_own_search_is_not_left_waiting(tmp
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert mailbox.count(dovecot, USER, PASSWORD) == 0
+    gc.collect()
+    assert "never retrieved" not in caplog.text
 
 
 async def test_a_message_that_always_fails_goes_to_quarantine_after_3_tries(tmp_path, dovecot,
@@ -198,3 +205,5 @@ async def test_a_message_that_always_fails_goes_to_quarantine_after_3_tries(tmp_
         store.close()
     assert calls.count(digest) == 3, "a quarantined message was handled again"
     assert mailbox.count(dovecot, USER, PASSWORD, "masbot-quarantine") == 2
+    gc.collect()
+    assert "never retrieved" not in caplog.text

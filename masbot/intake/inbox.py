@@ -374,6 +374,8 @@ class ImapInbox:
                 self._tries.pop(digest, None)
                 continue
             if isinstance(result, (StoreWriteError, asyncio.CancelledError)):
+                if self.store is None:  # no health to wait for: do not try again at once
+                    self._retry_at[uid] = time.monotonic() + self.retry_first
                 continue  # left in place; the store's own log line says why
             if not_the_message(result):
                 self._retry_at[uid] = time.monotonic() + jittered(1, self.retry_first,
