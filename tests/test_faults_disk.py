@@ -10,7 +10,6 @@ from __future__ import annotations
 import email
 import email.policy
 import errno
-import os
 import signal
 import subprocess
 import sys

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness import mailbox
 from masbot.config.settings import load_config
-from masbot.intake import inbox as inbox_module
+from masbot.intake import imapwire
 from masbot.intake.inbox import ImapInbox
 from masbot.intake.message import message_digest
 from masbot.signing.signer import init_key
@@ -106,7 +106,7 @@ async def test_mail_announced_inside_masbot_s_own_search_is_not_left_waiting(tmp
         seen.append(raw)
 
     armed = {"on": False}
-    original_send = inbox_module._Protocol.send
+    original_send = imapwire.WatchedProtocol.send
 
     def send(self, line: str, scrub: str | None = None) -> None:
         if armed["on"] and "UID SEARCH" in line.upper() and seen:
@@ -114,7 +114,7 @@ async def test_mail_announced_inside_masbot_s_own_search_is_not_left_waiting(tmp
             mailbox.append(dovecot, USER, PASSWORD, bail_request("inside@example.net", title="Inside"))
         original_send(self, line, scrub)
 
-    monkeypatch.setattr(inbox_module._Protocol, "send", send)
+    monkeypatch.setattr(imapwire.WatchedProtocol, "send", send)
     inbox = ImapInbox(imap, PASSWORD, handler)
     task = asyncio.create_task(inbox.run())
     try:

@@ -8,7 +8,8 @@ import pytest
 
 from masbot.backoff import jittered
 from masbot.intake.imapstate import TRANSITIONS, Connection, Event, IllegalTransition, State
-from masbot.intake.inbox import _Link, _Protocol, not_the_message
+from masbot.intake.imapwire import Link, WatchedProtocol
+from masbot.intake.inbox import not_the_message
 from masbot.store import StoreWriteError
 
 E, S = Event, State
@@ -88,8 +89,8 @@ def test_every_connected_state_can_be_lost() -> None:
 async def test_exists_inside_a_command_answer_and_bye_are_seen() -> None:
     """aioimaplib drops an EXISTS that comes inside the answer to a command it does not
     expect untagged data for; the inbox's protocol sees it first."""
-    link = _Link()
-    protocol = _Protocol(asyncio.get_running_loop(), link)
+    link = Link()
+    protocol = WatchedProtocol(asyncio.get_running_loop(), link)
     protocol.state = "SELECTED"
     protocol.data_received(b"* SEARCH\r\n")
     assert not link.arrived.is_set()
@@ -101,8 +102,8 @@ async def test_exists_inside_a_command_answer_and_bye_are_seen() -> None:
 
 
 async def test_a_closed_connection_is_seen() -> None:
-    link = _Link()
-    protocol = _Protocol(asyncio.get_running_loop(), link)
+    link = Link()
+    protocol = WatchedProtocol(asyncio.get_running_loop(), link)
     protocol.connection_lost(ConnectionResetError("reset by peer"))
     assert link.lost.is_set() and "reset by peer" in link.reason
 

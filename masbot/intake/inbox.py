@@ -31,13 +31,14 @@ import random
 import re
 import ssl
 import time
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 import aioimaplib
 
 from masbot.backoff import jittered
 from masbot.config.settings import ImapConfig
 from masbot.intake.imapstate import Connection, Event, State
+from masbot.intake.imapwire import WatchedClient, Link
 from masbot.intake.message import message_digest
 from masbot.store import Store, StoreWriteError, is_write_failure
 
@@ -48,8 +49,6 @@ BATCH = 50  # messages fetched, handled concurrently and removed together
 MAX_TRIES = 3  # failed tries before a message goes to the quarantine folder
 SAFETY_NET_SECONDS = 60.0  # search at least this often, even when no EXISTS came
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
-_EXISTS = re.compile(rb"^(?:\* )?(\d+) EXISTS", re.IGNORECASE)
-_BYE = re.compile(rb"^(?:\* )?BYE\b", re.IGNORECASE)
 # OSErrors that say the machine, not the message, is in trouble: such a failure is no try
 _SYSTEM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM,
                   errno.EMFILE, errno.ENFILE}
@@ -89,60 +88,6 @@ def not_the_message(exc: BaseException) -> bool:
     return False
 
 
-class _Link:
-    """One session's view of its connection: announcements, BYE and loss."""
-
-    def __init__(self) -> None:
-        self.lost = asyncio.Event()
-        self.arrived = asyncio.Event()
-        self.reason = "the connection closed"
-        self.announced = 0  # EXISTS lines seen, for tests and the log
-
-    def observe(self, line: bytes) -> None:
-        """Every untagged line, before aioimaplib routes (or drops) it."""
-        data = bytes(line)
-        if _EXISTS.match(data):
-            self.announced += 1
-            self.arrived.set()
-        elif _BYE.match(data):
-            text = data.split(b"BYE", 1)[-1].strip().decode("utf-8", "replace")[:120]
-            self.reason = f"the server said BYE ({text})" if text else "the server said BYE"
-            self.lost.set()
-
-    def closed(self, exc: Exception | None) -> None:
-        if not self.lost.is_set():
-            self.reason = f"the connection closed ({exc})" if exc else "the connection closed"
-        self.lost.set()
-
-
-class _Protocol(aioimaplib.IMAP4ClientProtocol):
-    """aioimaplib's protocol, showing every untagged response to the session first."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, link: _Link) -> None:
-        super().__init__(loop, link.closed)
-        self.link = link
-
-    def _untagged_response(self, line: bytes) -> Any:
-        self.link.observe(line)
-        return super()._untagged_response(line)
-
-
-class _Client(aioimaplib.IMAP4):
-    """aioimaplib's client with :class:`_Protocol` (its constructor takes no protocol)."""
-
-    def __init__(self, host: str, port: int, timeout: float, ssl_context: ssl.SSLContext | None,
-                 link: _Link) -> None:
-        self._link = link
-        super().__init__(host, port, timeout=timeout, ssl_context=ssl_context)
-
-    def create_client(self, host: str, port: int, loop: asyncio.AbstractEventLoop | None,
-                      conn_lost_cb: Any = None, ssl_context: ssl.SSLContext | None = None) -> None:
-        local_loop = loop if loop is not None else asyncio.get_running_loop()
-        self.protocol = _Protocol(local_loop, self._link)
-        self._client_task = local_loop.create_task(local_loop.create_connection(
-            lambda: self.protocol, host, port, ssl=ssl_context))
-
-
 class ImapInbox:
     """Watches one mailbox and hands every message to ``handler``, once.
 
@@ -164,7 +109,7 @@ class ImapInbox:
         self.last_error: str | None = None
         self.handled = 0
         self.quarantined = 0
-        self.link: _Link | None = None
+        self.link: Link | None = None
         self._detail = ""
         self._paused = False
         self._stop = asyncio.Event()
@@ -220,12 +165,12 @@ class ImapInbox:
         if self.conn.state is not State.STOPPED:
             self._event(Event.STOP)
 
-    def _connect(self, link: _Link) -> _Client:
+    def _connect(self, link: Link) -> WatchedClient:
         cfg = self.config
         ctx = None
         if cfg.tls == "implicit":
             ctx = ssl.create_default_context(cafile=str(cfg.cafile) if cfg.cafile else None)
-        return _Client(cfg.host, cfg.port, cfg.timeout, ctx, link)
+        return WatchedClient(cfg.host, cfg.port, cfg.timeout, ctx, link)
 
     async def _call(self, awaitable: Awaitable[T], what: str, timeout: float | None = None) -> T:
         """Await one command, but give up at once when the connection is lost (aioimaplib
@@ -249,7 +194,7 @@ class ImapInbox:
 
     async def _session(self) -> None:
         cfg = self.config
-        link = self.link = _Link()
+        link = self.link = Link()
         client = self._connect(link)
         try:
             await self._call(client.wait_hello_from_server(), "greeting")
@@ -280,7 +225,7 @@ class ImapInbox:
         finally:
             await self._close(client, link)
 
-    async def _wait(self, client: _Client, idle: bool) -> Event:
+    async def _wait(self, client: WatchedClient, idle: bool) -> Event:
         """Wait (in IDLE, or for the poll interval) for mail, a timer or, while paused, the
         store; return the event that ended the wait. Raises ConnectionLost at once on BYE or
         a closed connection."""
@@ -325,7 +270,7 @@ class ImapInbox:
         return Event.MAIL if link.arrived.is_set() else Event.WAKE
 
     # -- handling ---------------------------------------------------------------------------
-    async def _drain(self, client: _Client) -> None:
+    async def _drain(self, client: WatchedClient) -> None:
         """Handle every message in the mailbox, oldest UID first, a batch at a time, until a
         search finds nothing to do and no mail was announced since it started.
 
@@ -353,7 +298,7 @@ class ImapInbox:
                 link.arrived.clear()
                 return
 
-    async def _handle_batch(self, client: _Client, uids: list[int]) -> None:
+    async def _handle_batch(self, client: WatchedClient, uids: list[int]) -> None:
         cfg = self.config
         fetched = await self._fetch(client, uids)
         if not fetched:
@@ -410,7 +355,7 @@ class ImapInbox:
                 self._tries.pop(digests[uid], None)
                 self._retry_at.pop(uid, None)
 
-    async def _fetch(self, client: _Client, uids: list[int]) -> dict[int, bytes]:
+    async def _fetch(self, client: WatchedClient, uids: list[int]) -> dict[int, bytes]:
         """The raw bytes of ``uids`` that still exist, by UID."""
         response = _ok(await self._call(client.uid("fetch", _uid_set(uids), "(UID BODY.PEEK[])"),
                                         "fetch"), "fetch")
@@ -426,14 +371,14 @@ class ImapInbox:
                 uid = int(m.group(1)) if m else None
         return found
 
-    async def _remove(self, client: _Client, uids: list[int]) -> None:
+    async def _remove(self, client: WatchedClient, uids: list[int]) -> None:
         if self.config.after == "move":
             assert self.config.move_to is not None
             await self._move(client, uids, self.config.move_to)
         else:
             await self._delete(client, _uid_set(uids))
 
-    async def _move(self, client: _Client, uids: list[int], folder: str) -> None:
+    async def _move(self, client: WatchedClient, uids: list[int], folder: str) -> None:
         uid_set = _uid_set(uids)
         if client.has_capability("MOVE"):
             _ok(await self._call(client.uid("move", uid_set, folder), "move"), "move")
@@ -441,7 +386,7 @@ class ImapInbox:
         _ok(await self._call(client.uid("copy", uid_set, folder), "copy"), "copy")
         await self._delete(client, uid_set)
 
-    async def _delete(self, client: _Client, uid_set: str) -> None:
+    async def _delete(self, client: WatchedClient, uid_set: str) -> None:
         _ok(await self._call(client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)"),
                              "delete"), "delete")
         if client.has_capability("UIDPLUS"):
@@ -449,7 +394,7 @@ class ImapInbox:
         else:
             _ok(await self._call(client.expunge(), "expunge"), "expunge")
 
-    async def _close(self, client: _Client, link: _Link) -> None:
+    async def _close(self, client: WatchedClient, link: Link) -> None:
         protocol = client.protocol
         if not link.lost.is_set() and protocol.state in ("AUTH", "SELECTED"):
             try:
