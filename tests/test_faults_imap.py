@@ -207,3 +207,45 @@ async def test_a_message_that_always_fails_goes_to_quarantine_after_3_tries(tmp_
     assert mailbox.count(dovecot, USER, PASSWORD, "masbot-quarantine") == 2
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+async def test_when_every_message_fails_none_is_quarantined(tmp_path, dovecot, caplog):
+    """Three different messages all failing, none handled: the system is at fault (a broken
+    gpg, a missing key), not the messages. They stay in the INBOX and are handled once the
+    fault is gone. (A fake handler behind the seam stands in for that fault.)"""
+    files = write_config(tmp_path, tmp_path, smtp_port=1, imap_port=dovecot.port)
+    imap = load_config(files.config).imap
+    store = Store(tmp_path / "data" / "masbot.sqlite3")
+    broken = {"on": True}
+    calls: list[str] = []
+
+    async def handler(raw: bytes) -> None:
+        calls.append(message_digest(raw))
+        if broken["on"]:
+            raise RuntimeError("gpg: signing failed: No secret key")
+
+    for i in range(3):
+        mailbox.append(dovecot, USER, PASSWORD, bail_request(f"m{i}@example.net", title=f"M {i}"))
+    caplog.set_level(logging.INFO, logger="masbot")
+    inbox = ImapInbox(imap, PASSWORD, handler, store=store, retry_first=0.1)
+    task = asyncio.create_task(inbox.run())
+    try:
+        for _ in range(300):
+            if len(calls) >= 15:  # five tries each, two past the quarantine threshold
+                break
+            await asyncio.sleep(0.05)
+        assert len(calls) >= 15, calls
+        assert inbox.quarantined == 0 and mailbox.count(dovecot, USER, PASSWORD) == 3
+        assert "so does every message" in caplog.text
+        broken["on"] = False
+        for _ in range(300):
+            if inbox.handled == 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        inbox.pause()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        store.close()
+    assert inbox.handled == 3 and inbox.quarantined == 0
+    assert mailbox.count(dovecot, USER, PASSWORD) == 0

@@ -20,6 +20,9 @@ The connection follows the state table of :mod:`masbot.intake.imapstate`. What i
   store or system fault) is tried again after a backoff; after :data:`MAX_TRIES` failed
   tries it is moved to the ``imap.quarantine`` folder and only its digest is recorded.
   Tries are counted in memory, by digest: a restart gives a message its tries again.
+  When :data:`MASS_FAILURE` messages or more fail and none has been handled since, the
+  fault is the system's (gpg, a key, the config), not theirs: none is quarantined until a
+  message is handled again.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ Handler = Callable[[bytes], Awaitable[object]]
 T = TypeVar("T")
 BATCH = 50  # messages fetched, handled concurrently and removed together
 MAX_TRIES = 3  # failed tries before a message goes to the quarantine folder
+MASS_FAILURE = 3  # this many messages failing, none handled since: the system is at fault
 SAFETY_NET_SECONDS = 60.0  # search at least this often, even when no EXISTS came
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
 # OSErrors that say the machine, not the message, is in trouble: such a failure is no try
@@ -114,6 +118,8 @@ class ImapInbox:
         self._paused = False
         self._stop = asyncio.Event()
         self._tries: dict[str, int] = {}        # digest -> failed tries (in memory only)
+        self._failing_since: dict[str, float] = {}  # digest -> monotonic time of its 1st failure
+        self._last_success = float("-inf")
         self._retry_at: dict[int, float] = {}   # uid -> monotonic time it may be tried again
 
     # -- state ------------------------------------------------------------------------------
@@ -317,6 +323,8 @@ class ImapInbox:
             if not isinstance(result, BaseException):
                 done.append(uid)
                 self._tries.pop(digest, None)
+                self._failing_since.pop(digest, None)
+                self._last_success = time.monotonic()
                 continue
             if isinstance(result, (StoreWriteError, asyncio.CancelledError)):
                 if self.store is None:  # no health to wait for: do not try again at once
@@ -329,6 +337,15 @@ class ImapInbox:
                             "mailbox and is tried again", ref, type(result).__name__)
                 continue
             tries = self._tries[digest] = self._tries.get(digest, 0) + 1
+            self._failing_since.setdefault(digest, time.monotonic())
+            if tries >= MAX_TRIES and self._everything_fails():
+                delay = jittered(tries, self.retry_first, 300.0, self.rng)
+                self._retry_at[uid] = time.monotonic() + delay
+                log.error("message %s: handling failed (%s) %d times, but so does every message "
+                          "(%d) since the first of them: not quarantined, tried again in %.0f s; "
+                          "check gpg, the keys and the configuration", ref,
+                          type(result).__name__, tries, len(self._failing_since), delay)
+                continue
             if tries < MAX_TRIES:
                 delay = jittered(tries, self.retry_first, 300.0, self.rng)
                 self._retry_at[uid] = time.monotonic() + delay
@@ -353,7 +370,14 @@ class ImapInbox:
             self.quarantined += len(give_up)
             for uid in give_up:
                 self._tries.pop(digests[uid], None)
+                self._failing_since.pop(digests[uid], None)
                 self._retry_at.pop(uid, None)
+
+    def _everything_fails(self) -> bool:
+        """True when MASS_FAILURE messages or more are failing and none was handled since
+        the first of them failed."""
+        return (len(self._failing_since) >= MASS_FAILURE
+                and self._last_success < min(self._failing_since.values()))
 
     async def _fetch(self, client: WatchedClient, uids: list[int]) -> dict[int, bytes]:
         """The raw bytes of ``uids`` that still exist, by UID."""
