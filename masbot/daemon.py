@@ -172,6 +172,8 @@ class Daemon:
         if problem:
             raise ConfigError([problem])
         logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
+        # A log file on a full disk: drop the line rather than print a traceback for each one.
+        logging.raiseExceptions = False
         stale = runtime.remove_stale_keyrings(runtime.keyrings_dir(config.data_dir))
         if stale:
             log.info("removed %d keyring home(s) left by a previous run", stale)
