@@ -227,7 +227,10 @@ class ImapInbox:
                     self._event(Event.DRAINED, "IDLE" if idle else "polling")
                 if self._paused:
                     break
-                self._event(await self._wait(client, idle), self._detail)
+                event, detail = await self._wait(client, idle), self._detail
+                self._event(event)
+                if self.conn.state is State.PAUSED:
+                    self._detail = detail  # still paused, for the same reason
         finally:
             await self._close(client, link)
 
