@@ -12,8 +12,9 @@ The connection follows the state table of :mod:`masbot.intake.imapstate`. What i
   at once, whatever command was waiting. A safety-net search runs every
   :data:`SAFETY_NET_SECONDS` (or ``idle_seconds`` when smaller) in case an announcement
   was still missed.
-* **Reconnects with a backoff that resets.** Failures in a row back off with jitter; a
-  session that worked (it drained the mailbox once) starts the count afresh.
+* **Reconnects with a backoff that resets.** Failures in a row back off with jitter (the
+  first :data:`QUICK_RETRIES` at ``backoff_initial``, then doubling); a session that worked
+  (it drained the mailbox once) starts the count afresh.
 * **The store first.** When the store cannot write, nothing is fetched or handled; mail
   stays in the mailbox and the inbox waits, connected, until writes work again.
 * **Poison messages end in quarantine.** A message whose handling raises (other than for a
@@ -52,6 +53,7 @@ BATCH = 50  # messages fetched, handled concurrently and removed together
 MAX_TRIES = 3  # failed tries before a message goes to the quarantine folder
 MASS_FAILURE = 3  # this many messages failing, none handled since: the system is at fault
 SAFETY_NET_SECONDS = 60.0  # search at least this often, even when no EXISTS came
+QUICK_RETRIES = 3  # reconnects at backoff_initial before the delay starts doubling
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
 # OSErrors that say the machine, not the message, is in trouble: such a failure is no try
 _SYSTEM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM,
@@ -158,8 +160,10 @@ class ImapInbox:
                 self.last_error = (str(exc) if isinstance(exc, ImapError)
                                    else f"{type(exc).__name__}: {exc}")[:300]
                 self._event(Event.LOST if lost else Event.FAILED)
-                delay = jittered(self.conn.failures, cfg.backoff_initial, cfg.backoff_max,
-                                 self.rng)
+                # A restarted server is back within seconds: the first tries come quickly,
+                # then the delay doubles for a server that stays away.
+                delay = jittered(max(1, self.conn.failures - QUICK_RETRIES + 1),
+                                 cfg.backoff_initial, cfg.backoff_max, self.rng)
                 self._detail = f"reconnecting in {delay:.1f} s (attempt {self.conn.failures})"
                 log.warning("imap %s:%s: %s; reconnecting in %.1f s (attempt %d)",
                             cfg.host, cfg.port, self.last_error, delay, self.conn.failures)
