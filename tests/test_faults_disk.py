@@ -202,3 +202,49 @@ def test_status_on_a_full_disk_with_no_daemon_running(tmp_path, small_disk):
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     assert f"{LOCAL_LIST}: 1 pending" in out.stdout, out.stdout
     assert "read without its WAL" in out.stdout, out.stdout
+
+
+def test_lmtp_answers_452_on_a_full_disk_and_250_once_it_has_room(tmp_path, gpg_home, smtp_sink,
+                                                                  small_disk):
+    import smtplib
+
+    from harness.dovecot import free_port
+
+    home = gpg_home()
+    init_key(Path(home.path), "Anytown Mutual Aid Society", SOCIETY_ADDRESS)
+    sink = smtp_sink()
+    port = free_port()
+    files = write_config(tmp_path, Path(home.path), smtp_port=sink.port, listener_port=port)
+    files.config.write_text(files.config.read_text()
+                            .replace(f"data_dir: {files.data_dir}", f"data_dir: {small_disk / 'data'}")
+                            .replace(f"  port: {port}\n", f"  port: {port}\n  lmtp: true\n"))
+    proc = subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(files.config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    filler = None
+    try:
+        log_file = tmp_path / "masbot.log"
+        assert wait_until(lambda: log_file.exists() and "masbot running" in log_file.read_text(), 30)
+        filler = fill(small_disk)
+        mail = bail_request("lmtp.full@example.net", title="Via LMTP on a full disk")
+        with smtplib.LMTP("127.0.0.1", port) as lmtp:
+            try:
+                lmtp.sendmail("x@example.net", [SOCIETY_ADDRESS], mail)
+                answer = 250
+            except smtplib.SMTPDataError as exc:
+                answer = exc.smtp_code
+        assert answer == 452  # the sending server keeps it and tries again
+        filler.unlink()
+        filler = None
+        time.sleep(1.5)  # the store's probe finds room again
+        with smtplib.LMTP("127.0.0.1", port) as lmtp:
+            assert lmtp.sendmail("x@example.net", [SOCIETY_ADDRESS], mail) == {}
+        assert wait_until(lambda: all(len(sink.for_rcpt(d)) == 1 for d in DESTINATIONS), 20)
+    finally:
+        if filler is not None:
+            filler.unlink()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert "Traceback" not in stderr and "Traceback" not in (tmp_path / "masbot.log").read_text()
