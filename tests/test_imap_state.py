@@ -44,6 +44,13 @@ def test_failures_count_up_until_a_session_works_then_start_afresh() -> None:
     assert conn.state is S.BACKOFF and conn.failures == 1  # not 4: the backoff starts again
 
 
+def test_worked_is_set_by_the_first_session_that_drained() -> None:
+    conn = run(E.CONNECT, E.READY, E.FAILED, E.CONNECT, E.FAILED)
+    assert not conn.worked  # e.g. a refused login: back off from the first try
+    conn = run(E.CONNECT, E.READY, E.DRAINED, E.LOST, E.CONNECT, E.FAILED)
+    assert conn.worked and conn.failures == 2
+
+
 def test_the_store_going_down_pauses_until_it_comes_back() -> None:
     conn = run(E.CONNECT, E.READY, E.STORE_DOWN)
     assert conn.state is S.PAUSED

@@ -81,6 +81,7 @@ class Connection:
     def __init__(self) -> None:
         self.state = State.DISCONNECTED
         self.failures = 0  # LOST/FAILED since the last session that worked
+        self.worked = False  # a session has worked: a server that goes away is likely restarting
 
     def handle(self, event: Event) -> State:
         """Move on ``event`` and return the new state; raise IllegalTransition if the table
@@ -94,5 +95,6 @@ class Connection:
             self.failures += 1
         elif event is E.DRAINED:
             self.failures = 0  # the session worked: the next outage starts the backoff afresh
+            self.worked = True
         self.state = new
         return new

@@ -12,9 +12,10 @@ The connection follows the state table of :mod:`masbot.intake.imapstate`. What i
   at once, whatever command was waiting. A safety-net search runs every
   :data:`SAFETY_NET_SECONDS` (or ``idle_seconds`` when smaller) in case an announcement
   was still missed.
-* **Reconnects with a backoff that resets.** Failures in a row back off with jitter (the
-  first :data:`QUICK_RETRIES` at ``backoff_initial``, then doubling); a session that worked
-  (it drained the mailbox once) starts the count afresh.
+* **Reconnects with a backoff that resets.** Failures in a row back off with jitter,
+  doubling from ``backoff_initial``; a session that worked (it drained the mailbox once)
+  starts the count afresh, and after one the first :data:`QUICK_RETRIES` tries all wait
+  ``backoff_initial`` (a server that went away is most likely restarting).
 * **The store first.** When the store cannot write, nothing is fetched or handled; mail
   stays in the mailbox and the inbox waits, connected, until writes work again.
 * **Poison messages end in quarantine.** A message whose handling raises (other than for a
@@ -160,10 +161,12 @@ class ImapInbox:
                 self.last_error = (str(exc) if isinstance(exc, ImapError)
                                    else f"{type(exc).__name__}: {exc}")[:300]
                 self._event(Event.LOST if lost else Event.FAILED)
-                # A restarted server is back within seconds: the first tries come quickly,
-                # then the delay doubles for a server that stays away.
-                delay = jittered(max(1, self.conn.failures - QUICK_RETRIES + 1),
-                                 cfg.backoff_initial, cfg.backoff_max, self.rng)
+                # A server that worked and went away is likely restarting and back within
+                # seconds: the first tries come quickly, then the delay doubles. One that
+                # never worked (a refused login) is backed off from the first try.
+                quick = QUICK_RETRIES - 1 if self.conn.worked else 0
+                delay = jittered(max(1, self.conn.failures - quick), cfg.backoff_initial,
+                                 cfg.backoff_max, self.rng)
                 self._detail = f"reconnecting in {delay:.1f} s (attempt {self.conn.failures})"
                 log.warning("imap %s:%s: %s; reconnecting in %.1f s (attempt %d)",
                             cfg.host, cfg.port, self.last_error, delay, self.conn.failures)
