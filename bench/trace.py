@@ -85,7 +85,7 @@ def install() -> None:
     from masbot.signing.signer import Signer
     from masbot.store import Store
 
-    for owner, attrs in ((inbox.ImapInbox, ("_drain", "_fetch", "_remove", "_idle")),
+    for owner, attrs in ((inbox.ImapInbox, ("_drain", "_fetch", "_remove", "_wait")),
                          (service.Society, ("_handle", "_publish", "_build_post", "_answer")),
                          (Signer, ("clearsign", "detach_sign")),
                          (Store, ("handled", "record", "next_number", "mark_sent", "due",

@@ -220,7 +220,7 @@ def cmd_held(args: argparse.Namespace) -> int:
     store = Store.reader(store_path(config))
     waiting = store.waiting(datetime.now(timezone.utc).date().isoformat()) if store else ()
     if store is not None:
-        store.close_reader()
+        store.close()
     if not waiting:
         print("no appeal waits for a moderator")
     for appeal_id, revision, title, expires in waiting:
@@ -549,12 +549,28 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"store: {store_path(config)} does not exist yet: masbot has not run with this "
               "configuration")
         return NEGATIVE
-    store = Store(store_path(config))
+    import sqlite3
+    from masbot import runtime
+    try:  # read-only: works on a full disk and never checkpoints
+        store = Store.open_read_only(store_path(config))
+    except sqlite3.Error as exc:
+        print(f"store: {store_path(config)} cannot be read: {exc}")
+        return NEGATIVE
     try:
-        print(f"store: {store_path(config)}")
+        print(f"store: {store_path(config)}" + (" (read without its WAL, which cannot be "
+                                                 "opened: the latest changes may be missing)"
+                                                 if store.without_wal else ""))
+        live = runtime.StateFile.read(runtime.state_path(config.data_dir))
+        if live is not None and not live.get("stopped"):
+            gone = "" if runtime.alive(int(str(live.get("pid", 0)))) else \
+                ", a process that is gone"
+            print(f"store writes: {live.get('store')} (reported "
+                  f"{_ago(int(str(live.get('at', 0))))} ago by pid {live.get('pid')}{gone})")
+            if live.get("unrecorded"):
+                print(f"deliveries accepted but not yet recorded: {live.get('unrecorded')}")
         states = store.states()
         for key, (value, at) in sorted(states.items()):
-            if key in ("daemon", "restart-settings"):
+            if key in ("daemon", "restart-settings", "store-probe"):
                 continue
             if alive:
                 print(f"{key}: {value} (since {_ago(at)})")
@@ -576,89 +592,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         if failures:
             print(f"{len(failures)} failed: 'masbot retry -c CONFIG --all' sends them again, "
                   "'masbot drop -c CONFIG ID…' gives them up")
+        folder = config.imap.quarantine if config.imap else "the quarantine folder"
+        print(f"quarantined: {store.quarantined_count()} message(s) moved to {folder} after "
+              "failing 3 times")
+    except sqlite3.Error as exc:
+        print(f"store: {store_path(config)} cannot be read: {exc}")
+        return NEGATIVE
     finally:
         store.close()
     return OK if alive and not failures else NEGATIVE
-
-
-def _nudge(pid: int | None) -> str:
-    """Ask the running daemon to look at its outbox now; say what will happen."""
-    if pid is None:
-        return "; masbot is not running: they are sent when it starts"
-    try:
-        if pid > 0:
-            os.kill(pid, signal.SIGUSR1)
-            return f"; the running daemon (pid {pid}) sends them now"
-    except OSError:
-        pass
-    return "; the running daemon sends them within a minute"
-
-
-def cmd_outbox(args: argparse.Namespace) -> int:
-    """``masbot retry`` / ``masbot drop``: failed deliveries back into the queue, or gone."""
-    from masbot.daemon import running_pid, store_path
-    from masbot.store import Store
-    config = _load(args.config)
-    if config is None:
-        return USAGE
-    if bool(args.ids) == bool(args.all):
-        print(f"masbot: give the numbers of failed deliveries (from 'masbot status'), or --all",
-              file=sys.stderr)
-        return USAGE
-    if not store_path(config).exists():
-        print(f"masbot: {store_path(config)} does not exist yet: nothing has failed",
-              file=sys.stderr)
-        return USAGE
-    store = Store(store_path(config))
-    try:
-        known = {item.id for item in store.failed_items()}
-        missing = [i for i in args.ids if i not in known]
-        for number in missing:
-            print(f"masbot: #{number} is not a failed delivery ('masbot status' lists them)",
-                  file=sys.stderr)
-        wanted = None if args.all else [i for i in args.ids if i in known]
-        if args.command == "retry":
-            count = store.retry_failed(wanted)
-            print(f"{count} delivery(ies) queued again" + (_nudge(running_pid(config))
-                                                            if count else ""))
-        else:
-            count = store.drop_failed(wanted)
-            print(f"{count} failed delivery(ies) dropped")
-    finally:
-        store.close()
-    return NEGATIVE if missing else OK
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    """Rebuild the public site and feed from the store; the same store gives the same bytes."""
-    from masbot.daemon import store_path
-    from masbot.publish.site import Site, SiteSettings
-    from masbot.signing.signer import Signer, SignerError
-    from masbot.store import Store
-    config = _load(args.config)
-    if config is None:
-        return USAGE
-    if not store_path(config).exists():
-        print(f"masbot: {store_path(config)} does not exist yet: nothing to publish",
-              file=sys.stderr)
-        return USAGE
-    try:
-        signer = Signer(config.society.gnupghome, config.society.key)
-        settings = SiteSettings.of(config, signer.fingerprint, signer.export_public())
-    except SignerError as exc:
-        print(f"masbot: {exc}", file=sys.stderr)
-        return USAGE
-    store = Store(store_path(config))
-    try:
-        written = Site(settings, store).rebuild()
-    except OSError as exc:
-        print(f"masbot: cannot write the site under {settings.dir}: {exc.strerror}",
-              file=sys.stderr)
-        return USAGE
-    finally:
-        store.close()
-    print(f"site: {settings.dir} ({len(written)} files changed); open "
-          f"{settings.dir / 'index.html'}")
     return OK
 
 

@@ -34,7 +34,8 @@ from masbot.relay.smtp import SmtpTransport
 from masbot.publish.site import Publisher, SiteSettings
 from masbot.society import Outcome, Society
 from masbot.signing.signer import Signer
-from masbot.store import Store
+from masbot.store import Store, StoreWriteError
+from masbot import runtime
 
 log = logging.getLogger(__name__)
 
@@ -295,23 +296,39 @@ class Daemon:
                 seen = now
                 self.reload(parts)
 
-    async def _publish_state(self, store: Store) -> None:
+    def _imap_state(self) -> str:
+        inbox = self.inbox
+        return (f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
+                                    else "")) if inbox else "no IMAP inbox configured"
+
+    def _write_runtime(self, parts: Parts, state_file: runtime.StateFile, **extra: object) -> None:
+        """The runtime file, not the store, carries what status must see (and a restart must
+        know) while the store cannot write."""
+        state_file.write({"store": parts.store.health.describe(), "imap": self._imap_state(),
+                          "unrecorded": parts.deliverer.unrecorded,
+                          "unrecorded_items": parts.deliverer.unrecorded_items(), **extra})
+
+    async def _publish_state(self, parts: Parts, state_file: runtime.StateFile) -> None:
+        store = parts.store
         last = None
         while True:
-            inbox = self.inbox
-            if inbox is None:  # listener only: nothing to say about IMAP
-                return
-            state = f"{inbox.state}" + (f"; last error: {inbox.last_error}" if inbox.last_error
-                                        else "")
-            if state != last:
-                store.set_state("imap", state)
-                last = state
+            state = self._imap_state()
+            self._write_runtime(parts, state_file)
+            if self.inbox is not None and state != last and store.health.writable:
+                try:
+                    store.set_state("imap", state)
+                    last = state
+                except StoreWriteError:
+                    pass  # the store's health logs it; published again once it writes
             await asyncio.sleep(1)
 
     async def _housekeeping(self, store: Store) -> None:
         """Hourly: the images of held appeals that expired undecided are deleted."""
         while True:
-            gone = store.purge_held_images(datetime.now(timezone.utc).date().isoformat())
+            try:
+                gone = store.purge_held_images(datetime.now(timezone.utc).date().isoformat())
+            except StoreWriteError:
+                gone = 0  # tried again next hour
             if gone:
                 log.info("deleted %d image(s) of held appeals that expired undecided", gone)
             await asyncio.sleep(3600)
@@ -335,11 +352,26 @@ class Daemon:
 
     async def _run(self, config: Config) -> int:
         logs.setup(config.log.level, config.log.format, config.log.file, public_addresses(config))
+        # A log file on a full disk: drop the line rather than print a traceback for each one.
+        logging.raiseExceptions = False
+        stale = runtime.remove_stale_keyrings(runtime.keyrings_dir(config.data_dir))
+        if stale:
+            log.info("removed %d keyring home(s) left by a previous run", stale)
         parts = assemble(config, self.environ)
-        parts.store.clear_states()
-        parts.store.set_state("daemon", f"running, pid {os.getpid()}")
+        previous = runtime.StateFile.read(runtime.state_path(config.data_dir))
+        state_file = runtime.StateFile(runtime.state_path(config.data_dir))
+        adopted = parts.deliverer.adopt_unrecorded((previous or {}).get("unrecorded_items"))
+        if adopted:
+            log.warning("%d delivery(ies) were accepted before the last stop but could not be "
+                        "recorded; they are recorded now and not sent again", adopted)
+        parts.deliverer.on_unrecorded = lambda: self._write_runtime(parts, state_file)
         self.started_with = restart_settings(config)
-        parts.store.set_state("restart-settings", json.dumps(self.started_with))
+        try:
+            parts.store.clear_states()
+            parts.store.set_state("daemon", f"running, pid {os.getpid()}")
+            parts.store.set_state("restart-settings", json.dumps(self.started_with))
+        except StoreWriteError:
+            pass  # the store's health says so, and status reads the runtime file
         publisher, handle = publishing(parts)
         server = None
         if config.listener is not None:
@@ -369,9 +401,9 @@ class Daemon:
                  asyncio.create_task(self._watch(parts), name="config-watch")]
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
-                                   handle)
+                                   handle, store=parts.store)
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
-        tasks.append(asyncio.create_task(self._publish_state(parts.store), name="state"))
+        tasks.append(asyncio.create_task(self._publish_state(parts, state_file), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
         log.info("masbot running for %s (key %s)", config.society.name, parts.signer.fingerprint)
         await self.stopping.wait()
@@ -389,9 +421,18 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self.inbox is not None:
-            parts.store.set_state("imap", "stopped")
-        parts.store.set_state("daemon", "stopped")
+        try:
+            if self.inbox is not None:
+                parts.store.set_state("imap", "stopped")
+            parts.store.set_state("daemon", "stopped")
+        except StoreWriteError:
+            pass
+        self._write_runtime(parts, state_file, stopped=True)
+        state_file.close()
+        if parts.deliverer.unrecorded:
+            log.error("stopping with %d delivery(ies) accepted but not recorded (the store "
+                      "cannot write); the next start records them from %s",
+                      parts.deliverer.unrecorded, runtime.state_path(config.data_dir))
         parts.store.close()
         if parts.society.keyring is not None:
             parts.society.keyring.close()

@@ -67,7 +67,7 @@ def explain(config: Config, fingerprint: str, raw: bytes, store_path: Any,
                                                                       catalogue), facts))
     finally:
         if store is not None:
-            store.close_reader()
+            store.close()
 
 
 def lines(explanation: Explanation) -> Iterator[str]:

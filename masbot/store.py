@@ -7,17 +7,39 @@ outcome and removing the original from the mailbox never posts twice.
 Durability: WAL with ``synchronous=FULL``. A commit returns only after the WAL is on disk,
 because a commit is followed by things that cannot be undone (the original is deleted from
 the mailbox, an LMTP ``250`` is answered). ``secure_delete`` overwrites freed pages.
+
+Write failures (disk full, I/O error, a read-only file system, a lock held too long) raise
+:class:`StoreWriteError` and mark :attr:`Store.health` down: the daemon's flow waits (delivery
+pauses, mail stays in the mailbox) until a write succeeds again, and logs that once a minute,
+not once per attempt. Reads keep working, so ``masbot status`` opens the store read-only.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Iterable, Sequence
 
 from masbot.post.build import PostImage
+from masbot.storehealth import StoreWriteError, WriteHealth, is_write_failure
+
+__all__ = ["AppealRecord", "OutboxItem", "OutboxState", "Store", "StoreWriteError",
+           "WriteHealth", "is_write_failure"]
+
+log = logging.getLogger(__name__)
+
+
+class OutboxState(str, enum.Enum):
+    """Where one post stands with one destination (the ``outbox.state`` column)."""
+
+    PENDING = "pending"  # waiting for its next attempt
+    SENT = "sent"        # the destination accepted it
+    FAILED = "failed"    # refused for good (5xx) or too old; shown by ``masbot status``
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled (
@@ -80,6 +102,10 @@ CREATE TABLE IF NOT EXISTS commands (
     digest TEXT PRIMARY KEY,       -- SHA-256 of a moderator's signed command: never obeyed twice
     at     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS quarantined (
+    digest TEXT PRIMARY KEY,       -- SHA-256 of a message that failed 3 times; nothing else of it
+    at     INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS daemon_state (
     key   TEXT PRIMARY KEY,        -- e.g. "imap": the inbox connection's state, for `status`
     value TEXT NOT NULL,
@@ -115,7 +141,7 @@ class OutboxItem:
     id: int
     post_id: int
     destination: str
-    state: str
+    state: OutboxState
     attempts: int
     created: int
     next_attempt: int
@@ -123,12 +149,36 @@ class OutboxItem:
 
 
 class Store:
-    """The SQLite store. One instance per process; all methods are quick and synchronous."""
+    """The SQLite store. One instance per process; all methods are quick and synchronous.
 
-    def __init__(self, path: Path) -> None:
+    Every write raises :class:`StoreWriteError` when it cannot be done now (see
+    :attr:`health`); other SQLite errors are bugs and propagate unchanged.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
+        self.read_only = read_only
+        self.health = WriteHealth()
+        self.without_wal = False
+        if read_only:
+            # mode=ro: the database is never written, not even a checkpoint at close. SQLite
+            # still needs the -shm index of the WAL; when it cannot make one (a full disk and
+            # no daemon running), read the main file alone: it may miss the last changes.
+            uri = path.resolve().as_uri()
+            try:
+                # Not bound to one thread: a dry run (rules explain) may read from a worker
+                # thread, and nothing is ever written through this connection.
+                self.db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None,
+                                          timeout=5, check_same_thread=False)
+                self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                self.db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
+                                          isolation_level=None, check_same_thread=False)
+                self.without_wal = True
+            self.db.execute("PRAGMA query_only=ON")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -136,15 +186,38 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
 
+    @classmethod
+    def open_read_only(cls, path: Path) -> "Store":
+        """The store for reading only (``masbot status``): works on a full or read-only disk,
+        while the daemon runs, and never checkpoints. Raises sqlite3.Error when unreadable."""
+        return cls(path, read_only=True)
+
     def close(self) -> None:
-        """Checkpoint the WAL and close."""
+        """Checkpoint the WAL (when writable and possible) and close; never raises for a
+        checkpoint that cannot be written."""
         try:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not self.read_only and self.health.writable:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            if not is_write_failure(exc):
+                raise
+            log.warning("store: the WAL could not be checkpointed at close (%s); SQLite does "
+                        "it at the next start", exc)
         finally:
             self.db.close()
 
-    def _tx(self) -> "_Transaction":
-        return _Transaction(self.db)
+    def _tx(self, what: str = "recording") -> "_Transaction":
+        return _Transaction(self.db, self.health, what)
+
+    def probe(self) -> bool:
+        """Try a tiny write; True (and the store is up again) when it worked."""
+        try:
+            with self._tx("probing the store"):
+                self.db.execute("INSERT OR REPLACE INTO daemon_state(key, value, at) "
+                                "VALUES('store-probe', 'ok', ?)", (int(time.time()),))
+        except StoreWriteError:
+            return False
+        return True
 
     # -- handled messages ------------------------------------------------------------------
     def handled(self, digest: str) -> str | None:
@@ -154,7 +227,7 @@ class Store:
 
     def next_number(self, scope: str) -> int:
         """The next sequence number in ``scope``, committed at once (gaps are harmless)."""
-        with self._tx():
+        with self._tx("numbering an appeal"):
             row = self.db.execute("SELECT next FROM counters WHERE scope=?", (scope,)).fetchone()
             number = row[0] if row else 1
             self.db.execute(
@@ -172,7 +245,7 @@ class Store:
         """
         now = int(time.time()) if now is None else now
         post_id = None
-        with self._tx():
+        with self._tx("recording a message's outcome"):
             self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
                             (digest, outcome, now))
             if appeal is not None:
@@ -225,7 +298,7 @@ class Store:
     def purge_held_images(self, today: str) -> int:
         """Delete the images of held revisions that expired before ``today`` (ISO date) or
         are no longer held; return how many images went."""
-        with self._tx():
+        with self._tx("deleting expired held images"):
             cur = self.db.execute(
                 "DELETE FROM held_images WHERE NOT EXISTS (SELECT 1 FROM appeals a WHERE "
                 "a.origin=held_images.origin AND a.appeal_id=held_images.appeal_id AND "
@@ -238,7 +311,7 @@ class Store:
                  now: int | None = None) -> bool:
         """Apply a moderator's command once: False when this exact command was used before."""
         now = int(time.time()) if now is None else now
-        with self._tx():
+        with self._tx("recording a moderator's command"):
             if self.db.execute("SELECT 1 FROM commands WHERE digest=?", (command,)).fetchone():
                 return False
             self.db.execute("INSERT INTO commands(digest, at) VALUES(?,?)", (command, now))
@@ -268,15 +341,23 @@ class Store:
         """Pending items whose next attempt is due, oldest first."""
         rows = self.db.execute(
             "SELECT id, post_id, destination, state, attempts, created, next_attempt, last_error "
-            "FROM outbox WHERE state='pending' AND next_attempt<=? ORDER BY next_attempt, id "
-            "LIMIT ?", (now, limit))
-        return [OutboxItem(*row) for row in rows]
+            "FROM outbox WHERE state=? AND next_attempt<=? ORDER BY next_attempt, id "
+            "LIMIT ?", (OutboxState.PENDING.value, now, limit))
+        return [OutboxItem(r[0], r[1], r[2], OutboxState(r[3]), *r[4:]) for r in rows]
 
-    def next_due(self) -> int | None:
-        """When the earliest pending item is due, or None when nothing is pending."""
+    def next_due(self, exclude: Iterable[int] = ()) -> int | None:
+        """When the earliest pending item (other than ``exclude``, by id) is due, or None
+        when nothing is pending."""
+        skip = list(exclude)
         row = self.db.execute(
-            "SELECT MIN(next_attempt) FROM outbox WHERE state='pending'").fetchone()
+            "SELECT MIN(next_attempt) FROM outbox WHERE state=? AND id NOT IN "
+            f"({','.join('?' * len(skip))})", (OutboxState.PENDING.value, *skip)).fetchone()
         return row[0]
+
+    def pending_item(self, item_id: int, post_id: int) -> bool:
+        """True when outbox item ``item_id`` exists, belongs to ``post_id`` and is pending."""
+        return self.db.execute("SELECT 1 FROM outbox WHERE id=? AND post_id=? AND state=?",
+                               (item_id, post_id, OutboxState.PENDING.value)).fetchone() is not None
 
     def post_data(self, post_id: int) -> bytes:
         """The signed bytes of a post."""
@@ -284,35 +365,56 @@ class Store:
 
     def mark_sent(self, item_id: int, now: int) -> None:
         """The destination accepted the post."""
-        with self._tx():
-            self.db.execute("UPDATE outbox SET state='sent', attempts=attempts+1, done_at=?, "
-                            "last_error=NULL WHERE id=?", (now, item_id))
+        with self._tx("recording a delivery"):
+            self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, done_at=?, "
+                            "last_error=NULL WHERE id=?", (OutboxState.SENT.value, now, item_id))
 
     def mark_retry(self, item_id: int, error: str, next_attempt: int) -> None:
         """A temporary failure: try again at ``next_attempt``."""
-        with self._tx():
+        with self._tx("recording a delivery to retry"):
             self.db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt=? "
                             "WHERE id=?", (error[:500], next_attempt, item_id))
 
     def mark_failed(self, item_id: int, error: str, now: int) -> None:
         """A permanent failure, kept for the operator to see."""
-        with self._tx():
-            self.db.execute("UPDATE outbox SET state='failed', attempts=attempts+1, last_error=?, "
-                            "done_at=? WHERE id=?", (error[:500], now, item_id))
+        with self._tx("recording a failed delivery"):
+            self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, "
+                            "done_at=? WHERE id=?",
+                            (OutboxState.FAILED.value, error[:500], now, item_id))
 
     def queue_summary(self) -> list[tuple[str, int, int | None, int, str | None]]:
         """Per destination: (destination, pending, oldest pending created, failed, last error)."""
         rows = self.db.execute(
-            "SELECT destination, SUM(state='pending'), MIN(CASE WHEN state='pending' THEN created END), "
-            "SUM(state='failed'), (SELECT last_error FROM outbox o2 WHERE o2.destination=o.destination "
+            "SELECT destination, SUM(state=:p), MIN(CASE WHEN state=:p THEN created END), "
+            "SUM(state=:f), (SELECT last_error FROM outbox o2 WHERE o2.destination=o.destination "
             "AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) FROM outbox o GROUP BY destination "
-            "ORDER BY destination")
+            "ORDER BY destination", {"p": OutboxState.PENDING.value, "f": OutboxState.FAILED.value})
         return [tuple(r) for r in rows]
+
+    # -- quarantine ------------------------------------------------------------------------
+    def quarantine(self, digest: str, now: int | None = None) -> None:
+        """Remember that the message with this digest was given up on (nothing else of it)."""
+        now = int(time.time()) if now is None else now
+        with self._tx("recording a quarantined message"):
+            self.db.execute("INSERT OR IGNORE INTO quarantined(digest, at) VALUES(?,?)",
+                            (digest, now))
+
+    def is_quarantined(self, digest: str) -> bool:
+        """True when this message was given up on before (it goes straight back there)."""
+        return self.db.execute("SELECT 1 FROM quarantined WHERE digest=?",
+                               (digest,)).fetchone() is not None
+
+    def quarantined_count(self) -> int:
+        """How many messages were given up on and moved to the quarantine folder."""
+        try:
+            return self.db.execute("SELECT COUNT(*) FROM quarantined").fetchone()[0]
+        except sqlite3.OperationalError:  # a store from before the table existed (read-only)
+            return 0
 
     def set_state(self, key: str, value: str, now: int | None = None) -> None:
         """Publish a piece of the running daemon's state for ``masbot status``."""
         now = int(time.time()) if now is None else now
-        with self._tx():
+        with self._tx("publishing the daemon's state"):
             self.db.execute("INSERT OR REPLACE INTO daemon_state(key, value, at) VALUES(?,?,?)",
                             (key, value, now))
 
@@ -322,7 +424,8 @@ class Store:
 
     def pending_count(self) -> int:
         """How many deliveries are still pending."""
-        return self.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM outbox WHERE state=?",
+                               (OutboxState.PENDING.value,)).fetchone()[0]
 
     # -- for the operator: status, retry, drop ---------------------------------------------
     def clear_states(self) -> None:
@@ -400,20 +503,10 @@ class Store:
         none yet or it cannot be read. Nothing is created, changed or checkpointed."""
         if not Path(path).is_file():
             return None
-        store = cls.__new__(cls)
-        store.path = Path(path)
         try:
-            store.db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
-                                       isolation_level=None, timeout=30,
-                                       check_same_thread=False)
-            store.db.execute("SELECT 1 FROM appeals LIMIT 1")
+            return cls.open_read_only(path)
         except sqlite3.Error:
             return None
-        return store
-
-    def close_reader(self) -> None:
-        """Close a store opened with :meth:`reader`."""
-        self.db.close()
 
 
 def _title(signed_text: str) -> str:
@@ -421,13 +514,49 @@ def _title(signed_text: str) -> str:
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE ... COMMIT; a write that cannot be done becomes StoreWriteError.
+
+    SQLite may already have rolled back by itself after SQLITE_FULL or an I/O error, so the
+    ROLLBACK is only issued while a transaction is open, and its own failure never hides
+    the first one.
+    """
+
+    def __init__(self, db: sqlite3.Connection, health: WriteHealth, what: str) -> None:
         self.db = db
+        self.health = health
+        self.what = what
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._raise(exc)
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._rollback()
+                self._raise(error)
+            self.health.succeeded()
+            return
+        self._rollback()
+        if exc is not None and is_write_failure(exc):
+            self._raise(exc)
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the connection rolls back by itself when it cannot
+
+    def _raise(self, exc: BaseException) -> None:
+        if is_write_failure(exc):
+            self.health.failed(exc, self.what)
+            raise StoreWriteError(f"{self.what}: {exc}") from exc
+        raise exc
 
 

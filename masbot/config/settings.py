@@ -98,6 +98,7 @@ class ImapConfig:
     mailbox: str = "INBOX"
     after: str = "delete"
     move_to: str | None = None
+    quarantine: str = "masbot-quarantine"  # folder for messages that failed 3 times
     idle: bool = True
     poll_seconds: float = 60.0
     idle_seconds: float = 540.0
@@ -447,6 +448,7 @@ IMAP = Section((
     Field("mailbox", TEXT, "INBOX"),
     Field("after", Choice(("delete", "move")), "delete"),
     Field("move_to", TEXT),
+    Field("quarantine", TEXT, "masbot-quarantine"),
     Field("idle", Bool(), True),
     Field("poll_seconds", SECONDS, 60.0),
     Field("idle_seconds", Float(above=0, high=1740), 540.0),

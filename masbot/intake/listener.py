@@ -18,6 +18,8 @@ from typing import Awaitable, Callable
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from masbot.store import StoreWriteError
+
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +36,8 @@ class _Handler:
             await self.handle(raw)
         except asyncio.CancelledError:
             raise
+        except StoreWriteError:  # the store's health logs it once a minute, not per message
+            return "452 4.3.1 Insufficient system storage, please try again later"
         except Exception:  # noqa: BLE001 - the sender's server retries; we must not lose it
             log.exception("listener: message not recorded; answered 451")
             answer = "451 4.3.0 Temporary failure, please try again later"

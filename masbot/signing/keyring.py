@@ -1,8 +1,11 @@
 """Trusted keys and OpenPGP signature checks, through python-gnupg over a throwaway GnuPG home.
 
-A :class:`Keyring` is a short-lived ``GNUPGHOME`` (``/tmp/mb-k-*``) into which only the
+A :class:`Keyring` is a short-lived ``GNUPGHOME`` into which only the
 certificates the caller trusts are imported: the society's own key, its pinned partners' keys,
-or the keys of a ``--keyring`` file. Every decision is taken from python-gnupg's parsed status
+or the keys of a ``--keyring`` file. A society's keyring lives under ``<data_dir>/run/k/``
+(:mod:`masbot.runtime`; a starting daemon removes what a killed one left there), others in
+the system's temporary directory. gpg runs with ``--no-autostart`` and only handles public
+keys, so no agent starts and no socket is made in the home. Every decision is taken from python-gnupg's parsed status
 fields (``valid``, ``status``, ``key_status``, ``problems``, fingerprints, trust level), never
 from gpg's human-readable text; gpg's log output goes to ``/dev/null`` so that nothing but
 status lines reach the parser (the SigSpoof attacks, CVE-2018-12020, injected fake status
@@ -131,10 +134,17 @@ class Keyring:
     Thread-safe for verification (each call uses its own scratch file).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, parent: Path | None = None) -> None:
+        """A new, empty home in ``parent`` (made if missing; named after this process so a
+        restart can tell leftovers), or ``/tmp/mb-k-*`` without one (short-lived commands)."""
         if shutil.which("gpg") is None:
             raise KeyringError("gpg is not installed: install the Debian package gnupg")
-        self.home = tempfile.mkdtemp(prefix="mb-k-", dir="/tmp")
+        from masbot.runtime import keyring_prefix
+        if parent is not None:
+            Path(parent).mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.home = tempfile.mkdtemp(prefix=keyring_prefix(), dir=str(parent))
+        else:
+            self.home = tempfile.mkdtemp(prefix="mb-k-", dir="/tmp")
         self.gpg = gnupg.GPG(gnupghome=self.home, options=GPG_OPTIONS)
         self.gpg.encoding = "utf-8"
         self.warnings: list[str] = []
@@ -252,17 +262,24 @@ class Keyring:
             pass
 
 
-def from_config(config) -> Keyring:
+def from_config(config, parent: Path | None = None) -> Keyring:
     """The keyring a society trusts: its own public key and the pinned keys of the partners
     it accepts posts from (direction receive or both).
+
+    Its home is made in ``parent``, by default ``<data_dir>/run/k`` (the temporary
+    directory when that cannot be made, e.g. for a read-only operator).
 
     A partner's key comes from its ``key_file``, else from the society's GNUPGHOME by its
     pinned fingerprint. A key that cannot be found, or is not the pinned one, is left out
     and named in ``Keyring.warnings`` (that partner's posts are then refused); so is a key
     that has expired, is revoked, or expires within :data:`EXPIRY_WARNING_DAYS`.
     """
+    from masbot.runtime import keyrings_dir
     from masbot.signing.signer import SignerError, open_home
-    keyring = Keyring()
+    try:
+        keyring = Keyring(parent or keyrings_dir(config.data_dir))
+    except OSError:
+        keyring = Keyring()
     home = None
     try:
         home = open_home(config.society.gnupghome)
