@@ -190,13 +190,13 @@ def _time_parts(name: str, value: str, event: bool) -> tuple[Part, ...]:
             start, end = span
             end_text = f"{end:%H:%M}" if end.date() == start.date() else human_time(end)
             return (Part(human_time(start), datetime=start.isoformat()), Part(when.DASH),
-                    Part(end_text, datetime=end.isoformat()), Part(f" ({start.tzinfo.key})"))
+                    Part(end_text, datetime=end.isoformat()), Part(f" ({when.zone_of(start).key})"))
     moment = when.parse_moment(value)
     if moment is None:
         return (Part(value),)
     prop = {"Start": "startDate", "End": "endDate"}.get(name) if event else None
     return (Part(human_time(moment), datetime=moment.isoformat(), prop=prop),
-            Part(f" ({moment.tzinfo.key})"))
+            Part(f" ({when.zone_of(moment).key})"))
 
 
 def _row(name: str, value: object, spec: FieldSpec | None, appeal: Appeal,
@@ -272,7 +272,7 @@ def _window_text(appeal: Appeal) -> str:
         return str(appeal.get("Window", ""))
     start, end = span
     end_text = f"{end:%H:%M}" if end.date() == start.date() else human_time(end)
-    return f"{human_time(start)}{when.DASH}{end_text} ({start.tzinfo.key})"
+    return f"{human_time(start)}{when.DASH}{end_text} ({when.zone_of(start).key})"
 
 
 def _share_help(appeal: Appeal) -> tuple[str, str | None]:

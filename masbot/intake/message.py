@@ -392,7 +392,9 @@ def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -
         part, related = stack.pop()
         if part.is_multipart():
             inner = related or part.get_content_subtype() == "related"
-            stack.extend((child, inner) for child in reversed(part.get_payload()))
+            children = part.get_payload()
+            assert isinstance(children, list)  # a multipart's payload is the list of its parts
+            stack.extend((child, inner) for child in reversed(children))
             continue
         disposition = part.get_content_disposition()
         if part is body or (related and disposition != "attachment"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import email.message
 import email.parser
 import email.policy
-from email.message import Message
+from email.message import EmailMessage, Message
 import hashlib
 import re
 
@@ -67,6 +67,8 @@ def plain_content(signed: bytes, alternative_ok: bool = False) -> str | None:
         part = plain
     if part.get_content_type() != "text/plain" or part.is_multipart():
         return None
+    # read_part parses with policy.default, whose message class is EmailMessage
+    assert isinstance(part, EmailMessage)
     try:
         text = part.get_content().replace("\r\n", "\n")
     except (LookupError, UnicodeError):
@@ -111,8 +113,7 @@ def content_parts(signed: bytes) -> tuple[str, str, str, tuple[PostImage, ...]]:
         charset = (part.get_content_charset() or "us-ascii").lower()
         if ctype == "text/plain" and charset not in ("utf-8", "us-ascii"):
             raise Refusal(Reason.BAD_CONTENT, "the charset is not accepted (only utf-8 or us-ascii)")
-        payload = part.get_payload(decode=True)
-        texts.append(payload.decode("utf-8"))
+        texts.append(_body(part, "a part of the signed content").decode("utf-8"))
     images = tuple(_image_part(data) for data in parts[3:])
     return texts[0], texts[1], texts[2], images
 
@@ -163,7 +164,15 @@ def _image_part(data: bytes) -> PostImage:
             or part.get("Content-Transfer-Encoding", "").lower() != "base64"):
         raise Refusal(Reason.BAD_CONTENT, "a part after the origin key is not a base64 "
                       "image/jpeg image-N.jpg or image/png image-N.png")
-    return PostImage(name, ctype, part.get_payload(decode=True))
+    return PostImage(name, ctype, _body(part, "an image of the signed content"))
+
+
+def _body(part: Message, what: str) -> bytes:
+    """The transfer-decoded body of a single (not multipart) part."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):  # None for a multipart, which these parts are not
+        raise Refusal(Reason.BAD_CONTENT, f"{what} has no body of its own")
+    return payload
 
 
 def check_images(text: str, images: tuple[PostImage, ...]) -> None:

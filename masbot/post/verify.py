@@ -32,6 +32,7 @@ from __future__ import annotations
 import email.errors
 import re
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import Message
 from typing import Iterable, Sequence
 
@@ -138,10 +139,8 @@ def verify_appeal_text(text: str, keyring: Keyring) -> AppealCheck | Refused:
     """
     try:
         block = _parse_block(text.removeprefix("\ufeff"), "the text")
-        check = keyring.verify_clearsigned(block)
-        if not check.ok:
-            raise Refusal(*_sig_refusal(check, "the text"))
-        return AppealCheck(check.fingerprint, check.key, block.text,
+        signer, signer_key = _signer(keyring.verify_clearsigned(block), "the text")
+        return AppealCheck(signer, signer_key, block.text,
                            block.armored().decode("utf-8"))
     except Refusal as refusal:
         return refusal.refused
@@ -243,19 +242,17 @@ def _verify_post(raw: bytes, keyring: Keyring, partners: Sequence[Partner],
     if micalg != "pgp-" + HASH_NAMES[signature.hash_algo].lower():
         raise Refusal(Reason.MALFORMED, "the micalg parameter does not name the signature's hash "
                                         f"{HASH_NAMES[signature.hash_algo]}")
-    check = keyring.verify_detached(signed, signature)
-    if not check.ok:
-        raise Refusal(*_sig_refusal(check, "the post"))
-    _check_from(head, check.key, partners, keyring)
+    signer, signer_key = _signer(keyring.verify_detached(signed, signature), "the post")
+    _check_from(head, signer_key, partners, keyring)
     if plain_ok and (text := plain_content(signed, alternative_ok)) is not None:
-        return MailCheck(check.fingerprint, check.key, text)
+        return MailCheck(signer, signer_key, text)
     appeal, record_text, origin_key, images = content_parts(signed)
     record = read_record(record_text)
     block = _parse_block(appeal, "the appeal")
     origin_info = _verify_origin(block, origin_key, record)
-    check_consistency(block.text, record, check.fingerprint)
+    check_consistency(block.text, record, signer)
     check_images(block.text, images)
-    return PostCheck(signer=check.fingerprint, signer_key=check.key, origin=record.origin,
+    return PostCheck(signer=signer, signer_key=signer_key, origin=record.origin,
                      origin_key_info=origin_info, appeal_text=block.text,
                      clearsigned_appeal=block.armored().decode("utf-8"),
                      origin_key=origin_key, record=record, images=images)
@@ -266,9 +263,10 @@ def _signature(data: bytes):
     if part.get_content_type() != "application/pgp-signature":
         raise Refusal(Reason.MALFORMED, f"the second part is {part.get_content_type()}, not "
                                         "application/pgp-signature")
-    payload = part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""  # None only for a multipart
     try:
-        return read_signature(payload.decode("ascii"))
+        return read_signature(data.decode("ascii"))
     except UnicodeDecodeError:
         raise Refusal(Reason.BAD_ARMOR, "the signature part is not ASCII armor") from None
     except FormatError as exc:
@@ -277,6 +275,16 @@ def _signature(data: bytes):
 
 def _sig_refusal(check: SigCheck, what: str) -> tuple[Reason, str]:
     return Reason(check.status), f"{what}: {check.message}"
+
+
+def _signer(check: SigCheck, what: str) -> tuple[str, KeyInfo]:
+    """The primary fingerprint and key of a good signature; raises Refusal for any other."""
+    if not check.ok:
+        raise Refusal(*_sig_refusal(check, what))
+    if check.fingerprint is None or check.key is None:
+        # the keyring names the key of every good signature; refuse rather than trust that
+        raise Refusal(Reason.BAD_SIGNATURE, f"{what}: the signature names no key")
+    return check.fingerprint, check.key
 
 
 def _norm_name(name: str) -> str:
@@ -293,7 +301,8 @@ def _check_from(head: Message, key: KeyInfo, partners: Sequence[Partner],
     that is not the signer's, or names another key in the keyring or another partner.
     """
     header = head.get("From")
-    addresses = getattr(header, "addresses", ()) if header is not None else ()
+    addresses: tuple[Address, ...] = (getattr(header, "addresses", ()) if header is not None
+                                      else ())
     if len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         raise Refusal(Reason.FROM_MISMATCH, "the mail must have exactly one From address")
     pinned = [p for p in partners if normalise(p.fingerprint) == key.fingerprint]
@@ -351,8 +360,10 @@ def _verify_inline_mail(raw: bytes, keyring: Keyring, partners: Sequence[Partner
     charset = (msg.get_content_charset() or "us-ascii").lower()
     if charset not in ("utf-8", "us-ascii"):
         raise Refusal(Reason.MALFORMED, "the charset is not accepted (only utf-8 or us-ascii)")
+    payload = msg.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""  # None only for a multipart
     try:
-        body = (msg.get_payload(decode=True) or b"").decode("utf-8")
+        body = data.decode("utf-8")
     except UnicodeDecodeError:
         raise Refusal(Reason.MALFORMED, "the mail body is not UTF-8") from None
     result = verify_appeal_text(body, keyring)

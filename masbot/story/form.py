@@ -328,6 +328,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
                 and current is not None and current.entry.section:
             name = None  # another template's key inside a section: the member's prose
         if name:
+            assert m is not None  # only a key line gives a name
             seen_first_key = True
             value = m.group(2).strip()
             as_section = _opens_section(name, value, template, catalogue)

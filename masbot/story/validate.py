@@ -189,8 +189,9 @@ def _list(spec: FieldSpec, entry: Entry) -> tuple[Value, list[str]]:
     if len(items) > MAX_ITEMS:
         problems.append(f"list at most {MAX_ITEMS} items ({len(items)} given)")
     rule = ITEM_RULES.get(spec.item or "")
-    for item in items if rule else ():
-        problems += [checks.at(p, item) for p in rule(item)]
+    if rule is not None:
+        for item in items:
+            problems += [checks.at(p, item) for p in rule(item)]
     return tuple(items), problems
 
 
@@ -208,9 +209,11 @@ def _check_value(spec: FieldSpec, entry: Entry, ctx: _Context) -> tuple[Value, l
     """The public value of one field and what is wrong with it."""
     if spec.kind == "links":
         values, problems = checks.links(checks.split_links(entry.items or entry.value.split("\n")))
+        assert isinstance(values, list)  # checks.links gives the list of links it kept
         return tuple(values), problems
     if spec.kind == "tags":
         values, problems = checks.tags(" ".join(entry.value.split()))
+        assert isinstance(values, list)  # checks.tags gives the list of tags
         return tuple(values), problems
     if spec.kind == "list":
         return _list(spec, entry)
@@ -222,7 +225,10 @@ def _check_value(spec: FieldSpec, entry: Entry, ctx: _Context) -> tuple[Value, l
         limit = spec.max or ONE_LINE_MAX
         if len(text) > limit:  # too long to be read further (and never parsed at length)
             return text, [f"at most {limit} characters ({len(text)} given)"]
-        value, problems = KIND_CHECKS.get(spec.kind, KIND_CHECKS["text"])(spec, text, ctx)
+        checked, problems = KIND_CHECKS.get(spec.kind, KIND_CHECKS["text"])(spec, text, ctx)
+        # checks.Result says object, but every one-line kind check gives the text it cleaned
+        assert isinstance(checked, str)
+        value = checked
     limit = spec.max or DEFAULT_MAX.get(spec.kind, ONE_LINE_MAX)
     if isinstance(value, str) and len(value) > limit:
         problems = [*problems, f"at most {limit} characters ({len(value)} given)"]

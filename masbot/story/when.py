@@ -100,6 +100,13 @@ def moment(text: str, today: date | None = None) -> tuple[datetime | None, str |
     return result, None
 
 
+def zone_of(moment: datetime) -> ZoneInfo:
+    """The IANA zone of a moment this module made (by :func:`moment` or :func:`parse_window`)."""
+    # every moment here is built by _local() with a ZoneInfo, so its tzinfo is one
+    assert isinstance(moment.tzinfo, ZoneInfo), "a moment without an IANA zone"
+    return moment.tzinfo
+
+
 def zone_name(tz: ZoneInfo) -> str:
     """The canonical spelling of a zone's name."""
     return "UTC" if tz.key.upper() == "UTC" else tz.key
@@ -109,8 +116,9 @@ def future_moment(text: str, now: datetime) -> Result:
     """A moment that is not in the past (a warning beyond a year), in canonical form."""
     when, problem = moment(text, now.date())
     if when is None:
+        assert problem is not None  # moment() says what is wrong whenever it gives no moment
         return text, [problem]
-    value = shown(when, zone_name(when.tzinfo))
+    value = shown(when, zone_name(zone_of(when)))
     if when < now:
         return value, ["this time is in the past"]
     if when - now > timedelta(days=366):
@@ -122,15 +130,16 @@ def end_moment(text: str, start: datetime | None, now: datetime) -> Result:
     """An end time: a full moment, or only a time of day on the start's date and zone."""
     at = clock(text)
     if at is not None and start is not None:
-        end = _local(start.date(), at, start.tzinfo)
+        end = _local(start.date(), at, zone_of(start))
         if end is None:
-            return text, [f"this time does not exist in {start.tzinfo.key} (the clocks change)"]
+            return text, [f"this time does not exist in {zone_of(start).key} (the clocks change)"]
     else:
         value, problems = future_moment(text, now)
         if problems:
             return value, problems
         end, _ = moment(text, now.date())
-    value = shown(end, zone_name(end.tzinfo))
+        assert end is not None  # future_moment() parsed this same text without a problem
+    value = shown(end, zone_name(zone_of(end)))
     if start is not None and end <= start:
         return value, ["the end must be after the start"]
     return value, []
@@ -148,7 +157,7 @@ def window(text: str, now: datetime) -> Result:
     if isinstance(span, str):
         return text, [span]
     start, end = span
-    tz = zone_name(start.tzinfo)
+    tz = zone_name(zone_of(start))
     same_day = end.date() == start.date()
     value = (f"{start:%Y-%m-%d %H:%M}{DASH}" + (f"{end:%H:%M}" if same_day
                                                  else f"{end:%Y-%m-%d %H:%M}") + f" {tz}")
@@ -173,7 +182,7 @@ def parse_window(text: str, today: date | None = None) -> tuple[datetime, dateti
     day = parse_date(m.group("date"), today)
     end_day = parse_date(m.group("date2"), today) if m.group("date2") else day
     t1, t2 = clock(m.group("t1")), clock(m.group("t2"))
-    if None in (day, end_day, t1, t2):
+    if day is None or end_day is None or t1 is None or t2 is None:
         return f"write the window like {WINDOW_EXAMPLE}"
     start, end = _local(day, t1, tz), _local(end_day, t2, tz)
     if start is None or end is None:
