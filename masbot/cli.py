@@ -592,6 +592,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if failures:
             print(f"{len(failures)} failed: 'masbot retry -c CONFIG --all' sends them again, "
                   "'masbot drop -c CONFIG ID…' gives them up")
+        print(f"answers waiting to be sent: {store.answer_count()} (each is deleted once sent)")
         folder = config.imap.quarantine if config.imap else "the quarantine folder"
         print(f"quarantined: {store.quarantined_count()} message(s) moved to {folder} after "
               "failing 3 times")
@@ -601,6 +602,87 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return OK if alive and not failures else NEGATIVE
+    return OK
+
+
+def _nudge(pid: int | None) -> str:
+    """Ask the running daemon to look at its outbox now; say what will happen."""
+    if pid is None:
+        return "; masbot is not running: they are sent when it starts"
+    try:
+        if pid > 0:
+            os.kill(pid, signal.SIGUSR1)
+            return f"; the running daemon (pid {pid}) sends them now"
+    except OSError:
+        pass
+    return "; the running daemon sends them within a minute"
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """``masbot retry`` / ``masbot drop``: failed deliveries back into the queue, or gone."""
+    from masbot.daemon import running_pid, store_path
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    if bool(args.ids) == bool(args.all):
+        print(f"masbot: give the numbers of failed deliveries (from 'masbot status'), or --all",
+              file=sys.stderr)
+        return USAGE
+    if not store_path(config).exists():
+        print(f"masbot: {store_path(config)} does not exist yet: nothing has failed",
+              file=sys.stderr)
+        return USAGE
+    store = Store(store_path(config))
+    try:
+        known = {item.id for item in store.failed_items()}
+        missing = [i for i in args.ids if i not in known]
+        for number in missing:
+            print(f"masbot: #{number} is not a failed delivery ('masbot status' lists them)",
+                  file=sys.stderr)
+        wanted = None if args.all else [i for i in args.ids if i in known]
+        if args.command == "retry":
+            count = store.retry_failed(wanted)
+            print(f"{count} delivery(ies) queued again" + (_nudge(running_pid(config))
+                                                            if count else ""))
+        else:
+            count = store.drop_failed(wanted)
+            print(f"{count} failed delivery(ies) dropped")
+    finally:
+        store.close()
+    return NEGATIVE if missing else OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Rebuild the public site and feed from the store; the same store gives the same bytes."""
+    from masbot.daemon import store_path
+    from masbot.publish.site import Site, SiteSettings
+    from masbot.signing.signer import Signer, SignerError
+    from masbot.store import Store
+    config = _load(args.config)
+    if config is None:
+        return USAGE
+    if not store_path(config).exists():
+        print(f"masbot: {store_path(config)} does not exist yet: nothing to publish",
+              file=sys.stderr)
+        return USAGE
+    try:
+        signer = Signer(config.society.gnupghome, config.society.key)
+        settings = SiteSettings.of(config, signer.fingerprint, signer.export_public())
+    except SignerError as exc:
+        print(f"masbot: {exc}", file=sys.stderr)
+        return USAGE
+    store = Store(store_path(config))
+    try:
+        written = Site(settings, store).rebuild()
+    except OSError as exc:
+        print(f"masbot: cannot write the site under {settings.dir}: {exc.strerror}",
+              file=sys.stderr)
+        return USAGE
+    finally:
+        store.close()
+    print(f"site: {settings.dir} ({len(written)} files changed); open "
+          f"{settings.dir / 'index.html'}")
     return OK
 
 

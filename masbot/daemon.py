@@ -29,6 +29,7 @@ from masbot.config.settings import Config, ConfigError, Problem, load_config
 from masbot.story.templates import check_directory
 from masbot.intake.inbox import ImapInbox
 from masbot.signing.keyring import Keyring, from_config as keyring_from_config
+from masbot.relay.answers import AnswerSender
 from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
 from masbot.publish.site import Publisher, SiteSettings
@@ -139,6 +140,7 @@ class Parts:
     signer: Signer
     deliverer: Deliverer
     society: Society
+    answers: AnswerSender
 
 
 def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
@@ -150,9 +152,11 @@ def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     password = config.smtp.password.read(environ) if config.smtp.password else None
     transport = SmtpTransport(config.smtp, password)
     deliverer = Deliverer(store, transport, config.society.address, retry_policy(config))
+    answers = AnswerSender(store, transport, retry_policy(config))
     keyring = load_keyring(config)
-    society = Society(config, store, signer, transport, deliverer, keyring=keyring)
-    return Parts(config, store, signer, deliverer, society)
+    society = Society(config, store, signer, transport, deliverer, keyring=keyring,
+                      answers=answers)
+    return Parts(config, store, signer, deliverer, society, answers)
 
 
 def retry_policy(config: Config) -> RetryPolicy:
@@ -266,7 +270,7 @@ class Daemon:
             transport.config, transport.password = config.smtp, password
             # Posts waiting out a backoff from the old settings are tried with the new ones now.
             parts.store.retry_pending_now()
-        parts.deliverer.retry = retry_policy(config)
+        parts.deliverer.retry = parts.answers.retry = retry_policy(config)
         old = parts.society.keyring
         parts.society.reconfigure(config, load_keyring(config))
         if old is not None:
@@ -281,6 +285,7 @@ class Daemon:
             log.warning("these settings changed but need a restart, their old values stay in "
                         "use until then: %s", ", ".join(pending))
         parts.deliverer.kick()  # a corrected smarthost is tried now, not at the next retry
+        parts.answers.kick()
 
     async def _watch(self, parts: Parts) -> None:
         def stamp() -> float | None:
@@ -395,9 +400,13 @@ class Daemon:
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(parts))
         # `masbot retry` asks for an immediate look at the outbox.
-        loop.add_signal_handler(signal.SIGUSR1, parts.deliverer.kick)
+        def look_now() -> None:
+            parts.deliverer.kick()
+            parts.answers.kick()
+        loop.add_signal_handler(signal.SIGUSR1, look_now)
         await publisher.publish()  # pages a crash left unwritten, and expiries since
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
+                 asyncio.create_task(parts.answers.run(), name="answers"),
                  asyncio.create_task(self._watch(parts), name="config-watch")]
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),

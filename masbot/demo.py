@@ -198,6 +198,7 @@ async def _run_society(out: Path, home: Path, partner_fprs: dict[str, str],
 
     inbound = await listener.serve(handle, "127.0.0.1", listen_port)
     delivering = asyncio.create_task(parts.deliverer.run())
+    answering = asyncio.create_task(parts.answers.run())
     results = []
 
     async def send(name: str, raw: bytes, sender: str = "demo@sender.invalid") -> None:
@@ -212,6 +213,7 @@ async def _run_society(out: Path, home: Path, partner_fprs: dict[str, str],
         for name, raw in samples(date.today()):
             await send(name, raw)
         await parts.deliverer.drain(timeout=30)
+        await parts.answers.drain(timeout=30)
         key = _update_key(out, "ANYTOWN-2026-0001")
         if key is not None:
             await send("08-update-funded", _funded_update("ANYTOWN-2026-0001", key))
@@ -222,9 +224,11 @@ async def _run_society(out: Path, home: Path, partner_fprs: dict[str, str],
                    _partner_post(riverside, "riverside", riverside_list, forged=True),
                    sender=riverside_list)
         delivered = await parts.deliverer.drain(timeout=30)
+        await parts.answers.drain(timeout=30)
     finally:
         delivering.cancel()
-        await asyncio.gather(delivering, return_exceptions=True)
+        answering.cancel()
+        await asyncio.gather(delivering, answering, return_exceptions=True)
         inbound.close()
         sink_server.close()
     archive = out / "archive"

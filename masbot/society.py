@@ -32,12 +32,13 @@ from masbot.intake.ratelimit import RateLimiter
 from masbot.post import build as post
 from masbot.post import verify
 from masbot.relay import loops
+from masbot.relay.answers import AnswerSender
 from masbot.relay.delivery import Deliverer
 from masbot.relay.partners import RelayAction
 from masbot.relay.smtp import DeliveryError, Transport
 from masbot.signing.keyring import Keyring
 from masbot.signing.signer import Signer
-from masbot.store import AppealRecord, Store
+from masbot.store import Answer, AppealRecord, Store
 from masbot.story import answers
 from masbot.story import templates as forms
 
@@ -105,8 +106,12 @@ class Society:
     def __init__(self, config: Config, store: Store, signer: Signer, answers_via: Transport,
                  deliverer: Deliverer | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 workers: int = 4, keyring: Keyring | None = None) -> None:
+                 workers: int = 4, keyring: Keyring | None = None,
+                 answers: AnswerSender | None = None) -> None:
         self.store = store
+        # The answer queue: answers are recorded with the outcome and sent with retries.
+        # Without it (tests of one message, the operator's shell) they are sent at once.
+        self.answers = answers
         self.signer = signer
         self.answers_via = answers_via
         self.deliverer = deliverer
@@ -203,30 +208,71 @@ class Society:
 
     async def _carry_out(self, plan: flow.Plan, msg: intake.Inbound, now: datetime,
                          outcome: Outcome) -> None:
-        """Carry out ``plan``'s effects in order. Recording commits before any answer."""
+        """Carry out ``plan``'s effects in order. The answer is queued in the same transaction
+        as the outcome, so a member never loses it to a crash or an SMTP outage."""
+        answer = self._answer_of(plan, msg, now)
+        queued = answer if self.answers is not None else None
         for effect in plan.effects:
             match effect:
                 case flow.Record(outcome=kind):
-                    self.store.record(msg.digest, kind)
+                    self.store.record(msg.digest, kind, answer=queued)
                 case flow.Issue():
-                    await self._issue(effect, msg, now, outcome)
+                    await self._issue(effect, msg, now, outcome, queued)
                 case flow.Relay():
                     if not await self._relay(effect, msg, now, outcome):
                         return
                 case flow.Moderate():
-                    if not await self._moderate(effect, msg.digest, now, outcome):
-                        await self._answer(msg, "Moderation refused", "Your command was not "
-                                           "obeyed: this command was used before.\n", now,
-                                           outcome)
+                    if not await self._moderate(effect, msg.digest, now, outcome, queued):
+                        refusal = self._build_answer(
+                            msg, "Moderation refused", "Your command was not obeyed: this "
+                            "command was used before.\n", now)
+                        self.store.record(msg.digest, flow.OutcomeKind.REFUSED,
+                                          answer=refusal if self.answers else None)
+                        await self._deliver_answer(refusal, msg, outcome)
                         return
                 case flow.NotifyModerators():
                     await self._notify_moderators(effect, now)
-                case flow.Answer(subject=subject, body=body, always=always):
-                    if always or self.limiter.answer_allowed():
-                        await self._answer(msg, subject, body, now, outcome)
-                    elif msg.answer_to:
-                        log.info("message %s: not answered (over %d answers a minute)",
-                                 msg.ref, self.config.limits.answers_per_minute)
+                case flow.Answer():
+                    await self._deliver_answer(answer, msg, outcome)
+
+    def _answer_of(self, plan: flow.Plan, msg: intake.Inbound, now: datetime) -> Answer | None:
+        """The plan's answer to the sender, built now; None when there is none to give (no
+        usable address, or over the answers-per-minute limit)."""
+        for effect in plan.effects:
+            if isinstance(effect, flow.Answer):
+                if effect.always or self.limiter.answer_allowed():
+                    return self._build_answer(msg, effect.subject, effect.body, now)
+                if msg.answer_to:
+                    log.info("message %s: not answered (over %d answers a minute)", msg.ref,
+                             self.config.limits.answers_per_minute)
+        return None
+
+    def _build_answer(self, msg: intake.Inbound, subject: str, body: str, now: datetime
+                      ) -> Answer | None:
+        if not msg.answer_to:
+            return None
+        built = answers.build(answers.Sender(self.config.society.name,
+                                             self.config.society.address),
+                              msg.answer_to, subject, body, in_reply_to=msg.in_reply_to, now=now,
+                              message_id=self._message_id())
+        return Answer(msg.answer_to, built.as_bytes())
+
+    async def _deliver_answer(self, answer: Answer | None, msg: intake.Inbound,
+                              outcome: Outcome) -> None:
+        """Hand a recorded answer to the answer queue, or (without one) send it now."""
+        if answer is None:
+            return
+        if self.answers is not None:
+            self.answers.kick()
+            outcome.answered = True
+            return
+        try:
+            await self.answers_via.send(answer.data, "", [answer.recipient])
+        except DeliveryError as exc:
+            log.warning("message %s: the answer could not be sent: %s", msg.ref,
+                        str(exc).replace(answer.recipient, "<sender>"))
+            return
+        outcome.answered = True
 
     def _queued(self, data: bytes | None, outcome: Outcome, action: str,
                 destinations: tuple[str, ...]) -> None:
@@ -236,7 +282,7 @@ class Society:
             self.deliverer.kick()
 
     async def _issue(self, effect: flow.Issue, msg: intake.Inbound, now: datetime,
-                     outcome: Outcome) -> None:
+                     outcome: Outcome, answer: Answer | None = None) -> None:
         appeal, decision = effect.appeal, effect.decision
         signed_text = await asyncio.to_thread(self.signer.clearsign, appeal.canonical_text())
         data = None
@@ -254,7 +300,8 @@ class Society:
             update_key_hash=effect.key_hash, action=decision.action, signed_text=signed_text,
             fields=appeals.fields_json(appeal)), post=data,
             destinations=decision.destinations if data else (),
-            held_images=effect.images if decision.action == RelayAction.HOLD else ())
+            held_images=effect.images if decision.action == RelayAction.HOLD else (),
+            answer=answer)
         self._queued(data, outcome, decision.action, decision.destinations)
 
     async def _relay(self, effect: flow.Relay, msg: intake.Inbound, now: datetime,
@@ -291,7 +338,7 @@ class Society:
         return True
 
     async def _moderate(self, effect: flow.Moderate, digest: str, now: datetime,
-                        outcome: Outcome) -> bool:
+                        outcome: Outcome, answer: Answer | None = None) -> bool:
         """Obey the command once; False when the same command was obeyed meanwhile."""
         data = None
         if effect.action == "relay" and effect.destinations:
@@ -300,10 +347,10 @@ class Society:
                                          effect.destinations, effect.title, now, effect.images)
         if not self.store.moderate(digest, effect.command_digest, effect.held,
                                    effect.action, post=data,
-                                   destinations=effect.destinations if data else ()):
+                                   destinations=effect.destinations if data else (),
+                                   answer=answer):
             outcome.kind = flow.OutcomeKind.REFUSED
             outcome.reason = "moderator command refused: this command was used before"
-            self.store.record(digest, flow.OutcomeKind.REFUSED)
             return False
         self._queued(data, outcome, effect.action, effect.destinations)
         return True
@@ -370,21 +417,3 @@ class Society:
                 await self.answers_via.send(msg.as_bytes(), "", [moderator])
             except DeliveryError as exc:
                 log.error("moderator notice for %s not sent: %s", effect.appeal_id, exc)
-
-    async def _answer(self, msg: intake.Inbound, subject: str, body: str, now: datetime,
-                      outcome: Outcome) -> None:
-        to = msg.answer_to
-        if not to:
-            return
-        answer = answers.build(answers.Sender(self.config.society.name,
-                                              self.config.society.address),
-                               to, subject, body, in_reply_to=msg.in_reply_to, now=now,
-                               message_id=self._message_id())
-        try:
-            await self.answers_via.send(answer.as_bytes(), "", [to])
-        except DeliveryError as exc:
-            # Answers are never queued to disk, so a failed one is only logged (without address).
-            log.warning("message %s: the answer could not be sent: %s", msg.ref,
-                        str(exc).replace(to, "<sender>"))
-            return
-        outcome.answered = True

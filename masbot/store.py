@@ -102,6 +102,15 @@ CREATE TABLE IF NOT EXISTS commands (
     digest TEXT PRIMARY KEY,       -- SHA-256 of a moderator's signed command: never obeyed twice
     at     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS answers (
+    id           INTEGER PRIMARY KEY,
+    recipient    TEXT NOT NULL,    -- the sender's address: kept only until the answer is sent
+    data         BLOB NOT NULL,    -- the answer (it may carry a one-time Update-Key)
+    created      INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    last_error   TEXT
+);
 CREATE TABLE IF NOT EXISTS quarantined (
     digest TEXT PRIMARY KEY,       -- SHA-256 of a message that failed 3 times; nothing else of it
     at     INTEGER NOT NULL
@@ -112,6 +121,25 @@ CREATE TABLE IF NOT EXISTS daemon_state (
     at    INTEGER NOT NULL
 );
 """
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a sender, to be queued with the message's outcome."""
+
+    recipient: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class QueuedAnswer:
+    """An answer waiting to be sent."""
+
+    id: int
+    recipient: str
+    data: bytes
+    created: int
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -237,8 +265,10 @@ class Store:
 
     def record(self, digest: str, outcome: str, *, appeal: AppealRecord | None = None,
                post: bytes | None = None, destinations: Iterable[str] = (),
-               held_images: Sequence[PostImage] = (), now: int | None = None) -> int | None:
-        """Record a message's outcome, its appeal and its post for every destination, atomically.
+               held_images: Sequence[PostImage] = (), answer: Answer | None = None,
+               now: int | None = None) -> int | None:
+        """Record a message's outcome, its appeal, its post for every destination and the
+        answer to its sender, atomically.
 
         ``held_images`` are kept with a held appeal until a moderator decides. Returns the post
         id when a post was queued. Once this returns, the outcome is on disk.
@@ -248,6 +278,7 @@ class Store:
         with self._tx("recording a message's outcome"):
             self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
                             (digest, outcome, now))
+            self._queue_answer(answer, now)
             if appeal is not None:
                 self.db.execute(
                     "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -308,13 +339,14 @@ class Store:
 
     def moderate(self, digest: str, command: str, record: AppealRecord, action: str, *,
                  post: bytes | None = None, destinations: Iterable[str] = (),
-                 now: int | None = None) -> bool:
+                 answer: Answer | None = None, now: int | None = None) -> bool:
         """Apply a moderator's command once: False when this exact command was used before."""
         now = int(time.time()) if now is None else now
         with self._tx("recording a moderator's command"):
             if self.db.execute("SELECT 1 FROM commands WHERE digest=?", (command,)).fetchone():
                 return False
             self.db.execute("INSERT INTO commands(digest, at) VALUES(?,?)", (command, now))
+            self._queue_answer(answer, now)
             self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
                             (digest, f"moderation: {action}", now))
             self.db.execute("UPDATE appeals SET action=? WHERE origin=? AND appeal_id=? AND "
@@ -477,6 +509,50 @@ class Store:
             return "state='failed'", ()
         return (f"state='failed' AND id IN ({','.join('?' * len(ids))})", tuple(ids)) if ids \
             else ("0", ())
+
+    # -- answers to senders: kept only until sent -------------------------------------------
+    def _queue_answer(self, answer: Answer | None, now: int) -> None:
+        if answer is not None:
+            self.db.execute("INSERT INTO answers(recipient, data, created, next_attempt) "
+                            "VALUES(?,?,?,?)", (answer.recipient, answer.data, now, now))
+
+    def due_answers(self, now: int, limit: int = 50) -> list[QueuedAnswer]:
+        """Answers whose next attempt is due, oldest first."""
+        rows = self.db.execute("SELECT id, recipient, data, created, attempts FROM answers "
+                               "WHERE next_attempt<=? ORDER BY next_attempt, id LIMIT ?",
+                               (now, limit))
+        return [QueuedAnswer(*row) for row in rows]
+
+    def next_answer_due(self) -> int | None:
+        """When the earliest queued answer is due, or None when none waits."""
+        return self.db.execute("SELECT MIN(next_attempt) FROM answers").fetchone()[0]
+
+    def answer_count(self) -> int:
+        """How many answers wait to be sent."""
+        return self.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def forget_answer(self, answer_id: int) -> None:
+        """Delete an answer that was sent (or given up): with ``secure_delete`` the freed
+        pages are overwritten; :meth:`scrub` then clears the WAL's copies."""
+        with self._tx("forgetting a sent answer"):
+            self.db.execute("DELETE FROM answers WHERE id=?", (answer_id,))
+
+    def retry_answer(self, answer_id: int, error: str, next_attempt: int) -> None:
+        """A temporary failure: try the answer again at ``next_attempt``."""
+        with self._tx("recording an answer to retry"):
+            self.db.execute("UPDATE answers SET attempts=attempts+1, last_error=?, "
+                            "next_attempt=? WHERE id=?", (error[:300], next_attempt, answer_id))
+
+    def scrub(self) -> None:
+        """Checkpoint and truncate the WAL, so rows deleted from the database (sent answers)
+        leave no copy in it either."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            if not is_write_failure(exc):
+                raise
+            self.health.failed(exc, "clearing the log of sent answers")
+            raise StoreWriteError(str(exc)) from exc
 
     # -- what a route reads (masbot.gather) --------------------------------------------------
     def peek_number(self, scope: str) -> int:

@@ -47,11 +47,11 @@ def test_status_follows_the_daemon_and_failed_posts_can_be_retried_or_dropped(
     try:
         assert wait_until(lambda: log.exists() and "waiting with IDLE" in log.read_text())
         # The state is published once a second.
-        assert wait_until(lambda: "imap: idle" in masbot("status", "-c", config).stdout)
+        assert wait_until(lambda: "imap: waiting" in masbot("status", "-c", config).stdout)
         status = masbot("status", "-c", config)
         assert status.returncode == 0, status.stdout
         assert f"daemon: running (pid {proc.pid})" in status.stdout
-        assert re.search(r"^imap: idle", status.stdout, re.M), status.stdout
+        assert re.search(r"^imap: waiting", status.stdout, re.M), status.stdout
 
         # A second daemon on the same data_dir: one line, exit 2, the first one untouched.
         second = masbot("run", "-c", config)
@@ -94,7 +94,7 @@ def test_status_follows_the_daemon_and_failed_posts_can_be_retried_or_dropped(
         status = masbot("status", "-c", config)
         assert status.returncode == 1
         assert "daemon: not running" in status.stdout
-        assert not re.search(r"^imap: idle \(since", status.stdout, re.M), status.stdout
+        assert not re.search(r"^imap: waiting.*\(since", status.stdout, re.M), status.stdout
         assert "before the daemon stopped" in status.stdout
     finally:
         proc.kill()

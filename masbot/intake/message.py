@@ -394,7 +394,8 @@ def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -
             inner = related or part.get_content_subtype() == "related"
             children = part.get_payload()
             assert isinstance(children, list)  # a multipart's payload is the list of its parts
-            stack.extend((child, inner) for child in reversed(children))
+            stack.extend((child, inner) for child in reversed(children)
+                         if isinstance(child, Message))
             continue
         disposition = part.get_content_disposition()
         if part is body or (related and disposition != "attachment"):

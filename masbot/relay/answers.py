@@ -1,0 +1,110 @@
+"""Answers to senders: queued with the message's outcome, sent with retries, then forgotten.
+
+An answer may carry the one-time Update-Key, so it must not be lost to an SMTP outage; and it
+carries the sender's address, which masbot must not keep. Both hold: the answer is written in
+the same transaction as the outcome (so a crash loses neither), retried like posts, and
+deleted the moment the smarthost takes it (or gives it up: a 5xx, or older than the maximum
+age). Deleted pages are overwritten (``secure_delete``) and, once the queue is empty, the
+WAL is checkpointed and truncated, so no copy of the address stays in the data directory.
+
+While the store cannot write, the sender waits (no answer is sent that could not then be
+forgotten); an answer sent whose deletion failed is remembered in memory and deleted once
+writes work again, never sent twice by this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from masbot.relay.delivery import RetryPolicy
+from masbot.relay.smtp import DeliveryError, Transport
+from masbot.store import QueuedAnswer, Store, StoreWriteError
+
+log = logging.getLogger(__name__)
+
+
+class AnswerSender:
+    """Drains the answer queue through a transport; call :meth:`kick` when one is queued."""
+
+    def __init__(self, store: Store, transport: Transport, retry: RetryPolicy = RetryPolicy(),
+                 clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None) -> None:
+        self.store = store
+        self.transport = transport
+        self.retry = retry
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._sent_not_forgotten: set[int] = set()
+        self._dirty = False  # answers were deleted since the WAL was last truncated
+
+    def kick(self) -> None:
+        """Look at the queue now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                await self._pass()
+            except StoreWriteError:
+                await self.store.health.until_writable(self.store.probe)
+                continue
+            nxt = self.store.next_answer_due()
+            timeout = 60.0 if nxt is None else min(60.0, max(0.05, nxt - self.clock()))
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def _pass(self) -> None:
+        for answer_id in sorted(self._sent_not_forgotten):
+            self.store.forget_answer(answer_id)
+            self._sent_not_forgotten.discard(answer_id)
+            self._dirty = True
+        if not self.store.health.writable:
+            raise StoreWriteError("the store cannot write")
+        for answer in self.store.due_answers(int(self.clock())):
+            await self._send(answer)
+        if self._dirty and self.store.answer_count() == 0:
+            self.store.scrub()
+            self._dirty = False
+
+    async def _send(self, answer: QueuedAnswer) -> None:
+        now = self.clock()
+        try:
+            await self.transport.send(answer.data, "", [answer.recipient])
+        except DeliveryError as exc:
+            error = str(exc).replace(answer.recipient, "<sender>")
+            if exc.permanent or now - answer.created > self.retry.max_age:
+                log.warning("answer %d given up (%s); forgotten", answer.id, error)
+                self._forget(answer.id)
+                return
+            delay = self.retry.delay(answer.attempts + 1, self.rng)
+            log.warning("answer %d: %s; retry in %.0f s", answer.id, error, delay)
+            self.store.retry_answer(answer.id, error, int(now + delay))
+            return
+        log.info("answer %d sent; forgotten", answer.id)
+        self._forget(answer.id)
+
+    def _forget(self, answer_id: int) -> None:
+        self._sent_not_forgotten.add(answer_id)
+        self.store.forget_answer(answer_id)
+        self._sent_not_forgotten.discard(answer_id)
+        self._dirty = True
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until no answer waits (True) or ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        while self.store.answer_count():
+            if time.monotonic() > deadline:
+                return False
+            self.kick()
+            await asyncio.sleep(0.05)
+        return True
