@@ -160,7 +160,9 @@ def _value_html(label: str, value: str) -> str:
     return " · ".join(out)
 
 
-def _known(catalogue: Catalogue, template: str) -> frozenset[str]:
+def known_fields(catalogue: Catalogue, template: str) -> frozenset[str]:
+    """The field names an appeal of ``template`` may carry: its own, an update's, and the
+    fields masbot adds (empty for a template this society does not know)."""
     spec = catalogue.template(template)
     if spec is None:
         return frozenset()
@@ -174,7 +176,7 @@ def appeal_of(clearsigned: str, catalogue: Catalogue | None = None) -> Appeal | 
     try:
         signed = parse_clearsigned(clearsigned).text
         head = canonical.parse(signed)
-        return canonical.parse(signed, _known(catalogue, head.template))
+        return canonical.parse(signed, known_fields(catalogue, head.template))
     except (FormatError, ValueError, KeyError):
         return None
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import phonenumbers
 
 from masbot.story import when
-from masbot.appeal.canonical import Appeal
+from masbot.appeal.canonical import ENDS_NOW, Appeal
 from masbot.story.templates import Catalogue, FieldSpec, builtin
 
 HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medical-Details-OK",
@@ -36,8 +36,9 @@ STATUS_NOTES = {
     "cancelled": "Cancelled.",
     "postponed": "Postponed. New details follow when there are any.",
 }
-ENDED = frozenset({"redirected", "closed", "withdrawn", "cancelled"})
-"""Statuses after which readers are no longer asked to give: the donation links go."""
+ENDED = ENDS_NOW
+"""Statuses after which readers are no longer asked to give: the donation links go (the
+same statuses end an appeal's life at once, see :data:`masbot.appeal.canonical.ENDS_NOW`)."""
 SHARE_NOTES = {
     "funded": "Funded, thank you!",
     "redirected": "Please give here instead:",

@@ -10,6 +10,7 @@ from datetime import date
 
 from masbot.appeal import canonical
 from masbot.appeal.canonical import Appeal
+from masbot.appeal.reading import known_fields
 from masbot.relay import loops
 from masbot.signing.armor import FormatError, parse_clearsigned
 from masbot.store import AppealRecord
@@ -72,14 +73,6 @@ class Entry:
             return self.current.appeal.expires
 
 
-def _known(catalogue: Catalogue, template: str) -> frozenset[str]:
-    spec = catalogue.template(template)
-    if spec is None:
-        return frozenset()
-    return frozenset(f.name for f in spec.fields) | frozenset(canonical.UPDATE_FIELDS) | {
-        "Template", "Images"}
-
-
 def _appeal(record: AppealRecord, text: str, society: str, catalogue: Catalogue) -> Appeal:
     if record.fields not in ("", "[]"):
         head = loops.head(text)
@@ -89,7 +82,7 @@ def _appeal(record: AppealRecord, text: str, society: str, catalogue: Catalogue)
             issued=record.issued, expires=record.expires, status=record.status,
             updates_to=head.get("Updates-To", ""), fields=record.fields)
     template = loops.head(text).get("Template", "")
-    return canonical.parse(text, _known(catalogue, template))
+    return canonical.parse(text, known_fields(catalogue, template))
 
 
 def entries(records: list[AppealRecord], own: str, society: str,
