@@ -270,6 +270,7 @@ class Daemon:
             transport.config, transport.password = config.smtp, password
             # Posts waiting out a backoff from the old settings are tried with the new ones now.
             parts.store.retry_pending_now()
+            parts.store.answers_due_now()
         parts.deliverer.retry = parts.answers.retry = retry_policy(config)
         old = parts.society.keyring
         parts.society.reconfigure(config, load_keyring(config))

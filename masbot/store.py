@@ -543,6 +543,14 @@ class Store:
             self.db.execute("UPDATE answers SET attempts=attempts+1, last_error=?, "
                             "next_attempt=? WHERE id=?", (error[:300], next_attempt, answer_id))
 
+    def answers_due_now(self, now: int | None = None) -> int:
+        """Make every waiting answer due now (the smarthost settings were corrected)."""
+        now = int(time.time()) if now is None else now
+        with self._tx("making answers due"):
+            cur = self.db.execute("UPDATE answers SET next_attempt=? WHERE next_attempt>?",
+                                  (now, now))
+        return cur.rowcount
+
     def scrub(self) -> None:
         """Checkpoint and truncate the WAL, so rows deleted from the database (sent answers)
         leave no copy in it either."""
