@@ -196,6 +196,7 @@ class NotifyModerators:
     appeal_id: str
     revision: int
     digest: str  # the revision's content digest: the notice's reference is bound to it
+    origin: str  # the fingerprint of the society that signed the appeal
     title: str
     text: str
     expires: str
@@ -377,7 +378,7 @@ def _issue(d: _Draft) -> str | _End:
     effects: list[Effect] = [Issue(appeal, key_hash, decision, images)]
     if held:
         effects.append(NotifyModerators(appeal.appeal_id, appeal.revision, appeal.digest(),
-                                        appeal.title, appeal.canonical_text(),
+                                        d.society.fingerprint, appeal.title, appeal.canonical_text(),
                                         appeal.expires.isoformat(), verdict.validation.private,
                                         images, decision.rule))
     if isinstance(facts, RequestFacts):
@@ -532,7 +533,7 @@ def _relay(d: _Draft) -> str | _End:
         head = loops.head(check.appeal_text)
         effects.append(NotifyModerators(
             check.record.appeal_id, check.record.revision, text_digest(check.appeal_text),
-            head.get("Title", ""), check.appeal_text, head.get("Expires", ""), "", images,
+            check.origin, head.get("Title", ""), check.appeal_text, head.get("Expires", ""), "", images,
             decision.rule))
     return _End(OutcomeKind.PARTNER_POST,
                 f"from {accepted.partner.name}, origin {check.record.origin_name}: "

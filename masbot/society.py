@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 
 from masbot import flow, gather, moderation
 from masbot.appeal import canonical as appeals
+from masbot.appeal import reading
 from masbot.config.settings import Config
 from masbot.intake import classify
 from masbot.intake import message as intake
@@ -398,13 +399,27 @@ class Society:
         return post.assemble(content, signature.data, signature.hash_algo, envelope,
                              boundary=f"=-masbot-{secrets.token_hex(12)}")
 
+    def _as_readers_see_it(self, effect: flow.NotifyModerators) -> str:
+        """The held appeal as the reading part of its post would show it (the canonical text
+        when it cannot be read as an appeal)."""
+        head = loops.head(effect.text)
+        try:
+            appeal = appeals.parse(effect.text,
+                                   reading.known_fields(self.catalogue, head.get("Template", "")))
+            shown = reading.text(appeal, reading.Proof(head.get("Society", ""), effect.origin),
+                                 catalogue=self.catalogue)
+        except (ValueError, KeyError):
+            return effect.text
+        # Without the post's proof footer: nothing is attached to a notice but the images.
+        return shown.split("\n________\n")[0].rstrip("\n") + "\n"
+
     async def _notify_moderators(self, effect: flow.NotifyModerators, now: datetime) -> None:
         """Tell the moderators an appeal is held, and how to approve or reject it; the images
         it would publish are attached, so they decide on what readers would see."""
         cfg = self.config
         body = moderation.notice(cfg.society.id, effect.appeal_id, effect.revision,
-                                 effect.digest, effect.text, effect.private, effect.rule,
-                                 effect.expires)
+                                 effect.digest, self._as_readers_see_it(effect),
+                                 effect.private, effect.rule, effect.expires)
         for moderator in cfg.moderators:
             msg = answers.build(answers.Sender(cfg.society.name, cfg.society.address),
                                 moderator, f"[held] {effect.appeal_id} {effect.title}"[:200],

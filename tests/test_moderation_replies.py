@@ -93,6 +93,9 @@ async def test_a_one_word_signed_reply_releases_the_held_appeal(desk):
     assert held.action == "hold" and held.destinations == ()
     (notice,) = notices(sink)
     assert "the relay rule 'everything waits' holds it" in notice
+    shown = notice.split("The appeal, as readers would see it:\n\n")[1]
+    assert shown.startswith("Held appeal\n") and "Needed by: " in shown, shown
+    assert "Appeal-ID:" not in shown and "-----BEGIN" not in shown
     assert "It can wait until 20" in notice and "Moderation-Ref: ANYTOWN ANYTOWN-2026-0001 1 " \
         in notice
     reply = f"approve\n\nOn Sunday, Anytown wrote:\n{quoted(notice)}\n"
