@@ -8,10 +8,22 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from masbot.story.validate import Validation, Value
+from typing import Protocol
 
-IMAGES = "Images"
-"""The system field listing published images; no template may use the name."""
+from masbot.appeal import HEAD_KEYS, IMAGES, Value
+
+__all__ = ["HEAD_KEYS", "IMAGES", "Value", "Appeal", "Validated", "build", "revise", "restore",
+           "parse", "appeal_id", "fields_json", "from_json"]
+
+
+class Validated(Protocol):
+    """A validated form, as the appeal needs it (see :class:`masbot.story.validate.Validation`)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def values(self) -> dict[str, Value]: ...
 
 PENDING_CONSENT_DAYS = 7
 """Appeals filed with ``Consent: pending`` expire after a week unless updated."""
@@ -168,7 +180,7 @@ def appeal_id(society_id: str, year: int, number: int) -> str:
     return f"{society_id}-{year}-{number:04d}"
 
 
-def build(validation: Validation, *, appeal_id: str, society: str, updates_to: str,
+def build(validation: Validated, *, appeal_id: str, society: str, updates_to: str,
           issued: datetime, appeal_days: int) -> Appeal:
     """The first revision of an appeal from a valid form.
 
@@ -190,7 +202,6 @@ def build(validation: Validation, *, appeal_id: str, society: str, updates_to: s
     )
 
 
-HEAD_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To")
 
 
 def parse(text: str, known: frozenset[str] = frozenset()) -> Appeal:

@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode
 
 from masbot.addresses import is_address
 from masbot.intake.message import Limits as MessageLimits
-from masbot.post.build import MAX_IMAGES
+from masbot.appeal import MAX_IMAGES
 from masbot.signing import fingerprints
 from masbot.relay.partners import (Action, Direction, Partner, RelayAction, Rule, RuleMatch,
                                    RuleTable)

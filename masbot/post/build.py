@@ -61,9 +61,6 @@ class RelayRecord:
         )
 
 
-MAX_IMAGES = 20
-"""The most images one post may carry (the configured ``attachments.max_images`` is at most
-this, and a partner's post with more is refused)."""
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import hashlib
 import re
 
 from masbot.signing.fingerprints import parse as parse_fingerprint
-from masbot.story.templatefiles import SYSTEM_KEYS
+from masbot.appeal import MAX_IMAGES, SYSTEM_KEYS
 from masbot.signing.armor import forbidden_character
-from masbot.post.build import APPEAL_FILE, MAX_IMAGES, PostImage, RelayRecord
+from masbot.post.build import APPEAL_FILE, PostImage, RelayRecord
 from masbot.post.refusal import Reason, Refusal
 from masbot.post.strictmime import BOUNDARY, KNOWN_PREAMBLES, read_part, split_multipart
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from masbot.appeal import SYSTEM_KEYS
 from masbot.story import privacy
 from masbot.config.schema import (INVALID, Bool, Choice, Context, Field, Found, Int, ListOf, Problem,
                            Section, Str, Where, compose_file, describe, is_null, line_of, matching)
@@ -203,11 +204,6 @@ class _Privacy:
         return rules if ok else INVALID
 
 
-SYSTEM_KEYS = ("Appeal-ID", "Revision", "Society", "Issued", "Expires", "Status", "Updates-To",
-               "Images")
-"""Fields only the society writes into an appeal. No template may define one, and a member's
-section line must not start with one, or the published text could seem to say something the
-society did not (``Images:`` names the image bytes the origin's signature binds)."""
 
 
 def _check_template(found: Found) -> None:

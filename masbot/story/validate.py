@@ -17,12 +17,11 @@ from masbot.story import checks
 from masbot.story import names
 from masbot.story import privacy
 from masbot.story import when
-from masbot.story.templatefiles import SYSTEM_KEYS
+from masbot.appeal import SYSTEM_KEYS, Value
 from masbot.story.templates import Catalogue, FieldSpec, Template, condition
 from masbot.story.form import Entry, Form
 from masbot.addresses import ADDRESS_IN_TEXT
 
-Value = str | tuple[str, ...]
 _PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}")
 # "reply to this email", "reply if you can drive", "write back", "responde a este correo".
 _ASKS_FOR_REPLIES = re.compile(
