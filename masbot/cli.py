@@ -251,7 +251,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return USAGE
     store = Store(store_path(config))
     try:
-        society = Society(config, store, signer, SmtpTransport(config.smtp))
+        society = Society(config, store, signer, SmtpTransport(
+            config.smtp, local_hostname=config.society.address.rsplit("@", 1)[1]))
         outcome = asyncio.run(society.decide(args.appeal_id, args.revision,
                                              args.command == "approve"))
     finally:

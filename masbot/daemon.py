@@ -150,7 +150,8 @@ def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
                   if config.society.passphrase_file else None)
     signer = Signer(config.society.gnupghome, config.society.key, passphrase)
     password = config.smtp.password.read(environ) if config.smtp.password else None
-    transport = SmtpTransport(config.smtp, password)
+    transport = SmtpTransport(config.smtp, password,
+                              local_hostname=config.society.address.rsplit("@", 1)[1])
     deliverer = Deliverer(store, transport, config.society.address, retry_policy(config))
     answers = AnswerSender(store, transport, retry_policy(config))
     keyring = load_keyring(config)

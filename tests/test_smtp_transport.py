@@ -74,3 +74,27 @@ async def test_refused_connection_is_temporary():
         await SmtpTransport(SmtpConfig(host="127.0.0.1", port=free_port(), security="none",
                                        timeout=2)).send(b"x\r\n", "a@b.example", ["c@d.example"])
     assert not err.value.permanent
+
+
+async def test_the_ehlo_name_is_the_one_given_never_a_lookup_per_connection():
+    class Greeted(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.names: list[str] = []
+
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            self.names.append(hostname)
+            session.host_name = hostname
+            return responses
+
+    handler = Greeted()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
+                            server_hostname="smarthost.test")
+    controller.start()
+    try:
+        await SmtpTransport(SmtpConfig(host="127.0.0.1", port=controller.port, security="none",
+                                       timeout=5), local_hostname="anytown.example").send(
+            b"Subject: x\r\n\r\nx\r\n", "mas@anytown.example", ["l@example.org"])
+    finally:
+        controller.stop()
+    assert handler.names == ["anytown.example"] and len(handler.received) == 1

@@ -39,6 +39,9 @@ class SmtpTransport:
 
     config: SmtpConfig
     password: str | None = None
+    # The name given in EHLO. Without one aiosmtplib calls socket.getfqdn() for every
+    # connection, which stalls for seconds on a host whose name does not resolve.
+    local_hostname: str | None = None
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if self.config.security == "none":
@@ -55,7 +58,7 @@ class SmtpTransport:
                 hostname=cfg.host, port=cfg.port, use_tls=cfg.security == "implicit",
                 start_tls=cfg.security == "starttls", tls_context=self._tls_context(),
                 username=cfg.username, password=self.password if cfg.username else None,
-                timeout=cfg.timeout)
+                timeout=cfg.timeout, local_hostname=self.local_hostname)
             async with client:
                 # sendmail, not aiosmtplib.send: it allows the null sender "" (MAIL FROM:<>)
                 errors, _ = await client.sendmail(sender, list(recipients), data)
