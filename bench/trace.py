@@ -80,13 +80,16 @@ def install() -> None:
     from masbot.intake import inbox
     from masbot.intake import message as intake
     from masbot.intake import classify as pipeline
+    from masbot import flow, gather
     from masbot import society as service
     from masbot.relay import delivery, smtp
     from masbot.signing.signer import Signer
     from masbot.store import Store
 
     for owner, attrs in ((inbox.ImapInbox, ("_drain", "_fetch", "_remove", "_wait")),
-                         (service.Society, ("_handle", "_publish", "_build_post", "_answer")),
+                         (service.Society, ("_handle", "_route", "_issue", "_relay",
+                                            "_sign_post", "_deliver_answer")),
+                         (gather.Gatherer, ("facts",)),
                          (Signer, ("clearsign", "detach_sign")),
                          (Store, ("handled", "record", "next_number", "mark_sent", "due",
                                   "next_due", "post_data", "set_state")),
@@ -96,6 +99,7 @@ def install() -> None:
             timed(owner, attr)
     timed(intake, "read", "intake.read")
     timed(pipeline, "run", "pipeline.run")
+    timed(flow, "route", "flow.route")
     timed(aioimaplib.IMAP4, "uid_search", "IMAP UID SEARCH")
     timed_search = aioimaplib.IMAP4.uid_search
 
