@@ -66,5 +66,8 @@ def setup(level: str = "info", fmt: str = "text", file: Path | None = None,
             old.close()
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("gnupg", "aioimaplib", "mail.log", "asyncio"):
+    for noisy in ("aioimaplib", "mail.log", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # python-gnupg warns about every bad signature ("gpg returned a non-zero error code");
+    # masbot logs each refusal itself, with its reason.
+    logging.getLogger("gnupg").setLevel(logging.ERROR)
