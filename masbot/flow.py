@@ -284,8 +284,6 @@ class _Draft:
     appeal: appeals.Appeal | None = None
     decision: rules.Decision | None = None
     appeal_id: str | None = None
-    effects: list[Effect] = field(default_factory=list)
-    reason: str = ""
 
 
 StepFn = Callable[[_Draft], "str | _End"]
