@@ -225,7 +225,7 @@ def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Out
     async def handle(raw: bytes) -> Outcome:
         outcome = await parts.society.handle(raw)
         if outcome.appeal_id:
-            await publisher.publish(outcome.appeal_id)
+            publisher.mark(outcome.appeal_id)  # written by publisher.run, batched
         return outcome
     return publisher, handle
 
@@ -409,6 +409,7 @@ class Daemon:
         await publisher.publish()  # pages a crash left unwritten, and expiries since
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(parts.answers.run(), name="answers"),
+                 asyncio.create_task(publisher.run(), name="publisher"),
                  asyncio.create_task(self._watch(parts), name="config-watch")]
         if config.imap is not None:
             self.inbox = ImapInbox(config.imap, config.imap.password.read(self.environ),
@@ -432,6 +433,7 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await publisher.flush()  # the pages of what was handled last
         try:
             if self.inbox is not None:
                 parts.store.set_state("imap", "stopped")

@@ -209,14 +209,17 @@ class Society:
 
     async def _carry_out(self, plan: flow.Plan, msg: intake.Inbound, now: datetime,
                          outcome: Outcome) -> None:
-        """Carry out ``plan``'s effects in order. The answer is queued in the same transaction
-        as the outcome, so a member never loses it to a crash or an SMTP outage."""
+        """Carry out ``plan``'s effects in order. The answer and the moderators' notices are
+        queued in the same transaction as the outcome, so none is lost to a crash or an SMTP
+        outage."""
         answer = self._answer_of(plan, msg, now)
-        queued = answer if self.answers is not None else None
+        notices = [notice for effect in plan.effects if isinstance(effect, flow.NotifyModerators)
+                   for notice in self._notices(effect, now)]
+        queued = ([answer] if answer else []) + notices if self.answers is not None else []
         for effect in plan.effects:
             match effect:
                 case flow.Record(outcome=kind):
-                    self.store.record(msg.digest, kind, answer=queued)
+                    self.store.record(msg.digest, kind, answers=queued)
                 case flow.Issue():
                     await self._issue(effect, msg, now, outcome, queued)
                 case flow.Relay():
@@ -228,11 +231,11 @@ class Society:
                             msg, "Moderation refused", "Your command was not obeyed: this "
                             "command was used before.\n", now)
                         self.store.record(msg.digest, flow.OutcomeKind.REFUSED,
-                                          answer=refusal if self.answers else None)
+                                          answers=[refusal] if refusal and self.answers else [])
                         await self._deliver_answer(refusal, msg, outcome)
                         return
                 case flow.NotifyModerators():
-                    await self._notify_moderators(effect, now)
+                    await self._send_notices(notices)
                 case flow.Answer():
                     await self._deliver_answer(answer, msg, outcome)
 
@@ -283,7 +286,7 @@ class Society:
             self.deliverer.kick()
 
     async def _issue(self, effect: flow.Issue, msg: intake.Inbound, now: datetime,
-                     outcome: Outcome, answer: Answer | None = None) -> None:
+                     outcome: Outcome, answers: Sequence[Answer] = ()) -> None:
         appeal, decision = effect.appeal, effect.decision
         signed_text = await asyncio.to_thread(self.signer.clearsign, appeal.canonical_text())
         data = None
@@ -302,7 +305,7 @@ class Society:
             fields=appeals.fields_json(appeal)), post=data,
             destinations=decision.destinations if data else (),
             held_images=effect.images if decision.action == RelayAction.HOLD else (),
-            answer=answer)
+            answers=answers)
         self._queued(data, outcome, decision.action, decision.destinations)
 
     async def _relay(self, effect: flow.Relay, msg: intake.Inbound, now: datetime,
@@ -339,7 +342,7 @@ class Society:
         return True
 
     async def _moderate(self, effect: flow.Moderate, digest: str, now: datetime,
-                        outcome: Outcome, answer: Answer | None = None) -> bool:
+                        outcome: Outcome, answers: Sequence[Answer] = ()) -> bool:
         """Obey the command once; False when the same command was obeyed meanwhile."""
         data = None
         if effect.action == "relay" and effect.destinations:
@@ -349,7 +352,7 @@ class Society:
         if not self.store.moderate(digest, effect.command_digest, effect.held,
                                    effect.action, post=data,
                                    destinations=effect.destinations if data else (),
-                                   answer=answer):
+                                   answers=answers):
             outcome.kind = flow.OutcomeKind.REFUSED
             outcome.reason = "moderator command refused: this command was used before"
             return False
@@ -413,13 +416,14 @@ class Society:
         # Without the post's proof footer: nothing is attached to a notice but the images.
         return shown.split("\n________\n")[0].rstrip("\n") + "\n"
 
-    async def _notify_moderators(self, effect: flow.NotifyModerators, now: datetime) -> None:
-        """Tell the moderators an appeal is held, and how to approve or reject it; the images
-        it would publish are attached, so they decide on what readers would see."""
+    def _notices(self, effect: flow.NotifyModerators, now: datetime) -> list[Answer]:
+        """The mails telling each moderator an appeal is held, and how to approve or reject
+        it; the images it would publish are attached, so they decide on what readers see."""
         cfg = self.config
         body = moderation.notice(cfg.society.id, effect.appeal_id, effect.revision,
                                  effect.digest, self._as_readers_see_it(effect),
                                  effect.private, effect.rule, effect.expires)
+        out = []
         for moderator in cfg.moderators:
             msg = answers.build(answers.Sender(cfg.society.name, cfg.society.address),
                                 moderator, f"[held] {effect.appeal_id} {effect.title}"[:200],
@@ -428,7 +432,16 @@ class Society:
                 maintype, subtype = image.content_type.split("/")
                 msg.add_attachment(image.data, maintype=maintype, subtype=subtype,
                                    filename=image.name)
+            out.append(Answer(moderator, msg.as_bytes()))
+        return out
+
+    async def _send_notices(self, notices: Sequence[Answer]) -> None:
+        """Queued notices go with the answer queue; without one they are sent now."""
+        if self.answers is not None:
+            self.answers.kick()
+            return
+        for notice in notices:
             try:
-                await self.answers_via.send(msg.as_bytes(), "", [moderator])
+                await self.answers_via.send(notice.data, "", [notice.recipient])
             except DeliveryError as exc:
-                log.error("moderator notice for %s not sent: %s", effect.appeal_id, exc)
+                log.error("a moderator notice was not sent: %s", exc)

@@ -265,10 +265,10 @@ class Store:
 
     def record(self, digest: str, outcome: str, *, appeal: AppealRecord | None = None,
                post: bytes | None = None, destinations: Iterable[str] = (),
-               held_images: Sequence[PostImage] = (), answer: Answer | None = None,
+               held_images: Sequence[PostImage] = (), answers: Sequence[Answer] = (),
                now: int | None = None) -> int | None:
         """Record a message's outcome, its appeal, its post for every destination and the
-        answer to its sender, atomically.
+        mail it causes (the answer to its sender, notices to moderators), atomically.
 
         ``held_images`` are kept with a held appeal until a moderator decides. Returns the post
         id when a post was queued. Once this returns, the outcome is on disk.
@@ -278,7 +278,7 @@ class Store:
         with self._tx("recording a message's outcome"):
             self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
                             (digest, outcome, now))
-            self._queue_answer(answer, now)
+            self._queue_answers(answers, now)
             if appeal is not None:
                 self.db.execute(
                     "INSERT INTO appeals VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -339,14 +339,14 @@ class Store:
 
     def moderate(self, digest: str, command: str, record: AppealRecord, action: str, *,
                  post: bytes | None = None, destinations: Iterable[str] = (),
-                 answer: Answer | None = None, now: int | None = None) -> bool:
+                 answers: Sequence[Answer] = (), now: int | None = None) -> bool:
         """Apply a moderator's command once: False when this exact command was used before."""
         now = int(time.time()) if now is None else now
         with self._tx("recording a moderator's command"):
             if self.db.execute("SELECT 1 FROM commands WHERE digest=?", (command,)).fetchone():
                 return False
             self.db.execute("INSERT INTO commands(digest, at) VALUES(?,?)", (command, now))
-            self._queue_answer(answer, now)
+            self._queue_answers(answers, now)
             self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
                             (digest, f"moderation: {action}", now))
             self.db.execute("UPDATE appeals SET action=? WHERE origin=? AND appeal_id=? AND "
@@ -511,10 +511,9 @@ class Store:
             else ("0", ())
 
     # -- answers to senders: kept only until sent -------------------------------------------
-    def _queue_answer(self, answer: Answer | None, now: int) -> None:
-        if answer is not None:
-            self.db.execute("INSERT INTO answers(recipient, data, created, next_attempt) "
-                            "VALUES(?,?,?,?)", (answer.recipient, answer.data, now, now))
+    def _queue_answers(self, answers: Sequence[Answer], now: int) -> None:
+        self.db.executemany("INSERT INTO answers(recipient, data, created, next_attempt) "
+                            "VALUES(?,?,?,?)", [(a.recipient, a.data, now, now) for a in answers])
 
     def due_answers(self, now: int, limit: int = 50) -> list[QueuedAnswer]:
         """Answers whose next attempt is due, oldest first."""
@@ -531,11 +530,12 @@ class Store:
         """How many answers wait to be sent."""
         return self.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
 
-    def forget_answer(self, answer_id: int) -> None:
-        """Delete an answer that was sent (or given up): with ``secure_delete`` the freed
-        pages are overwritten; :meth:`scrub` then clears the WAL's copies."""
-        with self._tx("forgetting a sent answer"):
-            self.db.execute("DELETE FROM answers WHERE id=?", (answer_id,))
+    def forget_answers(self, answer_ids: Iterable[int]) -> None:
+        """Delete answers that were sent (or given up), in one transaction: with
+        ``secure_delete`` the freed pages are overwritten; :meth:`scrub` then clears the WAL's
+        copies."""
+        with self._tx("forgetting sent answers"):
+            self.db.executemany("DELETE FROM answers WHERE id=?", [(i,) for i in answer_ids])
 
     def retry_answer(self, answer_id: int, error: str, next_attempt: int) -> None:
         """A temporary failure: try the answer again at ``next_attempt``."""

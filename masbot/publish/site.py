@@ -86,12 +86,12 @@ class Site:
         s = self.settings
         return pages.SiteInfo(s.society, s.fingerprint, s.language, s.contact)
 
-    def publish(self, appeal_id: str) -> list[Path]:
-        """Write the pages of ``appeal_id`` (every origin's appeal of that id), the index, the
-        feed and the check page. Call it only after the store committed. Returns the files
+    def publish(self, *appeal_ids: str) -> list[Path]:
+        """Write the pages of ``appeal_ids`` (every origin's appeal of each id), the index,
+        the feed and the check page. Call it only after the store committed. Returns the files
         written (unchanged files are not rewritten)."""
         entries = self._entries()
-        return self._write(entries, [e for e in entries if e.appeal_id == appeal_id])
+        return self._write(entries, [e for e in entries if e.appeal_id in appeal_ids])
 
     def rebuild(self) -> list[Path]:
         """Write every page from the store; the same store gives the same bytes."""
@@ -162,20 +162,48 @@ class Publisher:
         self.settings = settings
         self.store = store
         self._lock: asyncio.Lock | None = None
+        self._pending: set[str] = set()
+        self._wake: asyncio.Event | None = None
 
-    async def publish(self, appeal_id: str | None = None) -> None:
-        """Publish ``appeal_id`` (None: rebuild the whole site)."""
+    def mark(self, appeal_id: str) -> None:
+        """``appeal_id`` changed (its revision is committed): :meth:`run` publishes it soon,
+        together with every other appeal marked meanwhile, so a burst of messages costs one
+        page-writing pass, not one per message."""
+        self._pending.add(appeal_id)
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish what :meth:`mark` named, until cancelled. A crash before a page is written
+        loses nothing: the daemon rebuilds the site when it starts."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Publish every appeal marked and not yet published."""
+        if self._pending:
+            ids, self._pending = sorted(self._pending), set()
+            await self.publish(*ids)
+
+    async def publish(self, *appeal_ids: str) -> None:
+        """Publish ``appeal_ids`` (none: rebuild the whole site)."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             site = Site(self.settings(), Snapshot(tuple(self.store.appeals())))
             try:
-                if appeal_id is None:
+                if not appeal_ids:
                     await asyncio.to_thread(site.rebuild)
                 else:
-                    await asyncio.to_thread(site.publish, appeal_id)
+                    await asyncio.to_thread(site.publish, *appeal_ids)
             except Exception as exc:  # never undo or repeat the handling over a page
                 logging.getLogger("masbot.publish").error(
                     "the public site under %s was not updated%s (masbot publish writes it "
                     "again): %s: %s", site.settings.dir,
-                    f" for {appeal_id}" if appeal_id else "", type(exc).__name__, exc)
+                    f" for {', '.join(appeal_ids)}" if appeal_ids else "", type(exc).__name__,
+                    exc)

@@ -3,8 +3,8 @@
 An answer may carry the one-time Update-Key, so it must not be lost to an SMTP outage; and it
 carries the sender's address, which masbot must not keep. Both hold: the answer is written in
 the same transaction as the outcome (so a crash loses neither), retried like posts, and
-deleted the moment the smarthost takes it (or gives it up: a 5xx, or older than the maximum
-age). Deleted pages are overwritten (``secure_delete``) and, once the queue is empty, the
+deleted as soon as the smarthost has taken it (with the others sent in the same pass) or it
+is given up (a 5xx, or older than the maximum age). Deleted pages are overwritten (``secure_delete``) and, once the queue is empty, the
 WAL is checkpointed and truncated, so no copy of the address stays in the data directory.
 
 While the store cannot write, the sender waits (no answer is sent that could not then be
@@ -28,11 +28,15 @@ log = logging.getLogger(__name__)
 
 
 class AnswerSender:
-    """Drains the answer queue through a transport; call :meth:`kick` when one is queued."""
+    """Drains the answer queue through a transport; call :meth:`kick` when one is queued.
+
+    Up to ``in_flight`` answers are sent at once: each goes to another recipient, and one
+    slow or dead recipient's server must not hold up the others."""
 
     def __init__(self, store: Store, transport: Transport, retry: RetryPolicy = RetryPolicy(),
                  clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, in_flight: int = 4) -> None:
+        self.in_flight = in_flight
         self.store = store
         self.transport = transport
         self.retry = retry
@@ -64,14 +68,20 @@ class AnswerSender:
                 pass
 
     async def _pass(self) -> None:
-        for answer_id in sorted(self._sent_not_forgotten):
-            self.store.forget_answer(answer_id)
-            self._sent_not_forgotten.discard(answer_id)
-            self._dirty = True
+        self._forget_sent()
         if not self.store.health.writable:
             raise StoreWriteError("the store cannot write")
-        for answer in self.store.due_answers(int(self.clock())):
-            await self._send(answer)
+        slots = asyncio.Semaphore(self.in_flight)
+
+        async def send(answer: QueuedAnswer) -> None:
+            async with slots:
+                await self._send(answer)
+        due = self.store.due_answers(int(self.clock()))
+        results = await asyncio.gather(*(send(a) for a in due), return_exceptions=True)
+        self._forget_sent()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # a StoreWriteError waits in run(); anything else is a bug
         if self._dirty and self.store.answer_count() == 0:
             self.store.scrub()
             self._dirty = False
@@ -84,20 +94,22 @@ class AnswerSender:
             error = str(exc).replace(answer.recipient, "<sender>")
             if exc.permanent or now - answer.created > self.retry.max_age:
                 log.warning("answer %d given up (%s); forgotten", answer.id, error)
-                self._forget(answer.id)
+                self._sent_not_forgotten.add(answer.id)
                 return
             delay = self.retry.delay(answer.attempts + 1, self.rng)
             log.warning("answer %d: %s; retry in %.0f s", answer.id, error, delay)
             self.store.retry_answer(answer.id, error, int(now + delay))
             return
         log.info("answer %d sent; forgotten", answer.id)
-        self._forget(answer.id)
+        self._sent_not_forgotten.add(answer.id)
 
-    def _forget(self, answer_id: int) -> None:
-        self._sent_not_forgotten.add(answer_id)
-        self.store.forget_answer(answer_id)
-        self._sent_not_forgotten.discard(answer_id)
-        self._dirty = True
+    def _forget_sent(self) -> None:
+        """Delete the answers this pass sent or gave up, in one transaction; they stay in
+        memory (and are never sent again) until that works."""
+        if self._sent_not_forgotten:
+            self.store.forget_answers(sorted(self._sent_not_forgotten))
+            self._sent_not_forgotten.clear()
+            self._dirty = True
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no answer waits (True) or ``timeout`` seconds pass (False)."""
