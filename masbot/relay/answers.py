@@ -4,8 +4,9 @@ An answer may carry the one-time Update-Key, so it must not be lost to an SMTP o
 carries the sender's address, which masbot must not keep. Both hold: the answer is written in
 the same transaction as the outcome (so a crash loses neither), retried like posts, and
 deleted as soon as the smarthost has taken it (with the others sent in the same pass) or it
-is given up (a 5xx, or older than the maximum age). Deleted pages are overwritten (``secure_delete``) and, once the queue is empty, the
-WAL is checkpointed and truncated, so no copy of the address stays in the data directory.
+is given up (a 5xx, or older than the maximum age). Deleted pages are overwritten
+(``secure_delete``) and, once the queue is empty, the WAL is checkpointed and truncated, so no
+copy of the address stays in the data directory.
 
 While the store cannot write, the sender waits (no answer is sent that could not then be
 forgotten); an answer sent whose deletion failed is remembered in memory and deleted once
