@@ -189,3 +189,48 @@ async def test_the_operator_lists_approves_and_rejects_from_the_shell(desk, tmp_
     code, out = masbot("held")
     assert code == 0 and "no appeal waits" in out
     assert society.store.pending_count() == 3
+
+
+class GpgSigner:
+    """Signs as a mail app does, with a key of a throwaway home (optionally in the past)."""
+
+    def __init__(self, home, fpr: str, when: str | None = None) -> None:
+        self.home, self.fpr, self.when = home, fpr, when
+
+    def detach_sign(self, data: bytes):
+        from types import SimpleNamespace
+        faked = ["--faked-system-time", self.when] if self.when else []
+        out = self.home.run(*faked, "--pinentry-mode", "loopback", "--passphrase", "",
+                            "--digest-algo", "SHA512", "--armor", "--detach-sign", "-u",
+                            self.fpr, input=data).stdout
+        return SimpleNamespace(data=out, hash_algo="10")
+
+
+async def test_expired_and_revoked_moderator_keys_are_refused(tmp_path, gpg_home, smtp_sink):
+    from spoof.corpus import FAKED, _gen, _revoked_cert
+    own, old, gone = gpg_home(), gpg_home(), gpg_home()
+    init_key(Path(own.path), "Anytown", "mas@anytown.example")
+    expired = _gen(old, MOD, "--faked-system-time", FAKED, expire="1d")
+    revoked = _gen(gone, "Jo Moderator <jo@example.org>")
+    (tmp_path / "old.asc").write_bytes(old.export(expired))
+    (tmp_path / "gone.asc").write_bytes(_revoked_cert(gone, revoked))
+    sink = smtp_sink()
+    files = write_config(tmp_path, Path(own.path), smtp_port=sink.port, extra=(
+        HOLD_ALL + f"moderators: [{MODS}]\nmoderator_keys:\n"
+        f"  - fingerprint: {expired}\n    key_file: old.asc\n"
+        f"  - fingerprint: {revoked}\n    key_file: gone.asc\n"))
+    config = load_config(files.config)
+    store = Store(store_path(config))
+    society = Society(config, store, Signer(config.society.gnupghome),
+                      SmtpTransport(config.smtp))
+    try:
+        await society.handle(bail_request("filer@example.net", title="Held appeal"))
+        (notice,) = notices(sink)
+        reply = f"approve\n\n{quoted(notice)}\n"
+        for signer, why in ((GpgSigner(old, expired, FAKED), "expired"),
+                            (GpgSigner(gone, revoked), "revoked")):
+            outcome = await society.handle(thunderbird(signer, reply))  # type: ignore[arg-type]
+            assert outcome.kind == "refused" and why in outcome.reason, outcome.reason
+        assert store.pending_count() == 0 and store.waiting("2000-01-01")
+    finally:
+        store.close()
