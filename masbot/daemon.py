@@ -313,7 +313,8 @@ class Daemon:
         know) while the store cannot write."""
         state_file.write({"store": parts.store.health.describe(), "imap": self._imap_state(),
                           "unrecorded": parts.deliverer.unrecorded,
-                          "unrecorded_items": parts.deliverer.unrecorded_items(), **extra})
+                          "unrecorded_items": parts.deliverer.unrecorded_items(),
+                          "answers_sent": parts.answers.sent_not_forgotten[:200], **extra})
 
     async def _publish_state(self, parts: Parts, state_file: runtime.StateFile) -> None:
         store = parts.store
@@ -372,6 +373,11 @@ class Daemon:
             log.warning("%d delivery(ies) were accepted before the last stop but could not be "
                         "recorded; they are recorded now and not sent again", adopted)
         parts.deliverer.on_unrecorded = lambda: self._write_runtime(parts, state_file)
+        forgotten = parts.answers.adopt_sent((previous or {}).get("answers_sent"))
+        if forgotten:
+            log.warning("%d answer(s) were sent before the last stop but could not be deleted; "
+                        "they are deleted now and not sent again", forgotten)
+        parts.answers.on_unforgotten = lambda: self._write_runtime(parts, state_file)
         self.started_with = restart_settings(config)
         try:
             parts.store.clear_states()

@@ -171,6 +171,11 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
     for destination, counts in titles_by_destination(sink).items():
         assert set(counts) == set(early + late), (destination, counts)
         assert all(n == 1 for n in counts.values()), (destination, counts)
+    # Each member got exactly one answer: queued while the smarthost was down, and one sent
+    # while the disk was full is not sent again after a restart.
+    for member in [f"early{i}@example.net" for i in range(3)] + ["late0@example.net",
+                                                                   "late1@example.net"]:
+        assert len(sink.for_rcpt(member)) == 1, (member, len(sink.for_rcpt(member)))
     log = log_file.read_text()
     for text in (stderr_before, stderr, log):
         assert "Task exception was never retrieved" not in text

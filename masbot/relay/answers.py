@@ -46,6 +46,23 @@ class AnswerSender:
         self._wake = asyncio.Event()
         self._sent_not_forgotten: set[int] = set()
         self._dirty = False  # answers were deleted since the WAL was last truncated
+        # Called when sent answers could not be forgotten (the store cannot write): the daemon
+        # keeps their ids in its runtime file, so a restart forgets them instead of resending.
+        self.on_unforgotten: Callable[[], None] | None = None
+
+    @property
+    def sent_not_forgotten(self) -> list[int]:
+        """The answers sent (or given up) whose deletion waits for the store to write."""
+        return sorted(self._sent_not_forgotten)
+
+    def adopt_sent(self, ids: object) -> int:
+        """Take over what :attr:`sent_not_forgotten` said before a restart: those answers are
+        deleted at the next pass and never sent again. Returns how many were taken."""
+        if not isinstance(ids, list):
+            return 0
+        taken = {i for i in ids if isinstance(i, int)}
+        self._sent_not_forgotten |= taken
+        return len(taken)
 
     def kick(self) -> None:
         """Look at the queue now."""
@@ -108,7 +125,12 @@ class AnswerSender:
         """Delete the answers this pass sent or gave up, in one transaction; they stay in
         memory (and are never sent again) until that works."""
         if self._sent_not_forgotten:
-            self.store.forget_answers(sorted(self._sent_not_forgotten))
+            try:
+                self.store.forget_answers(sorted(self._sent_not_forgotten))
+            except StoreWriteError:
+                if self.on_unforgotten is not None:
+                    self.on_unforgotten()
+                raise
             self._sent_not_forgotten.clear()
             self._dirty = True
 
