@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -163,9 +167,6 @@ def photo_with_exif(artist: str, *, size: tuple[int, int] = (48, 32)) -> bytes:
 
 def with_photo(raw: bytes, photo: bytes, filename: str) -> bytes:
     """``raw`` (a single-part text mail) as multipart/mixed with ``photo`` attached."""
-    import email
-    import email.policy
-
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     body = msg.get_content()
     for name in ("Content-Type", "Content-Transfer-Encoding", "MIME-Version"):
@@ -178,9 +179,6 @@ def with_photo(raw: bytes, photo: bytes, filename: str) -> bytes:
 def decoded_parts(raw: bytes) -> bytes:
     """Every leaf part of a mail decoded from its transfer encoding (base64 hides text from a
     byte search), joined: what a reader who opens every attachment sees."""
-    import email
-    import email.policy
-
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     return b"\n".join(part.get_payload(decode=True) or b"" for part in msg.walk()
                       if not part.is_multipart())
@@ -192,3 +190,25 @@ async def until(condition, timeout: float = 30) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+def wait_until(condition, timeout: float = 30) -> bool:
+    """Poll ``condition`` (every 0.05 s, from a plain thread) until it holds or ``timeout``
+    seconds pass; return whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def titles_by_destination(sink, destinations) -> dict[str, Counter]:
+    """How many times each appeal title reached each of ``destinations`` at ``sink``."""
+    out: dict[str, Counter] = {d: Counter() for d in destinations}
+    for received in sink.messages:
+        rcpt = received.rcpt_tos[0]
+        if rcpt in out:
+            subject = email.message_from_bytes(received.data, policy=email.policy.default)["Subject"]
+            out[rcpt][subject.split("] ", 1)[1]] += 1
+    return out

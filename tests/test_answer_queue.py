@@ -12,12 +12,11 @@ import signal
 import smtplib
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from harness.dovecot import free_port
 from masbot.signing.signer import init_key
-from support import SOCIETY_ADDRESS, all_bytes_under, bail_request, write_config
+from support import SOCIETY_ADDRESS, all_bytes_under, bail_request, write_config, wait_until
 
 MEMBER = "member.7731@example.net"
 
@@ -26,14 +25,6 @@ def masbot(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "masbot", *args], capture_output=True,
                           text=True, timeout=60)
 
-
-def wait_until(condition, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_an_answer_survives_an_outage_and_a_sigkill_then_nothing_of_it_is_kept(

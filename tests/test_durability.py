@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import random
 import signal
 import smtplib
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ import pytest
 from harness import mailbox
 from harness.dovecot import free_port
 from masbot.signing.signer import init_key
-from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config
+from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config, wait_until, titles_by_destination
 
 USER, PASSWORD = "society", "societypw"
 DESTINATIONS = [LOCAL_LIST, *PARTNERS.values()]
@@ -38,23 +35,6 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def titles_by_destination(sink) -> dict[str, Counter]:
-    out: dict[str, Counter] = {d: Counter() for d in DESTINATIONS}
-    for received in sink.messages:
-        rcpt = received.rcpt_tos[0]
-        if rcpt in out:
-            subject = email.message_from_bytes(received.data, policy=email.policy.default)["Subject"]
-            out[rcpt][subject.split("] ", 1)[1]] += 1
-    return out
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture
@@ -94,7 +74,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_once(society, dovecot
         stop(proc)
     assert done, f"only {len(sink.messages)} deliveries, INBOX {mailbox.count(dovecot, USER, PASSWORD)}"
     resent = []
-    for destination, counts in titles_by_destination(sink).items():
+    for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
         assert set(counts) == set(titles), f"{destination} misses {set(titles) - set(counts)}"
         for title, n in counts.items():
             if n > 1:
@@ -137,7 +117,7 @@ def test_an_outage_delays_only_the_partner_that_is_down(society, dovecot):
         assert wait_until(lambda: all(len(sink.for_rcpt(d)) == 4 for d in DESTINATIONS), 30)
     finally:
         stop(proc)
-    for destination, counts in titles_by_destination(sink).items():
+    for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
         assert all(n == 1 for n in counts.values()) and len(counts) == 4, (destination, counts)
 
 

@@ -7,15 +7,12 @@ CAP_SYS_ADMIN); without it the test is skipped and says so.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import errno
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,7 @@ import pytest
 from harness import mailbox
 from masbot.signing.signer import init_key
 from masbot.store import Store
-from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config
+from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config, wait_until, titles_by_destination
 
 USER, PASSWORD = "society", "societypw"
 DESTINATIONS = [LOCAL_LIST, *PARTNERS.values()]
@@ -65,23 +62,6 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def titles_by_destination(sink) -> dict[str, Counter]:
-    out: dict[str, Counter] = {d: Counter() for d in DESTINATIONS}
-    for received in sink.messages:
-        rcpt = received.rcpt_tos[0]
-        if rcpt in out:
-            subject = email.message_from_bytes(received.data, policy=email.policy.default)["Subject"]
-            out[rcpt][subject.split("] ", 1)[1]] += 1
-    return out
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def pending(db: Path) -> int:
@@ -141,7 +121,7 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         time.sleep(5)
 
         # While full: nothing went out twice, the late mail waits in the mailbox, status works.
-        for destination, counts in titles_by_destination(sink).items():
+        for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
             assert all(n == 1 for n in counts.values()), (destination, counts)
         assert mailbox.count(dovecot, USER, PASSWORD) == 2, "mail left the mailbox unrecorded"
         during = status(files.config)
@@ -158,7 +138,7 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
             proc = start()
         assert wait_until(lambda: mailbox.count(dovecot, USER, PASSWORD) == 0 and
                           all(len(sink.for_rcpt(d)) == 5 for d in DESTINATIONS), 60), \
-            f"not delivered after recovery: {titles_by_destination(sink)}"
+            f"not delivered after recovery: {titles_by_destination(sink, DESTINATIONS)}"
         time.sleep(2)  # a late duplicate would arrive now
     finally:
         if filler is not None:
@@ -168,7 +148,7 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
             _, stderr = proc.communicate(timeout=30)
         finally:
             proc.kill()
-    for destination, counts in titles_by_destination(sink).items():
+    for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
         assert set(counts) == set(early + late), (destination, counts)
         assert all(n == 1 for n in counts.values()), (destination, counts)
     # Each member got exactly one answer: queued while the smarthost was down, and one sent

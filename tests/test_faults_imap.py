@@ -21,7 +21,7 @@ from masbot.intake.inbox import ImapInbox
 from masbot.intake.message import message_digest
 from masbot.signing.signer import init_key
 from masbot.store import Store
-from support import LOCAL_LIST, SOCIETY_ADDRESS, bail_request, write_config
+from support import LOCAL_LIST, SOCIETY_ADDRESS, bail_request, write_config, wait_until
 
 USER, PASSWORD = "society", "societypw"
 
@@ -34,14 +34,6 @@ def service_restart(server) -> None:
     server.proc = None
     server.start()
 
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_new_mail_is_handled_within_10_s_after_every_dovecot_restart(tmp_path, gpg_home,

@@ -6,22 +6,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from masbot.signing.keyring import Keyring
 from masbot.runtime import remove_stale_keyrings
 from masbot.signing.signer import init_key
-from support import SOCIETY_ADDRESS, write_config
+from support import SOCIETY_ADDRESS, write_config, wait_until
 
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_a_killed_daemon_s_keyring_is_removed_at_the_next_start(tmp_path, gpg_home, smtp_sink,

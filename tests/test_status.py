@@ -9,12 +9,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from harness import mailbox
 from masbot.signing.signer import init_key
-from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config
+from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config, wait_until
 
 USER, PASSWORD = "society", "societypw"
 
@@ -23,14 +22,6 @@ def masbot(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "masbot", *args], capture_output=True,
                           text=True, timeout=60)
 
-
-def wait_until(condition, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_status_follows_the_daemon_and_failed_posts_can_be_retried_or_dropped(
