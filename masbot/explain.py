@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import tempfile
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 from masbot import flow, society
@@ -60,7 +62,9 @@ def explain(config: Config, fingerprint: str, raw: bytes, store_path: Any,
         catalogue = forms.load(config.templates_dir)
         verdict = classify.run(msg, society.classify_context(config, catalogue, now,
                                                              fingerprint or None))
-        with from_config(config) as keyring:
+        # The keyring's throwaway home goes to the system's temporary directory, not under
+        # data_dir: a dry run leaves nothing where the daemon keeps its state.
+        with from_config(config, Path(tempfile.gettempdir())) as keyring:
             gatherer = society.gatherer(config, fingerprint, store, keyring, limiter=None)
             facts = _run(gatherer.facts(verdict, msg, raw, now))
         return Explanation(flow.route(verdict, society.society_facts(config, fingerprint,
