@@ -558,6 +558,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"store: {store_path(config)} cannot be read: {exc}")
         return NEGATIVE
     try:
+        if not store.has_tables():
+            print(f"store: {store_path(config)} is empty: the daemon is creating it")
+            return NEGATIVE
         print(f"store: {store_path(config)}" + (" (read without its WAL, which cannot be "
                                                  "opened: the latest changes may be missing)"
                                                  if store.without_wal else ""))
@@ -603,7 +606,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return OK if alive and not failures else NEGATIVE
-    return OK
 
 
 def _nudge(pid: int | None) -> str:

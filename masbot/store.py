@@ -212,13 +212,19 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA secure_delete=ON")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        # One transaction, so that a reader (masbot status) sees either no tables or all.
+        self.db.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
 
     @classmethod
     def open_read_only(cls, path: Path) -> "Store":
         """The store for reading only (``masbot status``): works on a full or read-only disk,
         while the daemon runs, and never checkpoints. Raises sqlite3.Error when unreadable."""
         return cls(path, read_only=True)
+
+    def has_tables(self) -> bool:
+        """Whether the schema exists (it is created in one transaction, so all or none)."""
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name='outbox'").fetchone() \
+            is not None
 
     def close(self) -> None:
         """Checkpoint the WAL (when writable and possible) and close; never raises for a
@@ -588,9 +594,13 @@ class Store:
         if not Path(path).is_file():
             return None
         try:
-            return cls.open_read_only(path)
+            store = cls.open_read_only(path)
         except sqlite3.Error:
             return None
+        if not store.has_tables():  # the daemon is creating it
+            store.close()
+            return None
+        return store
 
 
 def _title(signed_text: str) -> str:

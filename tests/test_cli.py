@@ -161,6 +161,17 @@ def test_status_before_the_first_run_says_so_and_creates_nothing(tmp_path, gpg_h
     assert not files.data_dir.exists()
 
 
+def test_status_while_the_store_is_being_created_says_so(tmp_path, gpg_home):
+    import sqlite3
+    files = write_config(tmp_path, Path(gpg_home().path), smtp_port=2525, imap_port=1143)
+    files.data_dir.mkdir(parents=True)
+    sqlite3.connect(files.data_dir / "masbot.sqlite3").close()
+    result = masbot("status", "-c", str(files.config))
+    assert result.returncode == 1
+    assert b"is empty: the daemon is creating it" in result.stdout
+    assert b"Traceback" not in result.stderr
+
+
 def test_validate_takes_a_bare_form_without_mail_headers(tmp_path):
     form = bail_request("someone@example.net").split(b"\r\n\r\n", 1)[1]
     path = tmp_path / "form.txt"

@@ -65,8 +65,11 @@ def fill(disk: Path) -> Path:
 
 
 def pending(db: Path) -> int:
+    """Deliveries pending in the store; -1 while the daemon has not yet created its tables."""
     store = Store.open_read_only(db)
     try:
+        if not store.has_tables():
+            return -1
         return store.pending_count()
     finally:
         store.close()

@@ -70,3 +70,19 @@ def test_status_reads_a_store_without_writing_anything(tmp_path):
         reader.db.execute("DELETE FROM outbox")
     reader.close()
     assert path.read_bytes() == before
+
+
+def test_a_reader_sees_all_tables_or_none(tmp_path):
+    """The schema is made in one transaction: while it is being made, a reader finds no
+    tables (status says so), never some of them."""
+    import sqlite3
+    path = tmp_path / "masbot.sqlite3"
+    sqlite3.connect(path).close()  # the file exists, the daemon has not made its tables yet
+    reader = Store.open_read_only(path)
+    assert not reader.has_tables()
+    reader.close()
+    assert Store.reader(path) is None
+    Store(path).close()
+    reader = Store.open_read_only(path)
+    assert reader.has_tables() and reader.pending_count() == 0
+    reader.close()
