@@ -14,6 +14,7 @@ COPY pyproject.toml README.md /src/
 COPY masbot /src/masbot
 RUN python3 -m venv /opt/masbot \
  && /opt/masbot/bin/pip install --no-cache-dir /src \
+ && /opt/masbot/bin/python -c 'from masbot.lang.catalogs import compile_all; compile_all()' \
  && rm -rf /src
 RUN groupadd --system --gid 10001 masbot \
  && useradd --system --uid 10001 --gid 10001 --no-log-init --create-home --home-dir /home/masbot masbot \

@@ -51,3 +51,5 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stam
   fi
   touch "$stamp"
 fi
+# The compiled message catalogs (masbot/lang/*/messages.mo) are built, not kept in git.
+.venv/bin/python scripts/catalogs.py compile >/dev/null
