@@ -189,6 +189,7 @@ class Context:
     fingerprint: str | None = None  # the society key, named in the help answer
     contact: str | None = None  # a human address, read by people
     site_url: str | None = None  # the public site, where every appeal has its page
+    language: str = "en"  # the society's language: answers use it unless the member wrote in another
 
 
 Step = Callable[[Inbound, Context], Verdict | None]

@@ -159,6 +159,12 @@ def words_problems(code: str) -> list[str]:
             out.append(f"{path}: fields: {name}: values: {value}: stale (no such value)")
     for name in sorted(set(words.fields) - set(values)):
         out.append(f"{path}: fields: {name}: stale (no such field)")
+    rules = {rule.name for tpl in catalogue.templates.values() for rule in tpl.privacy
+             if rule.why}
+    for rule_name in sorted(rules - set(words.privacy)):
+        out.append(f"{path}: privacy: {rule_name}: missing")
+    for rule_name in sorted(set(words.privacy) - rules):
+        out.append(f"{path}: privacy: {rule_name}: stale (no such rule)")
     for verb in ("help", "template", "example"):
         if not words.commands.get(verb):
             out.append(f"{path}: commands: {verb}: missing")

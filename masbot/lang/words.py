@@ -17,6 +17,8 @@ file gives, for one language, what members may write instead and what readers se
         example: |                # the filled-in example form, in this language
           Plantilla: fianza
           ...
+    privacy:                      # why each privacy rule objects (see common.yaml)
+      no-birth-dates: una fecha de nacimiento identifica a una persona
     fields:
       Title:
         name: Título              # the spelling forms show; accents may be left out
@@ -80,6 +82,7 @@ class Words:
     commands: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     templates: Mapping[str, TemplateWords] = field(default_factory=lambda: MappingProxyType({}))
     fields: Mapping[str, FieldWords] = field(default_factory=lambda: MappingProxyType({}))
+    privacy: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def source(cls) -> "Words":
@@ -111,6 +114,11 @@ class Words:
         """A choice value as this language writes it."""
         words = self.fields.get(canonical_field)
         return words.values.get(canonical_value, canonical_value) if words else canonical_value
+
+    def why(self, rule: str, default: str) -> str:
+        """Why privacy rule ``rule`` objects, as the member is told; ``default`` when this
+        language has no text for it."""
+        return self.privacy.get(rule) or default
 
     def template_name(self, canonical: str) -> str:
         """The template's name in this language."""
@@ -192,6 +200,8 @@ def load_words(path: Path) -> Words:
             label=_text(raw.get("label"), f"{where}: label"),
             help=MappingProxyType(_help(raw.get("help"), f"{where}: help")),
             values=MappingProxyType(values))
+    privacy = {str(k): _text(v, f"{path}: privacy: {k}")
+               for k, v in _mapping(doc.get("privacy"), f"{path}: privacy").items()}
     return Words(code=code, name=_text(doc.get("name"), f"{path}: name") or code,
                  commands=MappingProxyType(commands), templates=MappingProxyType(templates),
-                 fields=MappingProxyType(fields))
+                 fields=MappingProxyType(fields), privacy=MappingProxyType(privacy))

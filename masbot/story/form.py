@@ -127,6 +127,8 @@ class Form:
     body_end: int  # number of lines before the signature
     skipped: frozenset[int] = frozenset()  # lines not read: the bot's marks, signatures
     quoted: bool = False  # the form was read from a quoted reply
+    language: str | None = None  # the language whose field names the member wrote, if one
+
 
     def value(self, name: str) -> str:
         """The stripped value of field ``name``, or "" when absent."""
