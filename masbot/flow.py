@@ -331,7 +331,8 @@ def _number(d: _Draft) -> str | _End:
     appeal = appeals.build(
         d.verdict.validation, appeal_id=appeals.appeal_id(society.id, facts.now.year, facts.number),
         society=society.name, updates_to=society.address, issued=facts.now,
-        appeal_days=society.appeal_days)
+        appeal_days=society.appeal_days,
+        language=d.verdict.form.language or society.language)
     if facts.images:
         appeal = dataclasses.replace(appeal, fields=appeal.fields + (
             (appeals.IMAGES, tuple(image.listing() for image in facts.images)),))

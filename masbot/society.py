@@ -84,7 +84,8 @@ def classify_context(config: Config, catalogue: forms.Catalogue, now: datetime,
     return classify.Context(catalogue, config.society.name, now,
                             config.routing.partner_addresses(), society_id=config.society.id,
                             fingerprint=fingerprint, contact=config.society.contact,
-                            site_url=config.publish.base_url)
+                            site_url=config.publish.base_url,
+                            language=config.society.language)
 
 
 def gatherer(config: Config, fingerprint: str, store: Store | None, keyring: Keyring | None,

@@ -181,15 +181,23 @@ def appeal_id(society_id: str, year: int, number: int) -> str:
 
 
 def build(validation: Validated, *, appeal_id: str, society: str, updates_to: str,
-          issued: datetime, appeal_days: int) -> Appeal:
+          issued: datetime, appeal_days: int, language: str = "") -> Appeal:
     """The first revision of an appeal from a valid form.
 
     ``issued`` is handed in (the core reads no clock); the appeal expires after
-    ``appeal_days``, or after a week when consent is still pending.
+    ``appeal_days``, or after a week when consent is still pending. The appeal always says
+    its ``Language``: the member's own ``Language`` field, else ``language`` (the language
+    the member wrote the form in, or the society's), so that every partner's relay rules and
+    readers' renderings know it.
     """
     if not validation.ok:
         raise ValueError("only a valid form becomes an appeal")
     days = PENDING_CONSENT_DAYS if validation.values.get("Consent") == "pending" else appeal_days
+    fields = list(validation.values.items())
+    if language and "Language" not in validation.values:
+        after = next((i + 1 for i, (key, _) in enumerate(fields) if key == "Location"),
+                     len(fields))
+        fields.insert(after, ("Language", language))
     return Appeal(
         appeal_id=appeal_id,
         revision=1,
@@ -198,7 +206,7 @@ def build(validation: Validated, *, appeal_id: str, society: str, updates_to: st
         expires=(issued + timedelta(days=days)).date(),
         status="open",
         updates_to=updates_to,
-        fields=tuple(validation.values.items()),
+        fields=tuple(fields),
     )
 
 

@@ -14,15 +14,12 @@ from typing import ClassVar
 from datetime import date
 from typing import Callable
 
+from masbot.intake import commands
 from masbot.story import answers
 from masbot.story.templates import Catalogue
 from masbot.intake.message import Inbound
 from masbot.story.form import Form, parse
 from masbot.story.validate import Validation, validate
-
-_COMMAND = re.compile(r"^\s*(help|templates?)(?:\s+([A-Za-z][\w-]{0,30}))?(\s+examples?)?\s*[.!]?\s*$",
-                      re.I)
-
 
 class VerdictKind(enum.StrEnum):
     """The kinds of verdict, as logged, recorded and printed."""
@@ -281,18 +278,19 @@ def _command_line(msg: Inbound) -> str:
 
 
 def _command(msg: Inbound, ctx: Context) -> Verdict | None:
-    m = _COMMAND.match(_command_line(msg)) or _COMMAND.match(msg.subject)
-    if not m or parse(msg.body, "", ctx.catalogue).entries:
+    command = commands.read(_command_line(msg), ctx.catalogue) \
+        or commands.read(msg.subject, ctx.catalogue)
+    if command is None or parse(msg.body, "", ctx.catalogue).entries:
         return None  # a form that starts with "Help!" is a request, not a command
-    word, name = m.group(1).casefold(), m.group(2)
-    if word == "help" or not name:
+    name = command.name
+    if command.verb == "help" or not name:
         return Help("help sent", Reply(f"How to ask {ctx.society} for help", _help_text(ctx)))
     tpl = ctx.catalogue.template(name)
     if tpl is None:
         return Help("unknown template asked for", Reply(
             f"There is no template called {name[:30]}",
             f"There is no template called '{name[:30]}'.\n\n" + _help_text(ctx)))
-    if m.group(3):  # "template bail example": the form filled in
+    if command.example:  # "template bail example": the form filled in
         return BlankForm(f"{tpl.name} example sent",
                          Reply(f"An example {tpl.name} form", answers.example_text(tpl, ctx.today)))
     return BlankForm(f"blank {tpl.name} form sent",

@@ -295,6 +295,35 @@ def _from_reply(entries: dict[str, Entry], lines: list[str], appeal: str | None,
         entries["Refers-To"] = Entry("Refers-To", 0, appeal)
 
 
+def _canonical_values(entries: dict[str, Entry], catalogue: Catalogue) -> list[frozenset[str]]:
+    """Write every choice value the member spelt in some language the canonical way
+    (``Presentado-Por: representante`` is ``champion``), so that validation and the signed
+    appeal see one spelling; returns the languages each spelling belongs to."""
+    votes = []
+    for entry in entries.values():
+        if entry.section or entry.name == "Template":
+            continue
+        found = catalogue.canonical_value(entry.name, entry.value)
+        if found is not None:
+            entry.value = found[0]
+            votes.append(found[1])
+    return votes
+
+
+def _language(votes: list[frozenset[str]]) -> str | None:
+    """The language most of the member's words belong to (words several languages share
+    tell nothing); None when no word tells, or two languages tie."""
+    counts: dict[str, int] = {}
+    for languages in votes:
+        if len(languages) == 1:
+            (code,) = languages
+            counts[code] = counts.get(code, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
 def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     """Parse a member's ``body`` (and ``subject`` for the template tag) into a :class:`Form`.
 
@@ -316,6 +345,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     current: _Open | None = None  # the entry whose section or continuation is open
     body_end = len(lines)
     seen_first_key = False
+    spelled: list[str] = []  # the keys as the member typed them: they tell the language
 
     for number, raw in enumerate(lines, start=1):
         if _is_signature(raw):
@@ -332,6 +362,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         if name:
             assert m is not None  # only a key line gives a name
             seen_first_key = True
+            spelled.append(m.group(1))
             value = m.group(2).strip()
             as_section = _opens_section(name, value, template, catalogue)
             entry = Entry(name=name, line=number, value=value, section=as_section,
@@ -391,12 +422,21 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
     if name is None and template is not None and template.name == "update" and replied_to \
             and entries:
         name = "update"  # a reply with no field at all ("Thank you!") is no update
+    name = name or subject_template(subject, catalogue)
+    named = catalogue.template(name) if name else None
+    votes = [catalogue.language_of(key) for key in spelled]
+    if named is not None and name:
+        votes.append(catalogue.template_spellings.get(normalise_key(name),
+                                                      ("", frozenset()))[1])
+        name = named.name  # "fianza" is the bail template
+    votes += _canonical_values(entries, catalogue)
     return Form(
         entries=entries,
         lines=lines[:body_end],
         notes=notes,
-        template_name=name or subject_template(subject, catalogue),
+        template_name=name,
         body_end=body_end,
         skipped=frozenset(skip),
         quoted=from_quote,
+        language=_language(votes),
     )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -101,8 +102,11 @@ class TemplateError(ValueError):
 
 
 def normalise_key(key: str) -> str:
-    """The comparison form of a key: case-folded, with ``-``, ``_`` and spaces the same."""
-    return re.sub(r"[-_ ]+", "-", key.strip().casefold())
+    """The comparison form of a key, a template name or a choice value: case-folded, without
+    accents (``Título`` is ``titulo``: phones and keyboards differ), with ``-``, ``_`` and
+    spaces the same."""
+    folded = unicodedata.normalize("NFKD", key.strip().casefold())
+    return re.sub(r"[-_ ]+", "-", "".join(ch for ch in folded if not unicodedata.combining(ch)))
 
 
 def _spec(name: str, raw: dict) -> FieldSpec:
@@ -120,20 +124,39 @@ def _spec(name: str, raw: dict) -> FieldSpec:
 
 
 
+Spellings = dict[str, tuple[str, frozenset[str]]]
+"""Normalised spelling -> (canonical word, the languages that write it so)."""
+
+
 @dataclass(frozen=True)
 class Catalogue:
-    """All templates known to a society, and the key spellings members may use."""
+    """All templates known to a society, and the spellings members may use: the canonical
+    (English) ones and those of every language masbot speaks (:mod:`masbot.lang.words`)."""
 
     templates: dict[str, Template]
     keys: dict[str, str] = field(default_factory=dict)  # normalised spelling -> canonical name
+    key_languages: dict[str, frozenset[str]] = field(default_factory=dict)
+    template_spellings: Spellings = field(default_factory=dict)
+    value_spellings: dict[str, Spellings] = field(default_factory=dict)  # by canonical field
 
     def template(self, name: str) -> Template | None:
-        """The template called ``name`` (any case), or None."""
-        return self.templates.get(name.strip().casefold())
+        """The template called ``name`` in any language (any case, accents optional), or
+        None."""
+        found = self.template_spellings.get(normalise_key(name))
+        return self.templates.get(found[0] if found else name.strip().casefold())
 
     def canonical_key(self, key: str) -> str | None:
         """The canonical field name for a key as a member typed it, or None when unknown."""
         return self.keys.get(normalise_key(key))
+
+    def canonical_value(self, field_name: str, value: str) -> tuple[str, frozenset[str]] | None:
+        """The canonical choice value of field ``field_name`` that ``value`` spells in some
+        language, with the languages that spell it so; None when it spells none."""
+        return self.value_spellings.get(field_name, {}).get(normalise_key(value))
+
+    def language_of(self, key: str) -> frozenset[str]:
+        """The languages in which ``key`` (as typed) is a spelling of a field name."""
+        return self.key_languages.get(normalise_key(key), frozenset())
 
     def takes_section(self, name: str) -> bool:
         """True when field ``name`` (canonical) is a section, list or links field somewhere.
@@ -193,12 +216,51 @@ def _build(docs: Iterable[dict], common_doc: dict) -> Catalogue:
     common, money = _specs(common_doc["common"]), _specs(common_doc["money"])
     templates = {doc["name"]: _template(doc, common, money, common_doc.get("privacy"))
                  for doc in docs}
-    keys: dict[str, str] = {}
+    return _with_languages(templates)
+
+
+def _add(spellings: Spellings, spelling: str, canonical: str, language: str) -> None:
+    """Record one spelling; a spelling that already means another word keeps that meaning
+    (the canonical English spellings are added first, so no language can take them)."""
+    key = normalise_key(spelling)
+    if not key:
+        return
+    known = spellings.get(key)
+    if known is None:
+        spellings[key] = (canonical, frozenset({language}))
+    elif known[0] == canonical:
+        spellings[key] = (canonical, known[1] | {language})
+
+
+def _with_languages(templates: dict[str, Template]) -> Catalogue:
+    from masbot import lang
+    keys: Spellings = {}
+    names: Spellings = {}
+    values: dict[str, Spellings] = {}
     for tpl in templates.values():
+        _add(names, tpl.name, tpl.name, lang.DEFAULT)
         for spec in tpl.fields:
             for spelling in (spec.name, *spec.synonyms):
-                keys[normalise_key(spelling)] = spec.name
-    return Catalogue(templates=templates, keys=keys)
+                _add(keys, spelling, spec.name, lang.DEFAULT)
+            for value in spec.values:
+                _add(values.setdefault(spec.name, {}), value, value, lang.DEFAULT)
+    for code in lang.available():
+        words = lang.get(code).words
+        for name, tpl_words in words.templates.items():
+            if name in templates:
+                _add(names, tpl_words.name, name, code)
+        for name, field_words in words.fields.items():
+            if not any(tpl.field(name) for tpl in templates.values()):
+                continue
+            for spelling in (field_words.name, *field_words.synonyms):
+                _add(keys, spelling, name, code)
+            for value, spelling in field_words.values.items():
+                if value in values.get(name, {}) or normalise_key(value) in values.get(name, {}):
+                    _add(values[name], spelling, value, code)
+    return Catalogue(templates=templates,
+                     keys={key: canonical for key, (canonical, _) in keys.items()},
+                     key_languages={key: langs for key, (_, langs) in keys.items()},
+                     template_spellings=names, value_spellings=values)
 
 
 def _builtin_dir() -> Path:
