@@ -103,6 +103,21 @@ def _catalogue(args: argparse.Namespace):
     return forms.builtin(), None
 
 
+def _language_tag(value: str) -> str:
+    """--lang: a language masbot speaks."""
+    from masbot import lang
+    code = lang.supported(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(
+            f"masbot does not speak {value!r}; it speaks {', '.join(lang.available())}")
+    return code
+
+
+def _answer_language(args: argparse.Namespace, config) -> str:
+    """--lang, else the configuration's society language, else English."""
+    return getattr(args, "lang", None) or (config.society.language if config else "en")
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from masbot.story import answers
     from masbot.story import templates as forms
@@ -137,7 +152,7 @@ _MAIL_HEADER = re.compile(rb"^(?:from|to|cc|subject|date|message-id|mime-version
                           re.IGNORECASE)
 
 
-def _verdict(raw: bytes, catalogue, society: str):
+def _verdict(raw: bytes, catalogue, society: str, language: str = "en"):
     """Run the pipeline on a mail, or on a bare form (a file that starts with no mail header)."""
     from masbot.intake import message as intake
     from masbot.intake import classify as pipeline
@@ -145,7 +160,8 @@ def _verdict(raw: bytes, catalogue, society: str):
         raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + raw
     msg = intake.read(raw)
     now = datetime.now(timezone.utc)
-    return msg, pipeline.run(msg, pipeline.Context(catalogue, society, now)), now
+    return msg, pipeline.run(msg, pipeline.Context(catalogue, society, now,
+                                                   language=language)), now
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -157,7 +173,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if raw is None:
         return USAGE
     society = config.society if config else None
-    _, verdict, now = _verdict(raw, catalogue, society.name if society else "The society")
+    _, verdict, now = _verdict(raw, catalogue, society.name if society else "The society",
+                               _answer_language(args, config))
     if verdict.kind != "request":
         print(verdict.answer_body or f"not a request: {verdict.reason}", end="")
         return NEGATIVE
@@ -741,8 +758,13 @@ def parser() -> argparse.ArgumentParser:
     template.add_argument("name", nargs="?")
     template.add_argument("--example", action="store_true",
                           help="print NAME's form filled in as an example instead")
-    add("validate", cmd_validate, "validate a request mail or form (FILE, or - for stdin)",
-        "optional").add_argument("file")
+    validate = add("validate", cmd_validate,
+                   "validate a request mail or form (FILE, or - for stdin)", "optional")
+    validate.add_argument("file")
+    for sp in (template, validate):
+        sp.add_argument("--lang", type=_language_tag, metavar="CODE",
+                        help="the language to answer in unless the form is written in another "
+                             "(en, es, ...; default: the config's society.language, else en)")
     add("publish", cmd_publish, "rebuild the public site and Atom feed from the store")
     add("audit", cmd_audit, "scan the data directory and log for addresses that must not be there")
     add("status", cmd_status, "whether the daemon runs, its state, and per destination: "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -134,3 +135,20 @@ def get(code: str | None = None) -> Lang:
     if chosen == DEFAULT:
         return Lang(DEFAULT, gettext.NullTranslations(), Words.source(), locale)
     return Lang(chosen, _catalog(chosen), load_words(DIR / chosen / "fields.yaml"), locale)
+
+
+def of_text(text: str) -> str | None:
+    """The language a text is written in, told by its most frequent short words (``the``,
+    ``and`` / ``de``, ``que``): the language whose words make up clearly more of it than any
+    other's; None for a text too short or too mixed to tell."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    if len(words) < 8:
+        return None
+    counts = sorted(((sum(w in get(code).words.common_words for w in words), code)
+                     for code in available()), reverse=True)
+    best, code = counts[0]
+    runner_up = counts[1][0] if len(counts) > 1 else 0
+    return code if best >= max(3, 2 * runner_up) and best * 10 >= len(words) else None
+
+
+_WORD = re.compile(r"[^\W\d_]+")

@@ -17,6 +17,7 @@ file gives, for one language, what members may write instead and what readers se
         example: |                # the filled-in example form, in this language
           Plantilla: fianza
           ...
+    common-words: [de, la, que, el, en, y, los, para]   # tell a text in this language
     privacy:                      # why each privacy rule objects (see common.yaml)
       no-birth-dates: una fecha de nacimiento identifica a una persona
     fields:
@@ -45,6 +46,9 @@ from typing import Any, Mapping
 import yaml
 
 COMMANDS = ("help", "template", "example")
+ENGLISH_COMMON_WORDS = frozenset(
+    "the and to of a in is for that with on are be this was have it at our they from by an "
+    "we you not has but their or his her will been who can all would there them".split())
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,13 @@ class Words:
     templates: Mapping[str, TemplateWords] = field(default_factory=lambda: MappingProxyType({}))
     fields: Mapping[str, FieldWords] = field(default_factory=lambda: MappingProxyType({}))
     privacy: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    common_words: frozenset[str] = frozenset()
+    """The language's most frequent short words: a text full of them is in this language."""
 
     @classmethod
     def source(cls) -> "Words":
         """English: the canonical spellings themselves."""
-        return cls("en", "English")
+        return cls("en", "English", common_words=ENGLISH_COMMON_WORDS)
 
     def field_name(self, canonical: str) -> str:
         """The spelling of field ``canonical`` that forms in this language show."""
@@ -202,6 +208,9 @@ def load_words(path: Path) -> Words:
             values=MappingProxyType(values))
     privacy = {str(k): _text(v, f"{path}: privacy: {k}")
                for k, v in _mapping(doc.get("privacy"), f"{path}: privacy").items()}
+    common = frozenset(w.casefold() for w in _strings(doc.get("common-words"),
+                                                      f"{path}: common-words"))
     return Words(code=code, name=_text(doc.get("name"), f"{path}: name") or code,
                  commands=MappingProxyType(commands), templates=MappingProxyType(templates),
-                 fields=MappingProxyType(fields), privacy=MappingProxyType(privacy))
+                 fields=MappingProxyType(fields), privacy=MappingProxyType(privacy),
+                 common_words=common)

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from masbot import lang
 from masbot.story.templates import (OPTIONAL_HEADING, SECTION_KINDS, Catalogue, Template,
                                     normalise_key)
 
@@ -310,9 +311,22 @@ def _canonical_values(entries: dict[str, Entry], catalogue: Catalogue) -> list[f
     return votes
 
 
-def _language(votes: list[frozenset[str]]) -> str | None:
-    """The language most of the member's words belong to (words several languages share
-    tell nothing); None when no word tells, or two languages tie."""
+def _language(votes: list[frozenset[str]], entries: dict[str, Entry]) -> str | None:
+    """The language the member wrote in: the one most of the field names, template name and
+    choice values they used belong to; when those are the canonical (English) ones, which a
+    member may have copied from any appeal, the language of their own text when it clearly
+    is another; None when nothing tells."""
+    by_words = _most_voted(votes)
+    if by_words not in (None, lang.DEFAULT):
+        return by_words
+    prose = lang.of_text("\n".join(e.value for e in entries.values() if e.section or
+                                   len(e.value) > 40))
+    return prose if prose not in (None, lang.DEFAULT) else by_words
+
+
+def _most_voted(votes: list[frozenset[str]]) -> str | None:
+    """The language most words belong to (words several languages share tell nothing); None
+    when no word tells, or two languages tie."""
     counts: dict[str, int] = {}
     for languages in votes:
         if len(languages) == 1:
@@ -438,5 +452,5 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         body_end=body_end,
         skipped=frozenset(skip),
         quoted=from_quote,
-        language=_language(votes),
+        language=_language(votes, entries),
     )
