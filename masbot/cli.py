@@ -69,6 +69,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for name in restart_needed(config):
             print(f"{args.config}: {name} differs from what the running daemon uses: "
                   "a reload (SIGHUP) does not change it, restart masbot")
+    from masbot import lang
+    if lang.supported(config.society.language) is None:
+        print(f"{args.config}: society.language {config.society.language}: appeals say so, but "
+              f"masbot has no catalog for it, so answers and notices are in English "
+              f"(masbot speaks {', '.join(lang.available())}; docs/languages.md says how to "
+              "add a language)")
     print(f"{args.config}: ok" + ("" if args.connect else
                                   " (--connect also logs in to the servers and loads the keys)"))
     return OK

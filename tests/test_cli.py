@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,15 @@ def test_keys_from_a_blank_start(tmp_path, gpg_home):
     assert "key_file: keys/riverside.asc  # not yet here" in files.config.read_text()
     check = masbot("check-config", "-c", str(files.config))
     assert check.returncode == 0, check.stderr.decode()
+
+
+def test_check_config_says_when_the_society_language_has_no_catalog(tmp_path, gpg_home):
+    files = write_config(tmp_path, Path(gpg_home().path), smtp_port=2525, imap_port=1143)
+    assert masbot("keys", "init", "-c", str(files.config)).returncode == 0
+    for language, note in (("pt-BR", True), ("es", False), ("es-MX", False)):
+        files.config.write_text(re.sub(r"(  id: ANYTOWN\n)(  language: \S+\n)?",
+                                       rf"\1  language: {language}\n",
+                                       files.config.read_text()))
+        result = masbot("check-config", "-c", str(files.config))
+        assert result.returncode == 0, result.stderr.decode()
+        assert (b"answers and notices are in English" in result.stdout) == note, language
