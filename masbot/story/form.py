@@ -32,11 +32,11 @@ INVISIBLE = dict.fromkeys(
 )
 _LINE_BREAKS = {0x2028: "\n", 0x2029: "\n", 0x0085: "\n", 0x000B: "\n", 0x000C: "\n"}
 # A key: letters, digits, space, "-" or "_", then a colon not starting "://" (a link).
-_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 _-]{0,39}?)\s*:(?!//)(.*)$")
+_KEY = re.compile(r"^\s*([^\W\d_][\w -]{0,39}?)\s*:(?!//)(.*)$")  # any script: Título
 _REPLY_PREFIX = r"(?:re|fwd?|aw|wg|sv|vs|tr|rv|enc|antw|ref)\s*:\s*"
 _SUBJECT_TAG = re.compile(r"^\s*(?:" + _REPLY_PREFIX + r")*((?:\[[^\]\n]{0,40}\]\s*)+)",
                           re.IGNORECASE)
-_TAG_NAME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]{0,30})\s*$")
+_TAG_NAME = re.compile(r"^\s*([^\W\d_][\w-]{0,30})\s*$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
 # The bot's marks in an annotated answer: "! Title: ...", "? ...", "(line 12) ! ...".
 _MARK = re.compile(r"^\s*(?:\(line \d+\)\s*)?[!?] \S")
