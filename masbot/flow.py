@@ -45,7 +45,9 @@ from masbot.appeal.images import CleanImage
 from masbot.intake import classify
 from masbot.intake.classify import (Answered, Automatic, ModeratorCommand, PartnerPost, Request,
                                     Update, Verdict)
-from masbot import moderation
+from masbot import lang, moderation
+from masbot.lang import N_, Lang
+from masbot.lang.sentence import Sentence, say
 from masbot.moderation import Command, Verb
 from masbot.post import verify
 from masbot.post.build import PostImage, RelayRecord
@@ -298,6 +300,17 @@ class Step:
     run: StepFn
 
 
+def _member_lang(d: _Draft) -> Lang:
+    """The language of the answer to the member: the one classification chose
+    (:func:`masbot.intake.classify.answer_lang`), else the society's."""
+    return lang.get(d.verdict.language or d.society.language)
+
+
+def _society_lang(d: _Draft) -> Lang:
+    """The society's language: moderators are answered in it."""
+    return lang.get(d.society.language)
+
+
 def _rate_limit(d: _Draft) -> str | _End:
     if d.facts.dry_run:
         return "not counted in a dry run"
@@ -380,23 +393,28 @@ def _issue(d: _Draft) -> str | _End:
                                         d.society.fingerprint, appeal.title, appeal.canonical_text(),
                                         appeal.expires.isoformat(), verdict.validation.private,
                                         images, decision.rule))
+    tr = _member_lang(d)
     if isinstance(facts, RequestFacts):
         if decision.action == RelayAction.DROP:
-            subject, body = ("Your request was not posted",
-                             "Your request is valid, but this society's policy does not post "
-                             "it. Please ask the society's organisers if you think this is a "
-                             "mistake.\n")
+            subject, body = (tr._("Your request was not posted"),
+                             tr._("Your request is valid, but this society's policy does not "
+                                  "post it. Please ask the society's organisers if you think "
+                                  "this is a mistake.") + "\n")
         else:
             subject, body = answers.accepted(appeal, facts.update_key, verdict.validation,
-                                             held=held, catalogue=d.society.catalogue)
+                                             held=held, catalogue=d.society.catalogue, tr=tr)
         effects.append(Answer(subject, body + facts.image_notes, always=True))
     else:
+        values = dict(appeal_id=appeal.appeal_id, revision=appeal.revision,
+                      status=tr.words.value("Status", appeal.status))
         effects.append(Answer(
-            f"[{appeal.appeal_id}] revision {appeal.revision}",
-            f"Your update is published as revision {appeal.revision} of {appeal.appeal_id} "
-            f"(status: {appeal.status}), along the same routes as the appeal"
-            + (" once a moderator approves it" if held else "") + ".\n\n"
-            + appeal.canonical_text() + facts.image_notes, always=True))
+            tr._("[{appeal_id}] revision {revision}", **values),
+            (tr._("Your update is published as revision {revision} of {appeal_id} (status: "
+                  "{status}), along the same routes as the appeal once a moderator approves "
+                  "it.", **values) if held
+             else tr._("Your update is published as revision {revision} of {appeal_id} "
+                       "(status: {status}), along the same routes as the appeal.", **values))
+            + "\n\n" + appeal.canonical_text() + facts.image_notes, always=True))
     reason = f"{verdict.reason}, {decision.action} by {decision.rule}"
     return _End(outcome, reason, effects)
 
@@ -421,12 +439,16 @@ def _authorise(d: _Draft) -> str | _End:
     if original is None or original.update_key_hash is None or not hmac.compare_digest(
             original.update_key_hash, key_hash_of(verdict.update_key)):
         # One answer for both cases, so the answer does not tell which appeal ids exist.
+        tr = _member_lang(d)
         return _End(OutcomeKind.INVALID, "update refused: unknown appeal or wrong key", [
             Record(OutcomeKind.INVALID),
-            Answer("Your update was not published",
-                   f"No appeal {verdict.refers_to[:40]} of this society matches that "
-                   "Update-Key, so nothing was changed. Copy the Refers-To and Update-Key "
-                   "lines exactly from the answer you got when the appeal was published.\n")])
+            Answer(tr._("Your update was not published"),
+                   tr._("No appeal {appeal_id} of this society matches that {key}, so nothing "
+                        "was changed. Copy the {refers_to} and {key} lines exactly from the "
+                        "answer you got when the appeal was published.",
+                        appeal_id=verdict.refers_to[:40],
+                        key=tr.words.field_name("Update-Key"),
+                        refers_to=tr.words.field_name("Refers-To")) + "\n")])
     return f"the Update-Key matches {original.appeal_id} revision {original.revision}"
 
 
@@ -549,21 +571,27 @@ def _partner_images(d: _Draft) -> str | _End:
 
 # moderator commands ------------------------------------------------------------------------
 
-def _refuse_command(why: str) -> _End:
+def _refuse_command(d: _Draft, why: str) -> _End:
+    """The command is not obeyed: logged in English, the moderator told in the society's
+    language."""
+    tr = _society_lang(d)
     return _End(OutcomeKind.REFUSED, f"moderator command refused: {why}", [
         Record(OutcomeKind.REFUSED),
-        Answer("Moderation refused", f"Your command was not obeyed: {why}.\n")])
+        Answer(tr._("Moderation refused"),
+               tr._("Your command was not obeyed: {why}.", why=say(why, tr)) + "\n")])
 
 
 def _verify_command(d: _Draft) -> str | _End:
     facts = d.facts
     assert isinstance(facts, CommandFacts)
     if isinstance(facts.command, str):
-        return _refuse_command(facts.command)
+        return _refuse_command(d, facts.command)
     if facts.command.verb == Verb.HELD:
+        tr = _society_lang(d)
         return _End(OutcomeKind.MODERATION, f"listed {len(facts.waiting)} held revision(s)", [
             Record(OutcomeKind.MODERATION),
-            Answer("Appeals waiting for a moderator", moderation.waiting_list(facts.waiting))])
+            Answer(tr._("Appeals waiting for a moderator"),
+                   moderation.waiting_list(facts.waiting, tr))])
     d.appeal_id = facts.command.appeal_id
     return (f"signed by moderator key {facts.command.signer[-16:]}: {facts.command.verb} "
             f"{facts.command.appeal_id} revision {facts.command.revision}")
@@ -573,12 +601,13 @@ def _find_held(d: _Draft) -> str | _End:
     facts = d.facts
     assert isinstance(facts, CommandFacts)
     if facts.held is None:
-        return _refuse_command("that appeal is not held")
+        return _refuse_command(d, Sentence(N_("that appeal is not held")))
     command, held = facts.command, facts.held
     assert isinstance(command, Command)
     if command.nonce is not None and command.nonce != moderation.notice_nonce(
             d.society.id, held.appeal_id, held.revision, held.digest):
-        return _refuse_command("it answers another notice than the one for this revision")
+        return _refuse_command(d, Sentence(N_("it answers another notice than the one for "
+                                              "this revision")))
     return f"{held.appeal_id} revision {held.revision} is held"
 
 
@@ -586,7 +615,7 @@ def _replay(d: _Draft) -> str | _End:
     facts = d.facts
     assert isinstance(facts, CommandFacts)
     if facts.used:
-        return _refuse_command("this command was used before")
+        return _refuse_command(d, Sentence(N_("this command was used before")))
     return "this command was not used before"
 
 
@@ -612,12 +641,23 @@ def _moderate(d: _Draft) -> str | _End:
         destinations = d.decision.destinations
     verb = "approved" if command.approve else "rejected"
     title = loops.head(held.signed_text).get("Title", "")
+    tr = _society_lang(d)
+    values = dict(appeal_id=held.appeal_id, revision=held.revision)
+    if not command.approve:
+        subject = tr._("[{appeal_id}] rejected", **values)
+        said = tr._("{appeal_id} revision {revision}: rejected.", **values)
+    elif destinations:
+        subject = tr._("[{appeal_id}] approved", **values)
+        said = tr.ngettext("{appeal_id} revision {revision}: approved, sent to {n} list.",
+                           "{appeal_id} revision {revision}: approved, sent to {n} lists.",
+                           len(destinations), **values)
+    else:
+        subject = tr._("[{appeal_id}] approved", **values)
+        said = tr._("{appeal_id} revision {revision}: approved.", **values)
     return _End(OutcomeKind.MODERATION, f"moderator {verb} {held.appeal_id}", [
         Moderate(held, command.digest, "relay" if command.approve else "rejected", relay,
                  origin_key, title, destinations, facts.held_images if command.approve else ()),
-        Answer(f"[{held.appeal_id}] {verb}",
-               f"{held.appeal_id} revision {held.revision}: {verb}"
-               + (f", sent to {len(destinations)} lists" if destinations else "") + ".\n")])
+        Answer(subject, said + "\n")])
 
 
 # --- the tables -----------------------------------------------------------------------------

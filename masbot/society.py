@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from masbot import flow, gather, moderation
+from masbot import flow, gather, lang, moderation
 from masbot.appeal import canonical as appeals
 from masbot.appeal import reading
 from masbot.config.settings import Config
@@ -421,13 +421,15 @@ class Society:
         """The mails telling each moderator an appeal is held, and how to approve or reject
         it; the images it would publish are attached, so they decide on what readers see."""
         cfg = self.config
+        tr = lang.get(cfg.society.language)  # moderators read the society's language
         body = moderation.notice(cfg.society.id, effect.appeal_id, effect.revision,
                                  effect.digest, self._as_readers_see_it(effect),
-                                 effect.private, effect.rule, effect.expires)
+                                 effect.private, effect.rule, effect.expires, tr=tr)
         out = []
         for moderator in cfg.moderators:
             msg = answers.build(answers.Sender(cfg.society.name, cfg.society.address),
-                                moderator, f"[held] {effect.appeal_id} {effect.title}"[:200],
+                                moderator, moderation.notice_subject(effect.appeal_id,
+                                                                     effect.title, tr),
                                 body, in_reply_to=None, now=now, message_id=self._message_id())
             for image in effect.images:
                 maintype, subtype = image.content_type.split("/")

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 import enum
 from dataclasses import dataclass, field
+from functools import cache
 from typing import ClassVar
 from datetime import date
 from typing import Callable
 
+from masbot import lang, moderation
 from masbot.intake import commands
+from masbot.lang import Lang
+from masbot.lang.sentence import say
 from masbot.story import answers
 from masbot.story.templates import Catalogue
 from masbot.intake.message import Inbound
@@ -51,6 +55,9 @@ class Verdict:
 
     reason: str  # short, public: safe to log
     trace: list[str] = field(default_factory=list, kw_only=True)
+    language: str = field(default="", kw_only=True)
+    """The language of answers to the sender (a code :func:`masbot.lang.get` knows), as
+    :func:`answer_lang` chose it; :func:`run` fills it in for every verdict."""
     kind: ClassVar[VerdictKind]
 
     @property
@@ -192,12 +199,22 @@ class Context:
 Step = Callable[[Inbound, Context], Verdict | None]
 
 
+def answer_lang(ctx: Context, form: Form | None = None, spoken: str | None = None) -> Lang:
+    """The language of an answer to the sender: the one the member's words were in (a
+    command's, ``spoken``) or their form is written in, else the society's. The one place
+    that decides it."""
+    return lang.get(spoken or (form.language if form is not None else None) or ctx.language)
+
+
 def _unreadable(msg: Inbound, ctx: Context) -> Verdict | None:
     if msg.problem is None:
         return None
-    body = (f"{ctx.society} could not read your message: {msg.problem}.\n"
-            "Please send your request as plain text in the body of a mail.\n")
-    return Unreadable(msg.problem, Reply("Your message could not be read", body))
+    tr = answer_lang(ctx)
+    body = (tr._("{society} could not read your message: {problem}.", society=ctx.society,
+                 problem=say(msg.problem, tr)) + "\n"
+            + tr._("Please send your request as plain text in the body of a mail.") + "\n")
+    return Unreadable(msg.problem, Reply(tr._("Your message could not be read"), body),
+                      language=tr.code)
 
 
 def _automatic(msg: Inbound, ctx: Context) -> Verdict | None:
@@ -224,15 +241,20 @@ _MODERATION = re.compile(
     r"^(?:- )?Moderation: (?:approve|reject)\b"  # a command block
     r"|^[ \t]*(?:>[ \t]*)*Moderation-Ref:",  # a reply to a notice, quoting it
     re.M)
-_SIGNED_WORD = re.compile(r"\A\s*(?:-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash:[^\n]*\n)*\n)?"
-                          r"\s*(?:approve|reject|held)\b", re.I)
+
+
+@cache
+def _signed_word() -> re.Pattern[str]:
+    """A text that starts with a moderator's word (in any language), clearsigned or not."""
+    return re.compile(r"\A\s*(?:-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash:[^\n]*\n)*\n)?"
+                      r"\s*(?:" + moderation.verbs_pattern() + r")\b", re.I)
 
 
 def _moderation(msg: Inbound, ctx: Context) -> Verdict | None:
     # Signed or not: an unsigned command is refused as such, not read as a request form.
     # A mail that starts with approve, reject or held and holds no form is a command too
     # ("held" alone asks for the list of waiting appeals).
-    if not (_MODERATION.search(msg.body) or (_SIGNED_WORD.match(msg.body)
+    if not (_MODERATION.search(msg.body) or (_signed_word().match(msg.body)
                                               and not parse(msg.body, "", ctx.catalogue).entries)):
         return None
     return ModeratorCommand("a moderator's command, to be verified")
@@ -249,25 +271,29 @@ def _quoted_appeal(msg: Inbound) -> str | None:
     return None
 
 
-def _reader_answer(appeal_id: str, ctx: Context) -> str:
-    lines = [f"Thank you for writing about {appeal_id}. This address is {ctx.society}'s robot: "
-             "it reads only requests and updates written in the society's forms, so your "
-             "message was not passed on to anyone, and your address is not kept."]
+def _reader_answer(appeal_id: str, ctx: Context, tr: Lang) -> str:
+    lines = [tr._("Thank you for writing about {appeal_id}. This address is {society}'s robot: "
+                  "it reads only requests and updates written in the society's forms, so your "
+                  "message was not passed on to anyone, and your address is not kept.",
+                  appeal_id=appeal_id, society=ctx.society)]
     if ctx.contact:
-        lines.append(f"To reach the people of the society, write to {ctx.contact}.")
-    lines.append("The appeal itself says how to help and whom to contact: look under "
-                 "How-To-Help and Contact.")
+        lines.append(tr._("To reach the people of the society, write to {contact}.",
+                          contact=ctx.contact))
+    lines.append(tr._("The appeal itself says how to help and whom to contact: look under "
+                      "{how_to_help} and {contact}.",
+                      how_to_help=tr.words.field_name("How-To-Help"),
+                      contact=tr.words.field_name("Contact")))
     if ctx.site_url:
         base = ctx.site_url if ctx.site_url.endswith("/") else ctx.site_url + "/"
         own = appeal_id.startswith(ctx.society_id + "-") if ctx.society_id else False
-        lines.append(f"Its page: {base}appeals/{appeal_id}/" if own
-                     else f"The society's appeals: {base}")
+        lines.append(tr._("Its page: {url}", url=f"{base}appeals/{appeal_id}/") if own
+                     else tr._("The society's appeals: {url}", url=base))
     return "\n\n".join(lines) + "\n"
 
 
-def _help_text(ctx: Context) -> str:
+def _help_text(ctx: Context, tr: Lang) -> str:
     return answers.help_text(ctx.catalogue, ctx.society, fingerprint=ctx.fingerprint,
-                             contact=ctx.contact)
+                             contact=ctx.contact, tr=tr)
 
 
 def _command_line(msg: Inbound) -> str:
@@ -283,18 +309,24 @@ def _command(msg: Inbound, ctx: Context) -> Verdict | None:
     if command is None or parse(msg.body, "", ctx.catalogue).entries:
         return None  # a form that starts with "Help!" is a request, not a command
     name = command.name
+    tr = answer_lang(ctx, spoken=command.language)
     if command.verb == "help" or not name:
-        return Help("help sent", Reply(f"How to ask {ctx.society} for help", _help_text(ctx)))
+        return Help("help sent", Reply(tr._("How to ask {society} for help", society=ctx.society),
+                                       _help_text(ctx, tr)), language=tr.code)
     tpl = ctx.catalogue.template(name)
     if tpl is None:
         return Help("unknown template asked for", Reply(
-            f"There is no template called {name[:30]}",
-            f"There is no template called '{name[:30]}'.\n\n" + _help_text(ctx)))
+            tr._("There is no template called {name}", name=name[:30]),
+            tr._("There is no template called '{name}'.", name=name[:30]) + "\n\n"
+            + _help_text(ctx, tr)), language=tr.code)
+    shown = tr.words.template_name(tpl.name)
     if command.example:  # "template bail example": the form filled in
         return BlankForm(f"{tpl.name} example sent",
-                         Reply(f"An example {tpl.name} form", answers.example_text(tpl, ctx.today)))
+                         Reply(tr._("An example {template} form", template=shown),
+                               answers.example_text(tpl, ctx.today, tr)), language=tr.code)
     return BlankForm(f"blank {tpl.name} form sent",
-                     Reply(f"The {tpl.name} form", answers.template_text(tpl)))
+                     Reply(tr._("The {template} form", template=shown),
+                           answers.template_text(tpl, tr)), language=tr.code)
 
 
 def _reader_reply(form: Form) -> bool:
@@ -307,31 +339,36 @@ def _reader_reply(form: Form) -> bool:
 
 def _form(msg: Inbound, ctx: Context) -> Verdict | None:
     form = parse(msg.body, msg.subject, ctx.catalogue)
+    tr = answer_lang(ctx, form)
     no_form = not form.entries and (form.template_name is None
                                     or ctx.catalogue.template(form.template_name) is None)
     if (no_form or (form.template_name == "update" and _reader_reply(form))) \
             and (appeal_id := _quoted_appeal(msg)) is not None:
         return ReaderReply("a reader's reply about an appeal", Reply(
-            answers.reply_subject(msg.subject, f"About {appeal_id}"),
-            _reader_answer(appeal_id, ctx)))
+            answers.reply_subject(msg.subject, tr._("About {appeal_id}", appeal_id=appeal_id)),
+            _reader_answer(appeal_id, ctx, tr)), language=tr.code)
     if no_form:
         # No field at all, and at most a subject tag that names no template (a reply to an
         # answer, "[URGENT]", a spam filter's "[SPAM]"): explain how to write a request.
-        body = ("Thank you for writing. This address only takes requests written in one of the "
-                "society's forms, so your message was not posted.\n\n" + _help_text(ctx))
+        body = (tr._("Thank you for writing. This address only takes requests written in one "
+                     "of the society's forms, so your message was not posted.") + "\n\n"
+                + _help_text(ctx, tr))
         return NotARequest("no form fields found",
-                           Reply(answers.reply_subject(msg.subject, "How to ask for help"), body))
+                           Reply(answers.reply_subject(msg.subject, tr._("How to ask for help")),
+                                 body), language=tr.code)
     validation = validate(form, ctx.catalogue, ctx.today)
     if not validation.ok:
         errors = len(validation.errors)
         return Invalid(f"form has {errors} error{'s' if errors != 1 else ''}",
-                       Reply(answers.reply_subject(msg.subject, "Your request needs changes"),
-                             answers.annotated(form, validation)), form, validation)
+                       Reply(answers.reply_subject(msg.subject, tr._("Your request needs changes")),
+                             answers.annotated(form, validation, tr)), form, validation,
+                       language=tr.code)
     assert validation.template is not None  # a valid form always names its template
     if validation.template.name == "update":
         return Update(f"valid update of {str(validation.values.get('Refers-To', ''))[:40]}",
-                      form, validation)
-    return Request(f"valid {validation.template.name} request", form, validation)
+                      form, validation, language=tr.code)
+    return Request(f"valid {validation.template.name} request", form, validation,
+                   language=tr.code)
 
 
 STEPS: list[tuple[str, Step]] = [
@@ -354,5 +391,6 @@ def run(msg: Inbound, ctx: Context) -> Verdict:
         verdict = step(msg, ctx)
         if verdict is not None:
             verdict.trace = trace
+            verdict.language = verdict.language or answer_lang(ctx).code
             return verdict
     raise AssertionError("the form step always returns a verdict")

@@ -17,6 +17,8 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 from masbot import addresses
+from masbot.lang import N_
+from masbot.lang.sentence import Sentence
 
 """A plain RFC 5322 dot-atom address: what an answer can be sent to and written in To."""
 _NO_ANSWER_LOCALPARTS = re.compile(
@@ -53,7 +55,7 @@ class Inbound:
     answer_to: str | None = None  # where one answer may go; None: never answer
     in_reply_to: str | None = None
     automatic: str | None = None  # why this is automatic mail (RFC 3834), if it is
-    problem: str | None = None  # why the message cannot be read at all
+    problem: str | None = None  # why the message cannot be read at all (a Sentence: English)
     attachments: int = 0  # attachments other than images
     images: list[bytes] = field(default_factory=list, repr=False)  # image parts, as sent
     signed: bool = False  # a multipart/signed mail
@@ -346,7 +348,8 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
     inbound = Inbound(digest=message_digest(raw))
     try:
         if len(raw) > limits.max_message_bytes:
-            inbound.problem = f"the message is larger than {limits.max_message_bytes // 1000} kB"
+            inbound.problem = Sentence(N_("the message is larger than {kb} kB"),
+                                       kb=limits.max_message_bytes // 1000)
             _read_headers(_headers_only(raw), inbound)
             return inbound
         try:
@@ -362,8 +365,8 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
             inbound.problem = _too_deep(limits)
             return inbound
         if parts > limits.max_mime_parts:
-            inbound.problem = (f"the message has too many MIME parts ({parts}; at most "
-                               f"{limits.max_mime_parts})")
+            inbound.problem = Sentence(N_("the message has too many MIME parts ({parts}; at "
+                                          "most {most})"), parts=parts, most=limits.max_mime_parts)
             return inbound
         if msg.get_content_type() == "multipart/signed":
             inbound.signed = True
@@ -373,7 +376,8 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
             inbound.body = _decode(body)
         _collect_attachments(msg, body, inbound)
     except Exception as exc:  # noqa: BLE001 - any defect in hostile MIME ends here, with a reason
-        inbound.problem = f"the message could not be read as MIME ({type(exc).__name__})"
+        inbound.problem = Sentence(N_("the message could not be read as MIME ({error})"),
+                                   error=type(exc).__name__)
     return inbound
 
 
@@ -410,5 +414,5 @@ def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -
 
 
 def _too_deep(limits: Limits) -> str:
-    return (f"the message's MIME parts are nested more than {limits.max_mime_depth} levels "
-            "deep")
+    return Sentence(N_("the message's MIME parts are nested more than {levels} levels deep"),
+                    levels=limits.max_mime_depth)

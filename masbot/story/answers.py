@@ -13,12 +13,18 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from masbot import lang
+from masbot.lang import Lang
 from masbot.appeal.canonical import Appeal
-from masbot.story.templates import Catalogue, Template, blank_form, builtin, example_form
-from masbot.story.form import (ANNOTATED_HEADER, ANNOTATED_NOT_REPEATED, ANSWER_STOP, BLANK_HEADER,
-                               EXAMPLE_HEADER, HELP_FOOTER, STATUS_HEADING, UPDATE_HEADER, Form)
+from masbot.story.templates import (Catalogue, Template, blank_form, builtin, example_form,
+                                    or_word)
+from masbot.story.form import (ACCEPTED, ACCEPTED_HELD, ANNOTATED_HEADER, ANNOTATED_NOT_REPEATED,
+                               ANSWER_STOP, BLANK_HEADER, EXAMPLE_HEADER, HELP_FOOTER, LINE_REF,
+                               PLEASE_CHECK, STATUS_HEADING, UPDATE_HEADER, Form,
+                               hidden_problems)
 from masbot.story.validate import Validation
 
+ENGLISH = lang.get()
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
 
 
@@ -52,55 +58,73 @@ def _re(subject: str) -> str:
     return subject if subject.casefold().startswith("re:") else f"Re: {subject}".rstrip()
 
 
-def update_form(appeal_id: str, update_key: str, catalogue: Catalogue | None = None) -> list[str]:
-    """The update form, filled in for this appeal, and the Status choices one line each.
+def command_word(tr: Lang, verb: str) -> str:
+    """The word of the one-line command ``verb`` (help, template, example) members of
+    ``tr``'s language write; the English word when the language names none."""
+    spellings = tr.words.commands.get(verb)
+    return spellings[0] if spellings else verb
+
+
+def update_form(appeal_id: str, update_key: str, catalogue: Catalogue | None = None,
+                tr: Lang = ENGLISH) -> list[str]:
+    """The update form, filled in for this appeal, and the Status choices one line each, in
+    ``tr``'s language.
 
     A member replies to the answer with a Status written in; the form parser reads a reply
     whose subject carries ``[APPEAL-ID]`` as an update even when the form lines are quoted
     or left out, and ignores the choice lines.
     """
+    words = tr.words
     tpl = (catalogue or builtin()).template("update")
     status = tpl.field("Status") if tpl is not None else None
+    status_name = words.field_name("Status")
     lines = [
-        f"{UPDATE_HEADER}: write one Status below (and what it asks for) and send it. Keep "
-        "this mail: the Update-Key is shown only once and the society keeps only a "
-        "fingerprint of it.",
+        tr._(UPDATE_HEADER, field=status_name) + " "
+        + tr._("Keep this mail: the {key} is shown only once and the society keeps only a "
+               "fingerprint of it.", key=words.field_name("Update-Key")),
         "",
-        "Template: update",
-        f"Refers-To: {appeal_id}",
-        f"Update-Key: {update_key}",
-        "Status:",
-        "Note:",
+        f"{words.field_name('Template')}: {words.template_name('update')}",
+        f"{words.field_name('Refers-To')}: {appeal_id}",
+        f"{words.field_name('Update-Key')}: {update_key}",
+        f"{status_name}:",
+        f"{words.field_name('Note')}:",
         "",
-        STATUS_HEADING,
+        tr._(STATUS_HEADING, field=status_name),
     ]
-    meanings: dict[str, str] = {}
-    for part in (status.help if status else "").split("; "):
-        if ": " in part:
-            words, meaning = part.split(": ", 1)
-            meanings.update(dict.fromkeys(words.split(" or "), meaning))
-    lines += [f"{value} = {meanings.get(value, value)}" for value in
-              (status.values if status else ())]
+    values = [(value, words.value("Status", value)) for value in (status.values if status else ())]
+    meanings = _meanings(words.help("Status", status.help if status else "", "update"),
+                         [shown for _, shown in values], tr)
+    lines += [f"{shown} = {meanings.get(shown, shown)}" for _, shown in values]
     return lines
 
 
+def _meanings(help_text: str, values: list[str], tr: Lang) -> dict[str, str]:
+    """What each choice means, read from a help text written ``value: meaning; value or
+    value: meaning`` (in the language's own word for "or")."""
+    either = {" or ", or_word(tr)}
+    meanings: dict[str, str] = {}
+    for part in help_text.split("; "):
+        if ": " not in part:
+            continue
+        named, meaning = part.split(": ", 1)
+        for word in either:
+            named = named.replace(word, "\n")
+        meanings.update(dict.fromkeys((n.strip() for n in named.split("\n")), meaning))
+    return {value: meanings[value] for value in values if value in meanings}
+
+
 def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: bool,
-             catalogue: Catalogue | None = None) -> tuple[str, str]:
+             catalogue: Catalogue | None = None, tr: Lang = ENGLISH) -> tuple[str, str]:
     """Subject and text telling a member their appeal is published (or held for review),
-    with the update form filled in for it, and the public text."""
-    lines = []
-    if held:
-        lines.append(f"Thank you. Your appeal {appeal.appeal_id} is valid and waits for a "
-                     "moderator of the society before it is posted.")
-    else:
-        lines.append(f"Thank you. Your appeal is published as {appeal.appeal_id}.")
-    lines.append("")
+    with the update form filled in for it, and the public text; in ``tr``'s language (the
+    public text is the appeal itself, as every partner reads it)."""
+    lines = [tr._(ACCEPTED_HELD if held else ACCEPTED, appeal_id=appeal.appeal_id), ""]
     if validation.warnings:
-        lines.append("Please check:")
+        lines.append(tr._(PLEASE_CHECK))
         lines += [f"? {w}" for w in validation.warnings]
         lines.append("")
-    lines += update_form(appeal.appeal_id, update_key, catalogue)
-    lines += ["", ANSWER_STOP, ""]
+    lines += update_form(appeal.appeal_id, update_key, catalogue, tr)
+    lines += ["", tr._(ANSWER_STOP), ""]
     lines += appeal.canonical_text().rstrip("\n").split("\n")
     return f"[{appeal.appeal_id}] {appeal.title}", "\n".join(lines) + "\n"
 
@@ -112,8 +136,9 @@ MAX_ECHO_CHARS = 20_000
 """How much of the member's own text an annotated answer repeats."""
 
 
-def annotated(form: Form, validation: Validation) -> str:
-    """The member's own text with ``! field: what is wrong`` under each line that needs work.
+def annotated(form: Form, validation: Validation, tr: Lang = ENGLISH) -> str:
+    """The member's own text with ``! field: what is wrong`` under each line that needs work,
+    the bot's own sentences in ``tr``'s language.
 
     Problems that belong to no line (a missing field) are listed first. At most
     :data:`MAX_MARKS` problems and :data:`MAX_ECHO_CHARS` characters of the text are shown,
@@ -133,8 +158,9 @@ def annotated(form: Form, validation: Validation) -> str:
         else:
             by_line.setdefault(issue.line, []).append(text)
     out = [
-        f"{ANNOTATED_HEADER} Lines marked ! must be fixed; lines marked ? are worth a second "
-        "look. Correct your text and send it again (the marks may stay in: they are ignored).",
+        tr._(ANNOTATED_HEADER) + " "
+        + tr._("Lines marked ! must be fixed; lines marked ? are worth a second look. Correct "
+               "your text and send it again (the marks may stay in: they are ignored)."),
         "",
     ]
     if loose:
@@ -144,7 +170,7 @@ def annotated(form: Form, validation: Validation) -> str:
         if number in form.skipped or line.lstrip().startswith(">"):
             continue
         if echoed + len(line) > MAX_ECHO_CHARS:
-            out += ["", f"{ANNOTATED_NOT_REPEATED} {number}, is not repeated here]"]
+            out += ["", tr._(ANNOTATED_NOT_REPEATED, line=number)]
             break
         echoed += len(line) + 1
         if not line.strip() and out and not out[-1] and not by_line.get(number):
@@ -152,54 +178,65 @@ def annotated(form: Form, validation: Validation) -> str:
         out.append(line.rstrip())
         out += by_line.pop(number, [])
     for number, rest in sorted(by_line.items()):  # issues on lines not repeated above
-        out += [f"(line {number}) {text}" for text in rest]
+        out += [f"{tr._(LINE_REF, line=number)} {text}" for text in rest]
     if hidden > 0:
-        out += ["", f"[{hidden} more problem{'s' if hidden != 1 else ''} not listed: fix these "
-                    "first and send the text again]"]
-    out += ["", f"{HELP_FOOTER}, or \"template NAME\" for a blank form."]
+        out += ["", hidden_problems(tr, hidden)]
+    out += ["", tr._(HELP_FOOTER, help=command_word(tr, "help"),
+                     template=command_word(tr, "template"))]
     return "\n".join(out) + "\n"
 
 
 def help_text(catalogue: Catalogue, society: str, *, fingerprint: str | None = None,
-              contact: str | None = None) -> str:
-    """The list of templates and how to use them, in paragraphs a phone can reflow.
+              contact: str | None = None, tr: Lang = ENGLISH) -> str:
+    """The list of templates and how to use them, in paragraphs a phone can reflow, in
+    ``tr``'s language.
 
     Says that the sender's address is not kept; gives the society's signing key
     ``fingerprint`` and a human ``contact`` when they are handed in.
     """
-    out = [f"{society} posts requests for help to its members and partner societies. Write "
-           "your request in one of these forms and mail it here:", ""]
+    words = tr.words
+    out = [tr._("{society} posts requests for help to its members and partner societies. "
+                "Write your request in one of these forms and mail it here:", society=society),
+           ""]
     for name in catalogue.names():  # short lines: they fit a phone without reflowing
-        out.append(f"  {name:<10} {catalogue.templates[name].title}")
+        title = words.template_title(name, catalogue.templates[name].title)
+        out.append(f"  {words.template_name(name):<10} {title}")
+    bail = words.template_name("bail")
     out += ["",
-            "Send \"template NAME\" (for example \"template bail\") to get a blank form, or "
-            "\"template NAME example\" for one filled in. Put the template in the subject like "
-            "\"[bail] Get Sam home\" or write \"Template: bail\" as the first line.",
+            tr._('Send "{template} NAME" (for example "{template} {bail}") to get a blank form, '
+                 'or "{template} NAME {example}" for one filled in. Put the template in the '
+                 'subject like "[{bail}] Get Sam home" or write "{field}: {bail}" as the '
+                 'first line.', template=command_word(tr, "template"), bail=bail,
+                 example=command_word(tr, "example"), field=words.field_name("Template")),
             "",
-            "Never include dates of birth, booking or case numbers, street addresses, or a "
-            "person's full name without their consent: the appeal is public.",
+            tr._("Never include dates of birth, booking or case numbers, street addresses, or a "
+                 "person's full name without their consent: the appeal is public."),
             "",
-            "Your address is not kept: the society answers you once and does not store who "
-            "wrote, in its records or in what it publishes."]
+            tr._("Your address is not kept: the society answers you once and does not store who "
+                 "wrote, in its records or in what it publishes.")]
     if fingerprint:
-        out += ["", f"Everything {society} publishes is signed with the key {fingerprint}; "
-                    "a copy that does not verify with it did not come from us."]
+        out += ["", tr._("Everything {society} publishes is signed with the key {fingerprint}; "
+                         "a copy that does not verify with it did not come from us.",
+                         society=society, fingerprint=fingerprint)]
     if contact:
-        out += ["", f"To reach a person at {society}: {contact}"]
+        out += ["", tr._("To reach a person at {society}: {contact}", society=society,
+                         contact=contact)]
     return "\n".join(out) + "\n"
 
 
-def template_text(tpl: Template) -> str:
-    """A blank form with instructions."""
-    return (f"{BLANK_HEADER} Everything after the \"-- \" line is only notes.\n\n"
-            + blank_form(tpl))
+def template_text(tpl: Template, tr: Lang = ENGLISH) -> str:
+    """A blank form with instructions, in ``tr``'s language."""
+    return (tr._(BLANK_HEADER) + " " + tr._('Everything after the "-- " line is only notes.')
+            + "\n\n" + blank_form(tpl, tr))
 
 
-def example_text(tpl: Template, today: date) -> str:
-    """The template's filled-in example, to copy and change."""
-    return (f"{EXAMPLE_HEADER} {tpl.name} form: change it to your own request and send it "
-            "here. Send \"template " + tpl.name + "\" for the blank form with what each field "
-            "means.\n\n" + example_form(tpl, today))
+def example_text(tpl: Template, today: date, tr: Lang = ENGLISH) -> str:
+    """The template's filled-in example, to copy and change, in ``tr``'s language."""
+    name = tr.words.template_name(tpl.name)
+    return (tr._(EXAMPLE_HEADER, template=name) + " "
+            + tr._('Send "{command} {template}" for the blank form with what each field '
+                   'means.', command=command_word(tr, "template"), template=name)
+            + "\n\n" + example_form(tpl, today, tr))
 
 
 def build(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,

@@ -18,8 +18,11 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 
 from masbot import lang
+from masbot.lang import N_, Lang
+from masbot.lang.sentence import Field, Sentence
 from masbot.story.templates import (OPTIONAL_HEADING, SECTION_KINDS, Catalogue, Template,
                                     normalise_key)
 
@@ -39,30 +42,46 @@ _SUBJECT_TAG = re.compile(r"^\s*(?:" + _REPLY_PREFIX + r")*((?:\[[^\]\n]{0,40}\]
 _TAG_NAME = re.compile(r"^\s*([^\W\d_][\w-]{0,30})\s*$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
 # The bot's marks in an annotated answer: "! Title: ...", "? ...", "(line 12) ! ...".
-_MARK = re.compile(r"^\s*(?:\(line \d+\)\s*)?[!?] \S")
-ANNOTATED_HEADER = "Your request could not be published yet."
-ANNOTATED_NOT_REPEATED = "[the rest of your text, from line"
-HELP_FOOTER = "Send \"help\" for the list of templates"
-BLANK_HEADER = "Fill in this form, keep the keys, and mail it back."
-QUOTED_NOT_READ = "Lines starting with > (a quoted message) were not read"
-STATUS_HEADING = "The Status choices (write one after Status:):"
-UPDATE_HEADER = "To update, extend, close or withdraw the appeal later, reply to this mail"
-EXAMPLE_HEADER = "A filled-in example of the"
+LINE_REF = N_("(line {line})")
+"""The prefix of a mark that belongs to a line not repeated in an annotated answer."""
+# The sentences of answers a member may send back (the start of a line each); every
+# language's version is recognised (see :func:`is_bot_line`).
+ANNOTATED_HEADER = N_("Your request could not be published yet.")
+ANNOTATED_NOT_REPEATED = N_("[the rest of your text, from line {line}, is not repeated here]")
+HELP_FOOTER = N_('Send "{help}" for the list of templates, or "{template} NAME" for a blank '
+                 'form.')
+BLANK_HEADER = N_("Fill in this form, keep the keys, and mail it back.")
+QUOTED_NOT_READ = N_("Lines starting with > (a quoted message) were not read; write every "
+                     "field without >")
+STATUS_HEADING = N_("The {field} choices (write one after {field}:):")
+UPDATE_HEADER = N_("To update, extend, close or withdraw the appeal later, reply to this mail: "
+                   "write one {field} below (and what it asks for) and send it.")
+EXAMPLE_HEADER = N_("A filled-in example of the {template} form: change it to your own "
+                    "request and send it here.")
+ACCEPTED = N_("Thank you. Your appeal is published as {appeal_id}.")
+ACCEPTED_HELD = N_("Thank you. Your appeal {appeal_id} is valid and waits for a moderator of "
+                   "the society before it is posted.")
+PLEASE_CHECK = N_("Please check:")
 ANSWER_LINES = (
-    ANNOTATED_HEADER,
-    "are worth a second look. Correct your text and send it again.",  # older answers
-    HELP_FOOTER, ANNOTATED_NOT_REPEATED, BLANK_HEADER, QUOTED_NOT_READ, OPTIONAL_HEADING,
-    STATUS_HEADING, UPDATE_HEADER, EXAMPLE_HEADER,
-    "Thank you. Your appeal is published as", "Thank you. Your appeal", "Please check:",
+    ANNOTATED_HEADER, HELP_FOOTER, ANNOTATED_NOT_REPEATED, BLANK_HEADER, QUOTED_NOT_READ,
+    OPTIONAL_HEADING, STATUS_HEADING, UPDATE_HEADER, EXAMPLE_HEADER, ACCEPTED, ACCEPTED_HELD,
+    PLEASE_CHECK,
 )
-"""Sentences the bot writes in its answers (the start of each line); a member who sends an
-answer back with them still in it is not held to them. :mod:`masbot.story.answers` writes
-them from here, so the two cannot drift apart."""
-ANSWER_STOP = "This is the public text, exactly as readers will see it:"
+"""Sentences the bot writes in its answers (the start of each line), as marked for the
+catalogs; a member who sends an answer back with them still in it, in any language, is not
+held to them. :mod:`masbot.story.answers` writes them from here, so the two cannot drift
+apart."""
+_OLDER_ANSWER_LINES = (
+    # English answers of earlier versions, which members may still send back.
+    "are worth a second look. Correct your text and send it again.",
+    "Send \"help\" for the list of templates", "[the rest of your text, from line",
+    "A filled-in example of the", "To update, extend, close or withdraw the appeal later",
+    "Thank you. Your appeal",
+)
+ANSWER_STOP = N_("This is the public text, exactly as readers will see it:")
 """In a quoted answer, nothing after this line is the member's: it is the published appeal."""
-_HIDDEN_COUNT = re.compile(r"^\[\d+ more problems? not listed")
 # The choices the bot lists under the update form of its answer: "funded = the goal is met".
-_CHOICE_LINE = re.compile(r"^[a-z][a-z-]{1,20}(?: or [a-z][a-z-]{1,20})? = \S")
+_CHOICE_LINE = re.compile(r"^(?!\S*[A-Z])[^\W\d_](?:[^\W\d_]|-){1,20} = \S")
 _APPEAL_TAG = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}-\d{4,}$")
 # Signatures phones and mail apps add, in the languages members write.
 _CLIENT_SIGNATURE = re.compile(
@@ -83,11 +102,72 @@ _ATTRIBUTION = re.compile(
 _QUOTE = re.compile(r"^\s*>[> ]*")
 
 
+def hidden_problems(tr: Lang, n: int) -> str:
+    """The last line of an annotated answer that lists only part of the problems."""
+    return tr.ngettext("[{n} more problem not listed: fix these first and send the text again]",
+                       "[{n} more problems not listed: fix these first and send the text again]",
+                       n)
+
+
+_HEAD_CHARS = 60
+"""How much of a long sentence identifies it: a mail app that re-wraps a quoted answer
+keeps at least this much of a line together."""
+_ANY = "\x00"  # stands for a {value} while a sentence is turned into a pattern
+
+
+def _pattern(text: str, head: bool = True) -> str:
+    """A regular expression for a sentence whose values were written as ``_ANY``: its first
+    :data:`_HEAD_CHARS` characters (cut at a space) when ``head``, else all of it."""
+    if head and len(text) > _HEAD_CHARS:
+        cut = text.rfind(" ", 0, _HEAD_CHARS)
+        text = text[:cut if cut > _HEAD_CHARS // 3 else _HEAD_CHARS]
+    return r".{1,80}?".join(re.escape(part) for part in text.split(_ANY))
+
+
+def _said(tr: Lang, sentence: str) -> str:
+    """``sentence`` in ``tr``'s language, with every value written as ``_ANY``."""
+    names = re.findall(r"\{(\w+)\}", sentence)
+    return tr._(sentence, **dict.fromkeys(names, _ANY)) if names else tr._(sentence)
+
+
+@dataclass(frozen=True)
+class _Recognisers:
+    marks: re.Pattern[str]
+    lines: re.Pattern[str]
+    stops: frozenset[str]
+
+
+@cache
+def _recognisers() -> _Recognisers:
+    """The bot's lines in every language masbot speaks, as patterns (made once)."""
+    refs, heads, stops = set(), set(map(re.escape, _OLDER_ANSWER_LINES)), set()
+    for code in lang.available():
+        tr = lang.get(code)
+        refs.add(_pattern(_said(tr, LINE_REF), head=False))
+        heads.update(_pattern(_said(tr, sentence)) for sentence in ANSWER_LINES)
+        heads.update(_pattern(hidden_problems(tr, n).replace(str(n), _ANY, 1), head=False)
+                     for n in (1, 2, 3, 5, 11, 21, 101, 1_000_000))
+        stops.add(tr._(ANSWER_STOP))
+    ordered = sorted(refs | {""}, key=len, reverse=True)
+    return _Recognisers(
+        marks=re.compile(r"^\s*(?:(?:" + "|".join(ordered) + r")\s*)?[!?] \S"),
+        lines=re.compile("|".join(sorted(heads, key=len, reverse=True))),
+        stops=frozenset(stops))
+
+
+def is_answer_stop(line: str) -> bool:
+    """True for the line of an answer after which the published appeal follows (in any
+    language's answer)."""
+    return line.strip() in _recognisers().stops
+
+
 def is_bot_line(line: str) -> bool:
-    """True for a line the bot wrote in an answer: a mark or one of its sentences."""
+    """True for a line the bot wrote in an answer, in any language it speaks: a mark or one
+    of its sentences."""
     text = line.strip()
-    return bool(_MARK.match(line) or _HIDDEN_COUNT.match(text) or _CHOICE_LINE.match(text)
-                or any(text.startswith(sentence) for sentence in ANSWER_LINES))
+    found = _recognisers()
+    return bool(found.marks.match(line) or _CHOICE_LINE.match(text)
+                or found.lines.match(text))
 
 
 def is_client_signature(line: str) -> bool:
@@ -113,8 +193,12 @@ class Note:
     """Something the parser noticed: a line it ignored or a key given twice."""
 
     line: int
-    message: str
+    message: str  # in English; a Sentence, so ``say(note.message, tr)`` gives any language's
     severity: str = "warning"  # "warning" or "error"
+
+    def text(self, tr: Lang) -> str:
+        """The note in ``tr``'s language, field names as that language writes them."""
+        return self.message.say(tr) if isinstance(self.message, Sentence) else self.message
 
 
 @dataclass
@@ -206,7 +290,7 @@ def _reading(lines: list[str], catalogue: Catalogue) -> tuple[list[str], set[int
             end = number - 1
             break
         bare = _QUOTE.sub("", line)
-        if bare.strip() == ANSWER_STOP:
+        if is_answer_stop(bare):
             # The published appeal follows: up to the end of this quote (or of the text).
             depth = _depth(line)
             stop = next((n for n in range(number + 1, len(lines) + 1)
@@ -383,8 +467,9 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
                           end_line=number)
             current = _Open(entry, [value] if value else [], inline=bool(value))
             if name in entries:
-                notes.append(Note(number, f"{name} is given twice (first on line "
-                                          f"{entries[name].line}); only the first is used", "error"))
+                notes.append(Note(number, Sentence(
+                    N_("{field} is given twice (first on line {first}); only the first is used"),
+                    field=Field(name), first=entries[name].line), "error"))
                 current.discard = True
             else:
                 entries[name] = entry
@@ -407,11 +492,14 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         current = None
         close = suggest_field(m.group(1), template, catalogue) if m else None
         if m and (seen_first_key or close):
-            notes.append(Note(number, f"'{m.group(1).strip()}' is not a field of any template"
-                              + (f" (did you mean {close}?)" if close else "")
-                              + "; this line is ignored"))
+            notes.append(Note(number, Sentence(
+                N_("'{key}' is not a field of any template (did you mean {field}?); this line "
+                   "is ignored"), key=m.group(1).strip(), field=Field(close)) if close
+                else Sentence(N_("'{key}' is not a field of any template; this line is "
+                                 "ignored"), key=m.group(1).strip())))
         elif seen_first_key:
-            notes.append(Note(number, "this line is not part of any field and is ignored"))
+            notes.append(Note(number, Sentence(
+                N_("this line is not part of any field and is ignored"))))
 
     for open_ in opened:
         if not open_.entry.section:
@@ -431,7 +519,7 @@ def parse(body: str, subject: str, catalogue: Catalogue) -> Form:
         _from_reply(entries, raw_lines, replied_to, catalogue)
     if unread_quote is not None and not (
             template is not None and template.name == "update" and replied_to):
-        notes.append(Note(unread_quote, QUOTED_NOT_READ + "; write every field without >"))
+        notes.append(Note(unread_quote, Sentence(QUOTED_NOT_READ)))
     name = entries["Template"].value.strip().casefold() if "Template" in entries else None
     if name is None and template is not None and template.name == "update" and replied_to \
             and entries:

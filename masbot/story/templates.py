@@ -38,13 +38,17 @@ from pathlib import Path
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
+from babel.lists import format_list
+
+from masbot import lang
+from masbot.lang import N_, Lang
 from masbot.story.templatefiles import COMMON, ITEM_RULES, KINDS, SECTION_KINDS, TEMPLATE, read
 from masbot.config.schema import INVALID, Problem
 from masbot.story.privacy import Rule
 
 __all__ = ["KINDS", "SECTION_KINDS", "ITEM_RULES", "FieldSpec", "Template", "TemplateError",
            "Catalogue", "normalise_key", "builtin", "load", "check_directory", "blank_form",
-           "example_form", "condition"]
+           "example_form", "condition", "or_word"]
 
 
 @dataclass(frozen=True)
@@ -333,65 +337,98 @@ def load(directory: str | os.PathLike[str] | None = None) -> Catalogue:
     return _build(docs.values(), common)
 
 
-OPTIONAL_HEADING = "Optional fields (delete any you do not need):"
-"""The line between required and optional fields of a blank form; the parser ignores it."""
-NOTES_HEADING = "What each field means (nothing after the \"-- \" line is read):"
+OPTIONAL_HEADING = N_("Optional fields (delete any you do not need):")
+"""The line between required and optional fields of a blank form; the parser ignores it
+(in every language)."""
+NOTES_HEADING = N_("What each field means (nothing after the \"-- \" line is read):")
+ENGLISH = lang.get()
 
 
 def _fillable(tpl: Template) -> list[FieldSpec]:
     return [f for f in tpl.fields if f.name != "Template" and not f.private]
 
 
-def blank_form(tpl: Template) -> str:
-    """A blank form for ``tpl`` a member can fill in on a phone: the required fields first
-    (those required for champions or when another field is given too), then the optional
-    ones under a heading, then, after a ``-- `` signature line, one line per field saying
-    what it means and every value a choice field takes.
+def blank_form(tpl: Template, tr: Lang = ENGLISH) -> str:
+    """A blank form for ``tpl`` a member can fill in on a phone, in ``tr``'s language (its
+    field names, template name and help texts): the required fields first (those required
+    for champions or when another field is given too), then the optional ones under a
+    heading, then, after a ``-- `` signature line, one line per field saying what it means
+    and every value a choice field takes.
 
     Everything after the ``-- `` line is ignored when the form is mailed back, so a member
     can reply with the whole text.
     """
+    words = tr.words
     fields = _fillable(tpl)
-    needed = [f for f in fields if _need(f) != "optional"]
-    optional = [f for f in fields if _need(f) == "optional"]
+    needed = [f for f in fields if not _optional(f)]
+    optional = [f for f in fields if _optional(f)]
 
     def key(spec: FieldSpec) -> str:
-        return f"{spec.name}:" + ("\n- " if spec.kind == "list" else "")
+        return f"{words.field_name(spec.name)}:" + ("\n- " if spec.kind == "list" else "")
 
-    form = [f"Template: {tpl.name}", *(key(f) for f in needed)]
+    form = [f"{words.field_name('Template')}: {words.template_name(tpl.name)}",
+            *(key(f) for f in needed)]
     if optional:
-        form += ["", OPTIONAL_HEADING, *(key(f) for f in optional)]
-    notes = ["-- ", f"The {tpl.name} form: {tpl.title}.", NOTES_HEADING]
-    notes += [f"{f.name} ({_need(f)}): {f.help}".rstrip(": ") for f in needed + optional]
+        form += ["", tr._(OPTIONAL_HEADING), *(key(f) for f in optional)]
+    notes = ["-- ", tr._("The {template} form: {title}.", template=words.template_name(tpl.name),
+                         title=words.template_title(tpl.name, tpl.title)),
+             tr._(NOTES_HEADING)]
+    notes += [f"{words.field_name(f.name)} ({_need(f, tr)}): "
+              f"{words.help(f.name, f.help, tpl.name)}".rstrip(": ") for f in needed + optional]
     if tpl.field("Private") is not None:
-        notes.append("Private (optional): a section for the moderators only, never published")
+        notes.append(tr._("{field} (optional): a section for the moderators only, never "
+                          "published", field=words.field_name("Private")))
     return "\n".join(form + [""] + notes) + "\n"
 
 
-def example_form(tpl: Template, today: date) -> str:
-    """The template's filled-in example (``example:`` in its file), its dates counted from
-    ``today``; a short note when the template has none."""
+def example_form(tpl: Template, today: date, tr: Lang = ENGLISH) -> str:
+    """The template's filled-in example in ``tr``'s language (the field file's, else
+    ``example:`` in the template's file), its dates counted from ``today``; a short note
+    when the template has none."""
     if isinstance(today, datetime):
         today = today.date()
-    if not tpl.example:
-        return f"Template: {tpl.name}\n(no example for this template yet: see the blank form)\n"
+    own = tr.words.templates.get(tpl.name)
+    example = own.example if own is not None and own.example else tpl.example
+    if not example:
+        return (f"{tr.words.field_name('Template')}: {tr.words.template_name(tpl.name)}\n"
+                + tr._("(no example for this template yet: see the blank form)") + "\n")
     return re.sub(r"@IN_(\d{1,3})_DAYS@",
                   lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(),
-                  tpl.example.rstrip("\n")) + "\n"
+                  example.rstrip("\n")) + "\n"
 
 
-def _need(spec: FieldSpec) -> str:
+def _optional(spec: FieldSpec) -> bool:
+    return spec.required not in (True, "champion") and not spec.required_if
+
+
+def _need(spec: FieldSpec, tr: Lang = ENGLISH) -> str:
     if spec.required is True:
-        return "required"
+        return tr._("required")
     if spec.required == "champion":
-        return "required for champions"
+        return tr._("required for champions")
     if spec.required_if:
-        return "required when " + " or ".join(condition(n, v) for n, v in spec.required_if)
-    return "optional"
+        return tr._("required when {conditions}", conditions=_or(
+            [condition(n, v, tr) for n, v in spec.required_if], tr))
+    return tr._("optional")
 
 
-def condition(name: str, values: tuple[str, ...]) -> str:
-    """``Status is closed`` / ``Goal is given``: a ``required-if`` condition in words."""
+def or_word(tr: Lang) -> str:
+    """The word for "or" between two choices in ``tr``'s language, with its spaces
+    (``" or "``, ``" o "``), from the language's list patterns (CLDR)."""
+    between = format_list(["\x00", "\x01"], style="or", locale=tr.locale)
+    return between[between.index("\x00") + 1:between.index("\x01")]
+
+
+def _or(items: list[str], tr: Lang) -> str:
+    """``a or b or c`` in ``tr``'s language."""
+    return or_word(tr).join(items)
+
+
+def condition(name: str, values: tuple[str, ...], tr: Lang = ENGLISH) -> str:
+    """``Status is closed`` / ``Goal is given``: a ``required-if`` condition in words, in
+    ``tr``'s language."""
+    field_name = tr.words.field_name(name)
     if "*" in values:
-        return f"{name} is given"
-    return f"{name} is {' or '.join(values)}"
+        return tr._("{field} is given", field=field_name)
+    return tr._("{field} is {values}", field=field_name,
+                values=_or([tr.words.value(name, v) for v in values], tr))
