@@ -286,7 +286,8 @@ def _reader_answer(appeal_id: str, ctx: Context, tr: Lang) -> str:
     if ctx.site_url:
         base = ctx.site_url if ctx.site_url.endswith("/") else ctx.site_url + "/"
         own = appeal_id.startswith(ctx.society_id + "-") if ctx.society_id else False
-        lines.append(tr._("Its page: {url}", url=f"{base}appeals/{appeal_id}/") if own
+        page = f"{base}appeals/{appeal_id}/"
+        lines.append(tr._("Its page: {url}", url=page) if own
                      else tr._("The society's appeals: {url}", url=base))
     return "\n\n".join(lines) + "\n"
 
