@@ -15,6 +15,7 @@ from email.utils import format_datetime
 
 from masbot import lang
 from masbot.lang import Lang
+from masbot.lang.sentence import Sentence
 from masbot.appeal.canonical import Appeal
 from masbot.story.templates import (Catalogue, Template, blank_form, builtin, example_form,
                                     or_word)
@@ -22,7 +23,7 @@ from masbot.story.form import (ACCEPTED, ACCEPTED_HELD, ANNOTATED_HEADER, ANNOTA
                                ANSWER_STOP, BLANK_HEADER, EXAMPLE_HEADER, HELP_FOOTER, LINE_REF,
                                PLEASE_CHECK, STATUS_HEADING, UPDATE_HEADER, Form,
                                hidden_problems)
-from masbot.story.validate import Validation
+from masbot.story.validate import Issue, Validation
 
 ENGLISH = lang.get()
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
@@ -121,12 +122,21 @@ def accepted(appeal: Appeal, update_key: str, validation: Validation, *, held: b
     lines = [tr._(ACCEPTED_HELD if held else ACCEPTED, appeal_id=appeal.appeal_id), ""]
     if validation.warnings:
         lines.append(tr._(PLEASE_CHECK))
-        lines += [f"? {w}" for w in validation.warnings]
+        lines += [f"? {issue_text(w, tr)}" for w in validation.warnings]
         lines.append("")
     lines += update_form(appeal.appeal_id, update_key, catalogue, tr)
     lines += ["", tr._(ANSWER_STOP), ""]
     lines += appeal.canonical_text().rstrip("\n").split("\n")
     return f"[{appeal.appeal_id}] {appeal.title}", "\n".join(lines) + "\n"
+
+
+def issue_text(issue: Issue, tr: Lang = ENGLISH) -> str:
+    """How an answer states ``issue``: ``str(issue)``, with a sentence of the form parser's
+    (a :class:`~masbot.lang.sentence.Sentence`) said in ``tr``'s language."""
+    if isinstance(issue.message, Sentence):
+        where = f"{tr.words.field_name(issue.field)}: " if issue.field else ""
+        return where + issue.message.say(tr)
+    return str(issue)
 
 
 MAX_MARKS = 60
@@ -152,7 +162,7 @@ def annotated(form: Form, validation: Validation, tr: Lang = ENGLISH) -> str:
         if id(issue) not in shown:
             continue
         mark = "!" if issue.severity == "error" else "?"
-        text = f"{mark} {issue}"
+        text = f"{mark} {issue_text(issue, tr)}"
         if issue.line is None:
             loose.append(text)
         else:
