@@ -124,8 +124,26 @@ def mail(body: str, subject: str = "hola") -> bytes:
             + body.replace("\n", "\r\n")).encode("utf-8")
 
 
+def in_spanish(form: str) -> str:
+    """A form written with the canonical keys, as a Spanish speaker writes it: the field
+    file's field names, template names and choice values."""
+    words, out = ES.words, []
+    for line in form.split("\n"):
+        key, sep, value = line.partition(": ")
+        if not sep and line.endswith(":") and " " not in line:
+            key, sep, value = line[:-1], ":", ""
+        if sep and CATALOGUE.canonical_key(key) == key:
+            if key == "Template":
+                value = words.template_name(value)
+            elif value:
+                value = words.value(key, value)
+            line = f"{words.field_name(key)}:{' ' if value else ''}{value}"
+        out.append(line)
+    return "\n".join(out)
+
+
 NEEDED = (NOW + timedelta(days=20)).date().isoformat()
-SOLICITUD = f"""Template: bail
+SOLICITUD = in_spanish(f"""Template: bail
 Title: Que Sam vuelva a casa antes del lunes
 Filed-By: champion
 Relation: compañera de casa
@@ -146,7 +164,7 @@ pacífica contra los desalojos y sigue en la cárcel porque no puede pagar la fi
 Funds-Use:
 - 2500 USD para la fianza
 How-To-Help: Done en el enlace y comparta este llamado.
-"""
+""")
 
 
 def request_verdict() -> classify.Request:
@@ -174,7 +192,7 @@ def answer_of(plan: flow.Plan) -> flow.Answer:
 
 # --- the answers classification gives --------------------------------------------------------
 
-@pytest.mark.parametrize("body", ["help", "ayuda", "template", "template nada", "hola, ¿qué tal?"])
+@pytest.mark.parametrize("body", ["ayuda", "Plantilla", "plantilla nada", "hola, ¿qué tal?"])
 def test_help_and_not_a_request_in_spanish(body):
     verdict = run(mail(body))
     assert verdict.answer_body and verdict.answer_subject
@@ -182,10 +200,17 @@ def test_help_and_not_a_request_in_spanish(body):
     assert_spanish(verdict.answer_subject + "\n" + verdict.answer_body, own=body)
 
 
+def test_a_command_in_english_is_answered_in_english_in_a_spanish_society():
+    verdict = run(mail("help"))
+    assert verdict.language == "en"
+    assert verdict.answer_subject == f"How to ask {SOCIETY_NAME} for help"
+
+
 @pytest.mark.parametrize("name", CATALOGUE.names())
 def test_blank_forms_and_examples_in_spanish(name):
-    blank = run(mail(f"template {name}"))
-    example = run(mail(f"template {name} example"))
+    spanish = ES.words.template_name(name)
+    blank = run(mail(f"plantilla {spanish}"))
+    example = run(mail(f"plantilla {spanish} ejemplo"))
     assert isinstance(blank, classify.BlankForm) and isinstance(example, classify.BlankForm)
     for verdict in (blank, example):
         assert_spanish(verdict.answer_subject + "\n" + verdict.answer_body)
@@ -230,7 +255,7 @@ def test_an_annotated_answer_in_spanish_with_every_part():
     repeated (with their line numbers) and more problems than one answer lists."""
     long_title = "Que Sam vuelva a casa " * 1200
     unknown = "".join(f"Clave{n}: algo\n" for n in range(80))
-    body = f"Template: bail\nTitle: {long_title}\n{unknown}"
+    body = in_spanish(f"Template: bail\nTitle: {long_title}\n") + unknown
     verdict = run(mail(body, "[bail] Sam"))
     assert isinstance(verdict, classify.Invalid)
     text = verdict.answer_body
@@ -278,8 +303,9 @@ def _original(key: str) -> AppealRecord:
                         flow.key_hash_of(key), "relay", "(signed)", appeals.fields_json(appeal))
 
 
-UPDATE = ("Template: update\nRefers-To: ANYTOWN-2026-0001\nUpdate-Key: k3y-k3y-k3y\n"
-          "Status: funded\nStop-Sharing: yes\nNote: La fianza está pagada. ¡Gracias a todas!\n")
+UPDATE = in_spanish("Template: update\nRefers-To: ANYTOWN-2026-0001\nUpdate-Key: k3y-k3y-k3y\n"
+                    "Status: funded\nStop-Sharing: yes\n"
+                    "Note: La fianza está pagada. ¡Gracias a todas!\n")
 
 
 @pytest.mark.parametrize("key, rules", [("k3y-k3y-k3y", ()), ("k3y-k3y-k3y", (HOLD,)),
@@ -366,7 +392,8 @@ def test_a_refusal_is_logged_in_english_and_said_in_spanish():
 # --- a Spanish answer sent back --------------------------------------------------------------
 
 def _spanish_annotated() -> tuple[str, str]:
-    body = SOLICITUD.replace("Bail: 2500 USD\n", "").replace("Title: ", "Tittle: ")
+    bail, title = (ES.words.field_name(name) for name in ("Bail", "Title"))
+    body = SOLICITUD.replace(f"{bail}: 2500 USD\n", "").replace(f"{title}: ", "Tittle: ")
     verdict = run(mail(body, "[bail] Sam"))
     assert isinstance(verdict, classify.Invalid)
     return body, verdict.answer_body
@@ -409,8 +436,9 @@ def test_a_reply_quoting_a_spanish_annotated_answer_is_read_without_the_marks():
     assert [n.line for n in form.notes] == [n.line + _offset(annotated, original)
                                             for n in again.notes]
     # The same answer mailed back unquoted, with the two mistakes corrected.
-    fixed = annotated.replace("Tittle: ", "Title: ").replace(
-        "Location: Anytown, OR\n", "Location: Anytown, OR\nBail: 2500 USD\n")
+    title, location, bail = (ES.words.field_name(name) for name in ("Title", "Location", "Bail"))
+    fixed = annotated.replace("Tittle: ", f"{title}: ").replace(
+        f"{location}: Anytown, OR\n", f"{location}: Anytown, OR\n{bail}: 2500 USD\n")
     verdict = run(mail(fixed, "Re: [bail] Sam"))
     assert isinstance(verdict, classify.Request), verdict.answer_body
     assert verdict.validation.values["Title"] == "Que Sam vuelva a casa antes del lunes"
@@ -425,7 +453,7 @@ def _offset(annotated: str, original: str) -> int:
 def test_a_spanish_update_reply_quoting_the_published_appeal_reads_only_the_update():
     accepted = answer_of(flow.route(request_verdict(), society(),
                                     flow.RequestFacts(NOW, number=1, update_key="k3y-k3y"))).body
-    reply = ("Status: funded\nStop-Sharing: yes\n\nEl lunes, Anytown escribió:\n"
+    reply = (in_spanish("Status: funded\nStop-Sharing: yes") + "\n\nEl lunes, Anytown escribió:\n"
              + "".join(f"> {line}\n" for line in accepted.split("\n")))
     form = story.parse(reply, "Re: [ANYTOWN-2026-0001] Que Sam vuelva", CATALOGUE)
     assert form.template_name == "update"
