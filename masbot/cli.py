@@ -125,23 +125,30 @@ def _answer_language(args: argparse.Namespace, config) -> str:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from masbot import lang
     from masbot.story import answers
     from masbot.story import templates as forms
-    catalogue, _ = _catalogue(args)
+    catalogue, config = _catalogue(args)
     if catalogue is None:
         return USAGE
+    tr = lang.get(_answer_language(args, config))
     if not args.name:
-        print(answers.help_text(catalogue, "The society"), end="")
+        society = config.society.name if config else tr._("The society")
+        print(answers.help_text(catalogue, society, tr=tr), end="")
         return OK
     tpl = catalogue.template(args.name)
     if tpl is None:
         print(f"masbot: no template '{args.name}'; known: {', '.join(catalogue.names())}",
               file=sys.stderr)
         return USAGE
+    if not getattr(args, "lang", None):  # "masbot template fianza": the name's language
+        spelled = catalogue.template_spellings.get(forms.normalise_key(args.name))
+        if spelled and len(spelled[1]) == 1:
+            tr = lang.get(next(iter(spelled[1])))
     if getattr(args, "example", False):
-        print(forms.example_form(tpl, datetime.now(timezone.utc).date()), end="")
+        print(forms.example_form(tpl, datetime.now(timezone.utc).date(), tr=tr), end="")
         return OK
-    print(forms.blank_form(tpl), end="")
+    print(forms.blank_form(tpl, tr=tr), end="")
     return OK
 
 

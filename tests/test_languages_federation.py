@@ -16,7 +16,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-from federation import Federation, Router, members_of
+from federation import Federation, Router
 from harness.openpgp import extract_signed, sqop_inline_verify, sqop_verify
 from masbot import lang
 from masbot.appeal import canonical
@@ -89,8 +89,8 @@ async def test_a_spanish_society_relays_only_spanish_appeals_with_spanish_labels
     sanjuan = fed.add("sanjuan", Path(gpg_home().path))
     fed.router = Router(fed.members)
     fed.router.start()
-    fed.write_config("anytown", {"sanjuan": "out"})
-    fed.write_config("sanjuan", {"anytown": "in"}, SPANISH_ONLY)
+    fed.write_config("anytown", {"sanjuan": "send"})
+    fed.write_config("sanjuan", {"anytown": "receive"}, SPANISH_ONLY)
     config = sanjuan.dir / "config.yaml"
     config.write_text(config.read_text().replace("  id: SANJUAN\n",
                                                  "  id: SANJUAN\n  language: es\n"))
@@ -102,10 +102,14 @@ async def test_a_spanish_society_relays_only_spanish_appeals_with_spanish_labels
     finally:
         await fed.stop()
         fed.router.stop()
+    for member in (anytown, sanjuan):
+        assert member.task is not None and member.task.done()
+        assert member.task.exception() is None and member.task.result() == 0, \
+            (member.name, (member.dir / "masbot.log").read_text()[-3000:])
 
-    local = fed.router.delivered[members_of("anytown")]
+    local = fed.router.delivered["anytown"]
     assert len(local) == 2, [title(p) for p in local]
-    spanish = fed.router.delivered[members_of("sanjuan")]
+    spanish = fed.router.delivered["sanjuan"]
     assert [title(p) for p in spanish] == [
         t for t in map(title, local) if "Ana" in t], "San Juan takes the Spanish appeal alone"
     post = spanish[0]
@@ -114,8 +118,10 @@ async def test_a_spanish_society_relays_only_spanish_appeals_with_spanish_labels
     signed, signature = extract_signed(post)
     assert sqop_verify(signature, signed, sanjuan.key).ok
     inner = clearsigned(post)
-    assert sqop_inline_verify(inner, anytown.key).ok
-    appeal = canonical.parse(inner.decode())
+    verified, text, _ = sqop_inline_verify(inner, anytown.key)
+    assert verified, text
+    appeal = canonical.parse((text.decode() if isinstance(text, bytes) else text)
+                             .replace("\r\n", "\n"))
     assert appeal.get("Language") == "es"
     assert appeal.get("Bail-Return") == "fund", "choice values are canonical for every partner"
     assert b"\nHow-To-Help:" in inner.replace(b"\r\n", b"\n")
