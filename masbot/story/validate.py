@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
-from typing import Callable
+from typing import Callable, Iterable
 
 from babel.lists import format_list
 
 from masbot import lang
 from masbot.lang import Lang
+from masbot.lang.words import Words
 from masbot.story import checks
 from masbot.story import names
 from masbot.story import privacy
@@ -132,13 +133,13 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", fold(text))
 
 
-def spellings(field_name: str, allowed: tuple[str, ...]) -> list[tuple[str, str]]:
+def spellings(field_name: str, allowed: tuple[str, ...], vocabularies: Iterable[Words] = ()
+              ) -> list[tuple[str, str]]:
     """(spelling, canonical value) for each value of ``allowed``: the value itself and how
-    every language masbot speaks writes it (``representante`` for ``champion``); a field
-    without values (``Template``) takes template names."""
+    every language masbot speaks (and each of ``vocabularies``) writes it (``representante``
+    for ``champion``); for ``Template`` the values are template names."""
     out = [(v, v) for v in allowed]
-    for code in lang.available():
-        words = lang.get(code).words
+    for words in [*(lang.get(code).words for code in lang.available()), *vocabularies]:
         for v in allowed:
             spelled = words.value(field_name, v) if field_name != "Template" \
                 else words.template_name(v)
@@ -147,17 +148,20 @@ def spellings(field_name: str, allowed: tuple[str, ...]) -> list[tuple[str, str]
     return out
 
 
-def choice_value(text: str, allowed: tuple[str, ...], field_name: str = "") -> str | None:
+def choice_value(text: str, allowed: tuple[str, ...], field_name: str = "",
+                 vocabularies: Iterable[Words] = ()) -> str | None:
     """The value of ``allowed`` that ``text`` means, or None.
 
     Case, accents, hyphens, underscores, spaces and punctuation do not count ("Job loss",
     "job_loss." mean ``job-loss``); with ``field_name``, any language's spelling of a value
-    counts as the value ("representante" is ``champion``). Failing that, the one value whose
+    counts as the value ("representante" is ``champion``), and so does the spelling of each
+    of ``vocabularies`` (the member's language). Failing that, the one value whose
     words all appear in the text ("car crash" means ``crash``, "the fund" means ``fund``).
     Two values that fit equally are no match: the member is asked.
     """
     words = _words(text)
-    pairs = spellings(field_name, allowed) if field_name else [(v, v) for v in allowed]
+    pairs = spellings(field_name, allowed, vocabularies) if field_name \
+        else [(v, v) for v in allowed]
     exact = [v for spelled, v in pairs if _words(spelled) == words]
     if exact:
         return exact[0]
@@ -170,7 +174,8 @@ def choice_value(text: str, allowed: tuple[str, ...], field_name: str = "") -> s
 
 def _choice(spec: FieldSpec, text: str, ctx: _Context) -> checks.Result:
     allowed = spec.values or tuple(ctx.catalogue.names())
-    value = choice_value(text, allowed, spec.name if spec.values else "Template")
+    value = choice_value(text, allowed, spec.name if spec.values else "Template",
+                         (ctx.tr.words,))
     if value is None:
         tr = ctx.tr
         shown = [tr.words.value(spec.name, v) if spec.values else tr.words.template_name(v)
@@ -307,7 +312,7 @@ def _required(spec: FieldSpec, template: Template, form: Form, champion: bool, t
     for name, values in spec.required_if:
         given = re.sub(r"[\s_]+", "-", form.value(name).casefold())
         if given and "*" not in values:
-            given = choice_value(given, values, name) or given
+            given = choice_value(given, values, name, (tr.words,)) or given
         if not given or not ("*" in values or given in values):
             continue
         field_name = tr.words.field_name(name)
@@ -321,12 +326,12 @@ def _required(spec: FieldSpec, template: Template, form: Form, champion: bool, t
     return None
 
 
-def _template_named(name: str, catalogue: Catalogue) -> Template | None:
+def _template_named(name: str, catalogue: Catalogue, tr: Lang) -> Template | None:
     """The template ``name`` stands for, in any language masbot speaks ("fianza": bail)."""
     found = catalogue.template(name)
     if found is not None:
         return found
-    canonical = choice_value(name, tuple(catalogue.names()), "Template")
+    canonical = choice_value(name, tuple(catalogue.names()), "Template", (tr.words,))
     return catalogue.template(canonical) if canonical else None
 
 
@@ -344,7 +349,7 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
     now = now or datetime.combine(today, time(0), tzinfo=timezone.utc)
     issues: list[Issue] = [Issue(n.message, n.line, None, n.severity) for n in form.notes]
     name = form.template_name
-    template = _template_named(name, catalogue) if name else None
+    template = _template_named(name, catalogue, tr) if name else None
     guessed = None if template is not None or name else guess_template(form, catalogue)
     key = tr.words.field_name("Template")
     if guessed is not None:
@@ -366,8 +371,8 @@ def validate(form: Form, catalogue: Catalogue, today: date, now: datetime | None
 
     result = Validation(template)
     ctx = _Context(today, now, catalogue, result.values, set(), tr)
-    champion = choice_value(form.value("Filed-By"), ("self", "champion"),
-                            "Filed-By") == "champion"
+    champion = choice_value(form.value("Filed-By"), ("self", "champion"), "Filed-By",
+                            (tr.words,)) == "champion"
     for spec in template.fields:
         entry = form.entries.get(spec.name)
         if spec.name == "Template":
