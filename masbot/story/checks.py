@@ -190,13 +190,13 @@ def amount(text: str, *, tr: Lang = EN) -> Result:
     value = _decimal(m.group("num"))
     if not codes:
         if symbol == "$" and value is not None and value > 0:
-            return original, [tr._("$ is used by several currencies: write the code, like {amount} "
-                               "USD or {amount} CAD", amount=_shown(value))]
+            return original, [tr._("$ is used by several currencies: write the code, like "
+                                   "{amount} USD or {amount} CAD", amount=_shown(value))]
         return original, [tr._("add the ISO 4217 currency code, like 2500 USD")]
     currency = codes.pop()
     if currency in NOT_MONEY or pycountry.currencies.get(alpha_3=currency) is None:
-        return original, [tr._("{currency} is not an ISO 4217 currency code (USD, EUR, MXN, ...)",
-                           currency=currency)]
+        return original, [tr._("{currency} is not an ISO 4217 currency code (USD, EUR, MXN, "
+                               "...)", currency=currency)]
     if value is None:
         return original, [tr._("write the amount with digits, like 2500 or 2500.50")]
     if value <= 0 or value >= Decimal("1e9"):
