@@ -148,6 +148,9 @@ tenants tenant workers worker neighbors neighbours friends families legal defens
 calle avenida plaza parque barrio colonia comité fondo iglesia escuela fianza fianzas valle
 asociación asociacion centro cooperativa sindicato red colectivo coalición coalicion fundación
 fundacion universidad clínica clinica biblioteca parroquia comunidad comedor albergue
+vecinos vecinas unidos unidas inquilinos inquilinas trabajadoras familias amigos amigas
+defensa brigada frente movimiento alianza asamblea círculo proyecto casa colectiva
+organización red migrante migrantes
 """.split())
 # Common words that are capitalised at the start of a sentence or in a Title Case title.
 COMMON = frozenset("""
@@ -183,6 +186,8 @@ nuestra nuestros nuestras este esta estos estas ese esa al es son fue era está 
 que como cuando donde porque pero más muy ya no sí gracias ayuda ayúdanos ayudar favor
 fianza libertad casa familia amigo amiga vecino vecina hermano hermana madre padre hijo
 hija esposo esposa compañero compañera desde hasta antes después hoy mañana ayer semana
+somos hola estamos necesitamos pedimos apoyo urgente ayúdenos apoyen donen comparta
+compartan
 """.split())
 CALENDAR = frozenset("""
 january february march april may june july august september october november december
@@ -230,6 +235,19 @@ def _key(word: str) -> str:
     """The comparison form of a word: case-folded, without accents ("María" is "maria")."""
     folded = unicodedata.normalize("NFD", word.casefold().replace("’", "'"))
     return "".join(ch for ch in folded if not unicodedata.combining(ch))
+
+
+def _folded(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(_key(w) for w in words)
+
+
+# The lists above are written with their accents ("señora", "comité", "está"); words are
+# compared by _key, without them.
+FIRST_NAMES, AMBIGUOUS, SURNAMES = _folded(FIRST_NAMES), _folded(AMBIGUOUS), _folded(SURNAMES)
+LOWER_AMBIGUOUS, PLACE_PREFIXES = _folded(LOWER_AMBIGUOUS), _folded(PLACE_PREFIXES)
+TITLES, HONORIFICS, ORG_WORDS = _folded(TITLES), _folded(HONORIFICS), _folded(ORG_WORDS)
+COMMON, CALENDAR, PARTICLES = _folded(COMMON), _folded(CALENDAR), _folded(PARTICLES)
+_PLACE_PREPOSITIONS, _PERSON_VERBS = _folded(_PLACE_PREPOSITIONS), _folded(_PERSON_VERBS)
 
 
 def is_first_name(word: str) -> bool:

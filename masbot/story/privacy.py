@@ -42,8 +42,13 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from masbot.story import names
+from masbot import lang
+from masbot.lang import Lang, N_
+from masbot.story import localwords, names
 from masbot.story.checks import STREET
+from masbot.story.localwords import fold
+
+EN = lang.get()
 
 
 class Finding(NamedTuple):
@@ -57,26 +62,41 @@ class Finding(NamedTuple):
     check: str = ""  # the name of the check that objected
 
 
+# Month names of every language masbot speaks (Babel's), besides the English spellings.
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b|"
+          + localwords.month_pattern())
 _BIRTH = re.compile(
     r"\bd\.?o\.?b\b\.?"
     r"|\bdate\s+of\s+birth\b|\bbirth\s*date\b"
     r"|\bbirth\s*day\s*(?:is|was|[:=-])?\s*(?:on\s+)?(?:the\s+)?(?:\d|" + _MONTH + r")"
-    r"|\bborn(?:\s*:)?\s+(?:on\s+|in\s+)?(?:the\s+)?(?:\d|" + _MONTH + r")",
+    r"|\bborn(?:\s*:)?\s+(?:on\s+|in\s+)?(?:the\s+)?(?:\d|" + _MONTH + r")"
+    # "fecha de nacimiento", "nacida el 5 de mayo", "nació en 1990", "su cumpleaños es el 3"
+    r"|\bfecha\s+(?:de\s+)?nac(?:imiento\b|\.)|\bf\.\s*(?:de\s+)?nac(?:imiento\b|\.)"
+    r"|\bnac(?:id[oa]s?|i[oó]|ieron|imos|iste|[ií])\b(?:\s*:)?\s+(?:el\s+|en\s+|un\s+|la\s+)?"
+    r"(?:d[ií]a\s+)?(?:\d|" + _MONTH + r")"
+    r"|\bcumplea[nñ]os\s*(?:es|era|fue|ser[aá]|[:=-])?\s*(?:el\s+)?(?:d[ií]a\s+)?(?:\d|"
+    + _MONTH + r")",
     re.IGNORECASE,
 )
 
 # Words after which any number is an identifier of the person.
 _STRONG = (r"booking|docket|inmate|prisoner|detainee|alien(?:\s+registration)?|a-?file"
-           r"|a-number|a\s*#|permanent\s+resident(?:\s+card)?|green\s+card|uscis|subject\s+id")
+           r"|a-number|a\s*#|permanent\s+resident(?:\s+card)?|green\s+card|uscis|subject\s+id"
+           # "número de caso", "nº de expediente", "expediente", "registro de extranjero"
+           r"|(?:n[uú]mero|n[uú]m\.?|n\.?\s?º|no\.)\s+de\s+(?:caso|causa|expediente|reserva"
+           r"|registro|fichaje|recluso|reclusa|preso|presa|interno|interna|detenido|detenida"
+           r"|extranjero|identificaci[oó]n|a\b)"
+           r"|expediente|registro\s+de\s+extranjero|tarjeta\s+de\s+residen(?:cia|te)"
+           r"|causa\s+penal|carpeta\s+de\s+investigaci[oó]n|averiguaci[oó]n\s+previa")
 # Words that are also ordinary words: a number must be marked as one (no., #) or look like a
 # reference (letters or separators in it), so "in case 1000 people share" passes.
-_WEAK = r"case|jail|court|file"
-_QUALIFIER = r"(?:\s*(?:no\b\.?|nr\b\.?|num(?:ber)?\b\.?|n°|#|id\b))"
+_WEAK = (r"case|jail|court|file|caso|causa|c[aá]rcel|juzgado|tribunal|corte|archivo|reo|rea"
+         r"|preso|presa|detenid[oa]|reclus[oa]")
+_QUALIFIER = r"(?:\s*(?:no\b\.?|nr\b\.?|num(?:ber)?\b\.?|n°|#|id\b|n[uú]m(?:ero)?\b\.?|n\.?\s?º))"
 _NUMBER = r"[A-Za-z]{0,4}[-:/.]?\d[A-Za-z0-9:/.-]*"
 _CASE_NUMBER = re.compile(
-    rf"\b(?P<kw>{_STRONG}|{_WEAK})(?P<q>{_QUALIFIER}?)(?:\s+(?:is|was))?\s*[:#]?\s*"
+    rf"\b(?P<kw>{_STRONG}|{_WEAK})(?P<q>{_QUALIFIER}?)(?:\s+(?:is|was|es|era|fue))?\s*[:#]?\s*"
     rf"(?P<num>{_NUMBER})",
     re.IGNORECASE,
 )
@@ -86,7 +106,9 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _A_NUMBER = re.compile(r"\bA\s*#?\s*-?\s*\d{3}[- ]?\d{3}[- ]?\d{3}\b|\bA-?\d{8}\b")
 _SSN = re.compile(
     r"\b\d{3}(?P<sep>[- .])\d{2}(?P=sep)\d{4}\b"
-    r"|\b(?:ssn|social security (?:number|no\b\.?|#))(?: (?:is|was))? ?[:#]? ?\d[\d -]{7,}",
+    r"|\b(?:ssn|social security (?:number|no\b\.?|#))(?: (?:is|was))? ?[:#]? ?\d[\d -]{7,}"
+    r"|\b(?:n[uú]mero de seguro social|seguro social (?:n[uú]m(?:ero)?\b\.?|no\b\.?|#|n\.?\s?º))"
+    r"(?: (?:es|era|fue))? ?[:#]? ?\d[\d -]{7,}",
     re.IGNORECASE,
 )
 
@@ -188,12 +210,16 @@ _IMMIGRATION = re.compile(
 # Jail and court support: a capitalised name right after an arrest word ("arrestee Jordan
 # Lee", "arrested: Jordan") or right before one ("Jordan Lee was arrested").
 _ARREST = (r"(?i:arrestees?|arrested|detainees?|detained|defendants?|in custody|locked up"
-           r"|charged)")
-_NAME = r"[A-Z][a-z'’-]+(?: [A-Z][a-z'’.-]*){0,3}"  # at most four words: linear time
+           r"|charged|arrestad[oa]s?|detenid[oa]s?|acusad[oa]s?|imputad[oa]s?|encarcelad[oa]s?"
+           r"|procesad[oa]s?|bajo custodia)")
+_UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
+_NAME = rf"[{_UPPER}][{_LOWER}'’-]+(?: [{_UPPER}][{_LOWER}'’.-]*){{0,3}}"  # four words: linear
 _NAME_AFTER = re.compile(rf"\b{_ARREST}\b[:,]? (?:(?i:is|are|was|were|named|called|including"
-                         rf"|include|incl\.) )?(?P<name>{_NAME})")
+                         rf"|include|incl\.|es|son|fue|fueron|llamad[oa]s?|de nombre"
+                         rf"|incluyendo|incluye|entre ell[oa]s) )?(?P<name>{_NAME})")
 _NAME_BEFORE = re.compile(rf"(?P<name>{_NAME}) (?i:was|were|got|is|are|has been|have been"
-                          rf"|had been) {_ARREST}\b")
+                          rf"|had been|fue|fueron|est[aá]|est[aá]n|estaba|estaban|ha sido"
+                          rf"|han sido|hab[ií]a sido|sigue|siguen|qued[oó]|quedaron) {_ARREST}\b")
 _NOT_NAMES = frozenset(
     """a an the we they he she it i you our their his her all everyone anyone someone people
     protesters comrades friends folks neighbours neighbors students workers members organisers
@@ -201,7 +227,16 @@ _NOT_NAMES = frozenset(
     today tomorrow tonight yesterday monday tuesday wednesday thursday friday saturday sunday
     january february march april may june july august september october november december
     court county jail police please come bring after before and or but so if when while
-    one two three four five six seven eight nine ten dozens""".split()
+    one two three four five six seven eight nine ten dozens
+    el la los las un una unos unas nosotros nosotras ellos ellas el ella yo usted ustedes
+    nuestro nuestra nuestros nuestras su sus mi mis todos todas alguien amigo amiga amigos
+    amigas companero companera companeros companeras vecino vecina vecinos vecinas
+    manifestantes estudiantes trabajadores trabajadoras miembros personas gente en de del por
+    para desde hoy manana ayer anoche esta este corte carcel policia tribunal juzgado por favor
+    venga vengan traiga traigan despues antes y o pero si cuando mientras uno dos tres cuatro
+    cinco seis siete ocho nueve diez docenas lunes martes miercoles jueves viernes sabado
+    domingo enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre
+    noviembre diciembre""".split()
 )
 # Legal defence: the story tells the alleged events, or repeats the police's account.
 _NARRATED = re.compile(
@@ -211,7 +246,20 @@ _NARRATED = re.compile(
     r"|ran from|fought|bit|spat)\b"
     r"|\b(?:the\s+)?(?:police|cops|officers?|prosecutors?|prosecution|district attorney)\s+"
     r"(?:say|says|said|claim|claims|claimed|allege|alleges|alleged|accuse|accused)\b"
-    r"|\baccording to\s+(?:the\s+)?(?:police|prosecutors?|prosecution|charges|police report)\b",
+    r"|\baccording to\s+(?:the\s+)?(?:police|prosecutors?|prosecution|charges|police report)\b"
+    # "él lanzó", "ellos rompieron", "la policía dice", "según la fiscalía"
+    r"|\b(?:yo|nosotr[oa]s|[ée]l|ella|ellos|ellas)\s+(?:(?:supuestamente|presuntamente|solo"
+    r"|luego|entonces)\s+)?(?:lanz[oó]|lanc[eé]|lanzaron|lanzamos|golpe[oóeé]|golpearon"
+    r"|golpeamos|romp[ií]|rompi[oó]|rompieron|rompimos|pate[oóeé]|patearon|empuj[oóeé]"
+    r"|empujaron|rob[oóeé]|robaron|dispar[oóeé]|dispararon|apu[nñ]al[oóeé]|apu[nñ]alaron"
+    r"|atac[oó]|ataqu[eé]|atacaron|agred[ií]|agredi[oó]|agredieron|da[nñ][oóeé]|da[nñ]aron"
+    r"|pint[oóeé]|pintaron|resist[ií]|resisti[oó]|resistieron|hu[ií]|huy[oó]|huyeron"
+    r"|quem[oóeé]|quemaron|mordi[oó]|escupi[oó]|pele[oó]|pelearon)\b"
+    r"|\b(?:la\s+|los\s+)?(?:polic[ií]as?|fiscal[ií]a|fiscal|agentes|oficiales)\s+(?:dice|dicen"
+    r"|dijo|dijeron|afirma|afirman|asegura|aseguran|alega|alegan|acusa|acusan|sostiene"
+    r"|sostienen)\b"
+    r"|\bseg[uú]n\s+(?:la\s+|el\s+|los\s+)?(?:polic[ií]a|fiscal[ií]a|fiscal|cargos"
+    r"|informe\s+policial|acusaci[oó]n)\b",
     re.IGNORECASE,
 )
 _QUOTE = re.compile(r'"[^"]{1,2000}"|“[^”]{1,2000}”|„[^“”]{1,2000}[“”]|«[^»]{1,2000}»')
@@ -251,7 +299,7 @@ def _arrestee_names(text: str) -> Iterator[str]:
     for pattern in (_NAME_AFTER, _NAME_BEFORE):
         for m in pattern.finditer(text):
             words = m.group("name").split()
-            while words and words[0].casefold().strip(".,") in _NOT_NAMES:
+            while words and fold(words[0]).strip(".,") in _NOT_NAMES:
                 words.pop(0)
             if words:
                 yield " ".join(words)
@@ -272,9 +320,11 @@ def _quotes(text: str) -> Iterator[str]:
 class Check:
     """A scan over the public text: what it finds, what it tells the member, and when it runs.
 
-    ``message`` may name the text found as ``{match}``. ``unless``: a (field, value) the form
-    can give to turn the check off (``Medical-Details-OK: yes``); ``only_if``: the check runs
-    only when that field has one of these values.
+    ``message`` is a catalog sentence (marked with ``N_``, translated when it is told); it
+    may name the text found as ``{match}``, and the field and value that turn the check off
+    as ``{field}`` and ``{value}``. ``unless``: a (field, value) the form can give to turn
+    the check off (``Medical-Details-OK: yes``); ``only_if``: the check runs only when that
+    field has one of these values.
     """
 
     find: Callable[[str], Iterator[str]]
@@ -289,39 +339,49 @@ class Check:
             return False
         return not self.only_if or str(flags.get(self.only_if[0], "")) in self.only_if[1]
 
-    def run(self, texts: Iterable[tuple[str, str]]) -> list[Finding]:
-        """Every finding in ``(field, text)`` pairs.
+    def told(self, match: str, tr: Lang = EN) -> str:
+        """The message about ``match``, in ``tr``'s language."""
+        field, value = self.unless or ("", "")
+        return tr._(self.message, match=match, field=tr.words.field_name(field),
+                    value=tr.words.value(field, value))
+
+    def run(self, texts: Iterable[tuple[str, str]], tr: Lang = EN) -> list[Finding]:
+        """Every finding in ``(field, text)`` pairs, told in ``tr``'s language.
 
         Runs of spaces and line breaks become one space first: the patterns then never
         backtrack over long whitespace, and a number split over two lines is still found.
         """
-        return [Finding(name, self.message.format(match=match), match, self.severity)
+        return [Finding(name, self.told(match, tr), match, self.severity)
                 for name, text in texts for match in self.find(" ".join(text.split()))]
 
 
 CHECKS: dict[str, Check] = {
-    "no-birth-dates": Check(_birth_dates, "remove the date of birth: it is never published"),
+    "no-birth-dates": Check(_birth_dates, N_("remove the date of birth: it is never published")),
     "no-case-numbers": Check(
-        _case_numbers, "remove the booking, docket, case or alien number: it is never published"),
-    "no-ssn": Check(_ssns, "remove what looks like a social security number: it is never published"),
+        _case_numbers,
+        N_("remove the booking, docket, case or alien number: it is never published")),
+    "no-ssn": Check(
+        _ssns, N_("remove what looks like a social security number: it is never published")),
     "no-street-addresses": Check(
-        _street_addresses, "remove the street address ('{match}'): give the town only"),
+        _street_addresses, N_("remove the street address ('{match}'): give the town only")),
     "medical-details": Check(
-        _medical, "'{match}' is medical detail: publish it only with Medical-Details-OK: yes "
-                  "(the person agreed), or leave it out", unless=("Medical-Details-OK", "yes")),
-    "minors": Check(_minors, "this mentions a child ('{match}'): never publish a child's name, "
-                             "age or school", "warning"),
+        _medical, N_("'{match}' is medical detail: publish it only with {field}: {value} "
+                     "(the person agreed), or leave it out"),
+        unless=("Medical-Details-OK", "yes")),
+    "minors": Check(_minors, N_("this mentions a child ('{match}'): never publish a child's "
+                                "name, age or school"), "warning"),
     "no-arrestee-names": Check(
-        _arrestee_names, "do not name arrestees in a support post ('{match}'): write 'our "
-                         "friend' or leave the name out",
+        _arrestee_names, N_("do not name arrestees in a support post ('{match}'): write 'our "
+                            "friend' or leave the name out"),
         only_if=("Kind", ("jail-support", "court-support"))),
     "narrated-events": Check(
-        _narrated, "this seems to tell the alleged events ('{match}'): anything published can "
-                   "be used in court; describe the person and the need, and ask the lawyer",
+        _narrated, N_("this seems to tell the alleged events ('{match}'): anything published "
+                      "can be used in court; describe the person and the need, and ask the "
+                      "lawyer"),
         "warning"),
     "quotes-need-consent": Check(
-        _quotes, "a quote is only published with Quote-Consent: yes (the person quoted "
-                 "approved these words)", unless=("Quote-Consent", "yes")),
+        _quotes, N_("a quote is only published with {field}: {value} (the person quoted "
+                    "approved these words)"), unless=("Quote-Consent", "yes")),
 }
 CROSS_CHECKS = frozenset({"goal-or-date-when-extended"})
 """Checks across fields that :mod:`masbot.story.validate` runs itself."""
@@ -330,17 +390,18 @@ KNOWN_CHECKS = frozenset(CHECKS) | CROSS_CHECKS
 
 
 def lint(check_names: Iterable[str], texts: list[tuple[str, str]],
-         flags: Mapping[str, object] | None = None) -> list[Finding]:
+         flags: Mapping[str, object] | None = None, *, tr: Lang = EN) -> list[Finding]:
     """Run the named checks over ``(field, text)`` pairs; unknown check names are skipped.
 
-    ``flags`` are the form's public values, for checks that depend on another field.
-    Returns every finding, in check order, then field order, then position.
+    ``flags`` are the form's public values, for checks that depend on another field; the
+    messages are in ``tr``'s language. Returns every finding, in check order, then field
+    order, then position.
     """
     findings: list[Finding] = []
     for name in check_names:
         check = CHECKS.get(name)
         if check and check.applies(flags or {}):
-            findings.extend(f._replace(check=name) for f in check.run(texts))
+            findings.extend(f._replace(check=name) for f in check.run(texts, tr))
     return findings
 
 
@@ -370,45 +431,83 @@ class Rule:
         return dict(self.levels).get(consent, "refuse")
 
 
-_FOUND = {
-    "full-names": "'{match}' looks like a full name",
-    "other-names": "'{match}' is a name beyond the published name{alias}",
-    "police-claims": "'{match}' repeats what police or prosecutors claim",
-    "minors": "'{match}' mentions a child",
-    "minor-ages": "'{match}' gives a child's age",
-    "medical-details": "'{match}' is medical detail",
-    "immigration-status": "'{match}' tells someone's immigration status",
-}
-_DO = {
-    "refuse": {"full-names": "publish a first name, alias or initials only",
-               "other-names": "use the published name or leave the name out",
-               "medical-details": "leave it out, or add Medical-Details-OK: yes when the "
-                                  "person agreed to publish it",
-               "": "leave it out"},
-    "warn": {"minors": "check that no child's name, age or school is given",
-             "minor-ages": "leave the age out unless the parent agreed to it",
-             "": "publish it only if the person agreed to exactly this"},
-}
+def _found(rule: str, match: str, alias: str, tr: Lang) -> str:
+    """The sentence saying what rule ``rule`` found."""
+    if rule == "full-names":
+        return tr._("'{match}' looks like a full name.", match=match)
+    if rule == "other-names" and alias:
+        return tr._("'{match}' is a name beyond the published name '{alias}'.", match=match,
+                    alias=alias)
+    if rule == "other-names":
+        return tr._("'{match}' is a name beyond the published name.", match=match)
+    if rule == "police-claims":
+        return tr._("'{match}' repeats what police or prosecutors claim.", match=match)
+    if rule == "minors":
+        return tr._("'{match}' mentions a child.", match=match)
+    if rule == "minor-ages":
+        return tr._("'{match}' gives a child's age.", match=match)
+    if rule == "medical-details":
+        return tr._("'{match}' is medical detail.", match=match)
+    return tr._("'{match}' tells someone's immigration status.", match=match)
+
+
+def _advice(rule: Rule, level: str, consent: str, tr: Lang) -> str:
+    """The sentence saying what to do under this ``consent`` class, at this ``level``."""
+    field = tr.words.field_name("Consent")
+    shown = tr.words.value("Consent", consent)
+    flag, yes = rule.unless or ("Medical-Details-OK", "yes")
+    flag_field, flag_value = tr.words.field_name(flag), tr.words.value(flag, yes)
+    self_ = consent == "self"
+    if level == "refuse" and rule.name == "full-names":
+        return tr._("As you file for yourself, publish a first name, alias or initials only.") \
+            if self_ else tr._("With {field}: {consent}, publish a first name, alias or initials "
+                               "only.", field=field, consent=shown)
+    if level == "refuse" and rule.name == "other-names":
+        return tr._("As you file for yourself, use the published name or leave the name out.") \
+            if self_ else tr._("With {field}: {consent}, use the published name or leave the "
+                               "name out.", field=field, consent=shown)
+    if level == "refuse" and rule.name == "medical-details":
+        return tr._("As you file for yourself, leave it out, or add {flag}: {yes} when the "
+                    "person agreed to publish it.", flag=flag_field, yes=flag_value) \
+            if self_ else tr._("With {field}: {consent}, leave it out, or add {flag}: {yes} "
+                               "when the person agreed to publish it.", field=field,
+                               consent=shown, flag=flag_field, yes=flag_value)
+    if level == "refuse":
+        return tr._("As you file for yourself, leave it out.") if self_ else tr._(
+            "With {field}: {consent}, leave it out.", field=field, consent=shown)
+    if rule.name == "minors":
+        return tr._("As you file for yourself, check that no child's name, age or school is "
+                    "given.") if self_ else tr._(
+            "With {field}: {consent}, check that no child's name, age or school is given.",
+            field=field, consent=shown)
+    if rule.name == "minor-ages":
+        return tr._("As you file for yourself, leave the age out unless the parent agreed to "
+                    "it.") if self_ else tr._(
+            "With {field}: {consent}, leave the age out unless the parent agreed to it.",
+            field=field, consent=shown)
+    return tr._("As you file for yourself, publish it only if the person agreed to exactly "
+                "this.") if self_ else tr._(
+        "With {field}: {consent}, publish it only if the person agreed to exactly this.",
+        field=field, consent=shown)
+
+
 _TEXT_FINDERS: dict[str, Callable[[str], Iterator[str]]] = {
     "police-claims": _claims, "minors": _minors, "minor-ages": _minor_ages,
     "medical-details": _medical, "immigration-status": _immigration,
 }
 
 
-def _consent_words(consent: str) -> str:
-    return "As you file for yourself" if consent == "self" else f"With Consent: {consent}"
-
-
 def apply_rules(rules: Iterable[Rule], consent: str, texts: list[tuple[str, str]],
                 name_texts: list[tuple[str, str]], alias: str = "", known: Iterable[str] = (),
-                flags: Mapping[str, object] | None = None) -> list[Finding]:
+                flags: Mapping[str, object] | None = None, *, tr: Lang = EN) -> list[Finding]:
     """Run the template's privacy ``rules`` for this ``consent`` class.
 
     ``texts`` are every public free-text ``(field, text)``; ``name_texts`` those where a
     person's name must not appear (not the fields that name a fund, a voucher or an
     office). ``alias`` is the Name-To-Publish; ``known`` are words of the form's place and
     organisation fields. A rule whose ``unless`` field has its value in ``flags`` is off.
-    Each finding's message says what was found, what to do under this consent, and why.
+    Each finding's message says, in ``tr``'s language, what was found, what to do under this
+    consent, and why (the rule's ``why``, or its translation in the language's field file).
     """
     flags = flags or {}
     known = tuple(known)
@@ -419,8 +518,8 @@ def apply_rules(rules: Iterable[Rule], consent: str, texts: list[tuple[str, str]
                                 == rule.unless[1].casefold()):
             continue
         severity = "error" if level == "refuse" else "warning"
-        advice = _DO[level].get(rule.name, _DO[level][""])
-        tail = f". {_consent_words(consent)}, {advice}. Why: {' '.join(rule.why.split())}"
+        advice = _advice(rule, level, consent, tr)
+        why = tr._("Why: {why}", why=" ".join(tr.words.why(rule.name, rule.why).split()))
         for field_name, text in (name_texts if rule.name.endswith("names") else texts):
             flat = " ".join(text.split())
             if rule.name.endswith("names"):
@@ -429,7 +528,6 @@ def apply_rules(rules: Iterable[Rule], consent: str, texts: list[tuple[str, str]
             else:
                 found = list(_TEXT_FINDERS[rule.name](flat))
             for match in found:
-                head = _FOUND[rule.name].format(
-                    match=match, alias=f" '{alias}'" if alias else "")
-                findings.append(Finding(field_name, head + tail, match, severity, rule.name))
+                message = " ".join((_found(rule.name, match, alias, tr), advice, why))
+                findings.append(Finding(field_name, message, match, severity, rule.name))
     return findings
