@@ -357,7 +357,7 @@ def _form(msg: Inbound, ctx: Context) -> Verdict | None:
         return NotARequest("no form fields found",
                            Reply(answers.reply_subject(msg.subject, tr._("How to ask for help")),
                                  body), language=tr.code)
-    validation = validate(form, ctx.catalogue, ctx.today)
+    validation = validate(form, ctx.catalogue, ctx.today, tr=tr)
     if not validation.ok:
         errors = len(validation.errors)
         return Invalid(f"form has {errors} error{'s' if errors != 1 else ''}",
