@@ -235,3 +235,33 @@ def test_check_config_says_when_the_society_language_has_no_catalog(tmp_path, gp
         result = masbot("check-config", "-c", str(files.config))
         assert result.returncode == 0, result.stderr.decode()
         assert (b"answers and notices are in English" in result.stdout) == note, language
+
+
+def test_template_and_validate_speak_the_language_asked_for(tmp_path):
+    from masbot import lang
+    es = lang.get("es").words
+    form = masbot("template", "--lang", "es", "bail").stdout.decode()
+    assert form.startswith(f"{es.field_name('Template')}: {es.template_name('bail')}\n")
+    assert f"\n{es.field_name('How-To-Help')}:" in form and "How-To-Help" not in form
+    assert masbot("template", es.template_name("bail")).stdout.decode() == form, \
+        "a Spanish template name asks for the Spanish form"
+    bad = tmp_path / "solicitud.txt"
+    bad.write_text(f"{es.field_name('Template')}: {es.template_name('bail')}\n"
+                   f"{es.field_name('Title')}: Ayuda para Ana\n", encoding="utf-8")
+    result = masbot("validate", "--lang", "es", str(bad))
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    answer = result.stdout.decode()
+    assert f"! {es.field_name('Held-At')}:" in answer and " required" not in answer
+    english = tmp_path / "request.txt"
+    english.write_text("Template: bail\nTitle: Help Ana\nStory:\nAna was arrested at the "
+                       "march on Saturday and she cannot pay the bail that was set for her.\n",
+                       encoding="utf-8")
+    assert "! Held-At: this field is required" in masbot(
+        "validate", "--lang", "es", str(english)).stdout.decode(), \
+        "a request written in English is answered in English"
+    english.write_text("Template: bail\nTitle: Help Ana\n", encoding="utf-8")
+    assert f"! {es.field_name('Held-At')}:" in masbot(
+        "validate", "--lang", "es", str(english)).stdout.decode(), \
+        "the canonical keys alone do not tell: the society's language answers"
+    refused = masbot("validate", "--lang", "xx", str(english))
+    assert refused.returncode == 2 and b"masbot does not speak 'xx'" in refused.stderr

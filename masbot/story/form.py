@@ -397,15 +397,15 @@ def _canonical_values(entries: dict[str, Entry], catalogue: Catalogue) -> list[f
 
 def _language(votes: list[frozenset[str]], entries: dict[str, Entry]) -> str | None:
     """The language the member wrote in: the one most of the field names, template name and
-    choice values they used belong to; when those are the canonical (English) ones, which a
-    member may have copied from any appeal, the language of their own text when it clearly
-    is another; None when nothing tells."""
+    choice values they used belong to. The canonical (English) spellings do not tell: they
+    are the format every signed appeal uses, which a member may have copied from any appeal,
+    so then the language of their own text decides, and None when it does not tell either
+    (the society's language answers)."""
     by_words = _most_voted(votes)
     if by_words not in (None, lang.DEFAULT):
         return by_words
-    prose = lang.of_text("\n".join(e.value for e in entries.values() if e.section or
-                                   len(e.value) > 40))
-    return prose if prose not in (None, lang.DEFAULT) else by_words
+    return lang.of_text("\n".join(e.value for e in entries.values()
+                                  if e.section or len(e.value) > 40))
 
 
 def _most_voted(votes: list[frozenset[str]]) -> str | None:
