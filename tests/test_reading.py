@@ -155,8 +155,9 @@ def _reading_variant(content: bytes, old: bytes, new: bytes) -> bytes:
     (b'Content-Type: text/html; charset="utf-8"', b'Content-Type: text/plain; charset="utf-8"',
      "two text/plain"),
     (b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable'
-     b'\r\n\r\nBond', b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: '
-     b'quoted-printable\r\n\r\nBond', "HTML only"),
+     b'\r\nContent-Language: en\r\n\r\nBond', b'Content-Type: text/html; charset="utf-8"\r\n'
+     b'Content-Transfer-Encoding: quoted-printable\r\nContent-Language: en\r\n\r\nBond',
+     "HTML only"),
     (b'Content-Type: text/html; charset="utf-8"', b'Content-Type: text/html; charset="latin-1"',
      "another charset"),
 ])
