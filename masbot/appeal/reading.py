@@ -80,6 +80,7 @@ def summary(appeal: Appeal, page: view.Page,
     rows.append((tr._("How to help"), page.share_help))
     donate = appeal.get("Donate", ())
     if isinstance(donate, tuple) and donate and appeal.status == "open":
+        # TRANSLATORS: a label before the donation links: "Give: https://…"
         rows.append((tr._("Give"), " · ".join(donate)))
     return [(label, value) for label, value in rows if value]
 

@@ -34,10 +34,17 @@ HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medica
 """Fields shown elsewhere on the page (heading, facts line, status note) or not at all."""
 SECTIONS = frozenset({"Story", "How-To-Help", "Other-Needs", "Safety", "Why", "Script", "Body",
                       "Lede", "About", "Update", "Funds-Report", "Note"})
-LABELS = {"Update": N_("Update"), "Funds-Report": N_("How the money was used"),
-          "Redirect-To": N_("Give here instead"), "Name-To-Publish": N_("For"),
-          "Start": N_("Starts"), "End": N_("Ends"), "Target-Phone": N_("Phone"),
-          "Target-Email": N_("Email")}
+LABELS = {
+    # TRANSLATORS: a heading over the latest news of an appeal (what its filer wrote).
+    "Update": N_("Update"),
+    "Funds-Report": N_("How the money was used"),
+    "Redirect-To": N_("Give here instead"),
+    # TRANSLATORS: a label before the (only) name an appeal publishes: "For: Sam R."
+    "Name-To-Publish": N_("For"),
+    # TRANSLATORS: labels of a gathering's start and end time.
+    "Start": N_("Starts"), "End": N_("Ends"),
+    # TRANSLATORS: labels of the phone number and email address readers call or write to.
+    "Target-Phone": N_("Phone"), "Target-Email": N_("Email")}
 """Reader labels that say more than the field's name; a language's field file may give its
 own label for the field, else the catalog translates these."""
 STATUS_NOTES = {
@@ -61,11 +68,13 @@ SHARE_NOTES = {
     "postponed": N_("Postponed; new details to follow."),
 }
 """What a share text says instead of "how to help" once the appeal has changed."""
+# TRANSLATORS: an appeal's status in running text ("Status: funded"); an appeal is a "llamado".
 STATUS_VALUES = {"open": N_("open"), "funded": N_("funded"), "redirected": N_("redirected"),
                  "closed": N_("closed"), "withdrawn": N_("withdrawn"),
                  "cancelled": N_("cancelled"), "postponed": N_("postponed"),
                  "expired": N_("expired")}
 """A status as a value in running text or a "Status:" row."""
+# TRANSLATORS: an appeal's status on a badge ("FUNDED"); an appeal is a "llamado".
 STATUS_WORDS = {"open": N_("Open"), "funded": N_("Funded"), "redirected": N_("Redirected"),
                 "closed": N_("Closed"), "withdrawn": N_("Withdrawn"),
                 "cancelled": N_("Cancelled"), "postponed": N_("Postponed"),
