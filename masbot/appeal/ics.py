@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timezone
 
 from masbot.story import when
-from masbot.appeal import view
+from masbot.appeal import formats, view
 from masbot.appeal.canonical import Appeal
 from masbot.appeal.view import check_url
 from masbot.lang import Lang
@@ -104,10 +104,10 @@ def event(appeal: Appeal, *, url: str | None = None, proof: tuple[str, ...] = ()
     span = _span(appeal)
     if span is None:
         return None
-    tr = tr or view.language_of(appeal)
+    tr = tr or formats.language_of(appeal)
     start, end = span
     tag = str(appeal.get("Language", ""))
-    text = f";LANGUAGE={tag}" if view.LANGUAGE_TAG.fullmatch(tag) else ""
+    text = f";LANGUAGE={tag}" if formats.LANGUAGE_TAG.fullmatch(tag) else ""
     props = [
         ("UID", _uid(appeal)),
         ("SEQUENCE", str(max(0, appeal.revision - 1))),

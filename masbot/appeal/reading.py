@@ -5,7 +5,7 @@ inside the signed content (see :mod:`masbot.post.build`): the title, who needs w
 help, the deadline and the permalink, on the first screen; then the whole appeal; then how to
 check it. They are rendered from the canonical appeal that the posting society verified (or
 wrote), never copied from another society's post, in the appeal's language
-(:func:`masbot.appeal.view.language_of`).
+(:func:`masbot.appeal.formats.language_of`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import html as _html
 from dataclasses import dataclass
 
-from masbot.appeal import canonical, render, view
+from masbot.appeal import canonical, formats, render, view
 from masbot.appeal.canonical import Appeal
 from masbot.lang import Lang
 from masbot.signing.armor import FormatError, parse_clearsigned
@@ -76,7 +76,7 @@ def summary(appeal: Appeal, page: view.Page,
     for names in (WHO, WHAT):
         rows += _first(page, names)
     when = _first(page, WHEN)
-    rows += when or [(tr._("Open until"), view.day_text(tr, appeal.expires))]
+    rows += when or [(tr._("Open until"), formats.day_text(tr, appeal.expires))]
     rows.append((tr._("How to help"), page.share_help))
     donate = appeal.get("Donate", ())
     if isinstance(donate, tuple) and donate and appeal.status == "open":
@@ -205,7 +205,7 @@ def appeal_of(clearsigned: str, catalogue: Catalogue | None = None) -> Appeal | 
 def reading(clearsigned: str, proof: Proof, *, url: str | None = None,
             catalogue: Catalogue | None = None, language: str | None = None) -> Reading:
     """Both reading parts of the appeal in ``clearsigned``, in its language (``language``,
-    the society's, when the appeal names none; see :func:`view.language_of`). A text that is
+    the society's, when the appeal names none; see :func:`formats.language_of`). A text that is
     no appeal is shown as it was signed, without its armor."""
     appeal = appeal_of(clearsigned, catalogue)
     if appeal is None:
@@ -215,8 +215,8 @@ def reading(clearsigned: str, proof: Proof, *, url: str | None = None,
             body = clearsigned
         return Reading(body, "<!DOCTYPE html>\n<html><body><pre>" + _html.escape(body)
                        + "</pre></body></html>\n")
-    tr = view.language_of(appeal, language)
-    tag = view.tag_of(appeal, tr)
+    tr = formats.language_of(appeal, language)
+    tag = formats.tag_of(appeal, tr)
     try:
         return Reading(text(appeal, proof, url=url, catalogue=catalogue, tr=tr),
                        html(appeal, proof, url=url, catalogue=catalogue, tr=tr), tag)

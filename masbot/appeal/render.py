@@ -13,7 +13,7 @@ Pure functions, no I/O beyond reading the Jinja2 templates shipped in ``masbot/t
 * :func:`kit` -- all of them by file name, for an archive.
 
 The page layout comes from :mod:`masbot.appeal.view`; this module only turns it into text,
-in the appeal's language (each function takes ``tr``, default :func:`view.language_of` the
+in the appeal's language (each function takes ``tr``, default :func:`formats.language_of` the
 appeal).
 """
 
@@ -29,7 +29,7 @@ import jinja2
 import nh3
 
 from masbot.appeal import ics as ical
-from masbot.appeal import view
+from masbot.appeal import formats, view
 from masbot.appeal.canonical import Appeal
 from masbot.lang import Lang
 from masbot.story.templates import Catalogue
@@ -69,11 +69,11 @@ def proof_rows(appeal: Appeal, url: str | None, proof: Proof | None,
                tr: Lang | None = None) -> list[tuple[str, str]]:
     """(label, value) rows every piece of the kit carries: which appeal, which revision, its
     status and expiry, where it lives and who signed it; in the words of ``tr``."""
-    tr = tr or view.language_of(appeal)
+    tr = tr or formats.language_of(appeal)
     # TRANSLATORS: a label; the signed text writes the same value after "Appeal-ID:".
     rows = [(tr._("Appeal-ID"), appeal.appeal_id), (tr._("Revision"), str(appeal.revision)),
-            (tr._("Status"), view.status_value(tr, appeal.status)),
-            (tr._("Expires"), view.day_text(tr, appeal.expires))]
+            (tr._("Status"), formats.status_value(tr, appeal.status)),
+            (tr._("Expires"), formats.day_text(tr, appeal.expires))]
     if url:
         rows.append((tr._("Permalink"), url))
     if proof is not None:
@@ -173,7 +173,7 @@ def markdown(appeal: Appeal, *, url: str | None = None,
              tr: Lang | None = None) -> str:
     """The appeal as Markdown, then how to check it: the proof rows and, with ``proof``, the
     clearsigned text in a fenced block. ``url``: where the appeal is published, if anywhere."""
-    tr = tr or view.language_of(appeal)
+    tr = tr or formats.language_of(appeal)
     page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
     text = _environment("md").get_template("appeal.md.j2").render(page=page, **_words(tr))
     body = re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
@@ -188,7 +188,7 @@ def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None 
     """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event
     microdata for gatherings; sanitised, so nothing but the emitted markup survives. It ends
     with how to check it and, with ``proof``, the clearsigned text in a ``<pre>``."""
-    tr = tr or view.language_of(appeal)
+    tr = tr or formats.language_of(appeal)
     page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
     raw = _environment("html").get_template(page.html_template).render(
         page=page, proof_rows=proof_rows(appeal, url, proof, tr),
@@ -244,7 +244,7 @@ def share_text(appeal: Appeal, *, url: str | None = None,
 def ics(appeal: Appeal, *, url: str | None = None, proof: Proof | None = None,
         tr: Lang | None = None) -> str | None:
     """An iCalendar file (one VEVENT) for a gathering or a call-in window, else None."""
-    tr = tr or view.language_of(appeal)
+    tr = tr or formats.language_of(appeal)
     return ical.event(appeal, url=url, proof=tuple(
         f"{label}: {value}" for label, value in proof_rows(appeal, url, proof, tr)), tr=tr)
 
@@ -257,7 +257,7 @@ def kit(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None =
     carry the clearsigned text. ``share.txt`` is the text to post (at most
     :data:`SHARE_MAX` characters), a blank line, then those lines. All in the words of
     ``tr`` (default: the appeal's language)."""
-    tr = tr or view.language_of(appeal)
+    tr = tr or formats.language_of(appeal)
     check = "\n".join(f"{label}: {value}"
                       for label, value in proof_rows(appeal, url, proof, tr))
     files = {"appeal.md": markdown(appeal, url=url, catalogue=catalogue, proof=proof, tr=tr),

@@ -5,10 +5,10 @@ heading, a status note, a line of facts, then blocks in template order (consecut
 fields grouped into one list of rows; sections as paragraphs; lists as items). Nothing here
 escapes anything: each rendering escapes for its own format.
 
-Readers see an appeal in its language (:func:`language_of`): field labels and choice values
-from the language's field file (``tr.words``), every fixed sentence from its catalog, and
-dates, times and amounts as its locale writes them (:func:`local_formats`). The canonical text
-keeps the values exactly as the member wrote them; only what readers see is formatted.
+Readers see an appeal in its language (:func:`~masbot.appeal.formats.language_of`): field
+labels and choice values from the language's field file (``tr.words``), every fixed sentence
+from its catalog, and dates, times and amounts as its locale writes them
+(:mod:`masbot.appeal.formats`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
 
 import phonenumbers
-from babel.dates import format_date, format_time
 
 from masbot import lang
 from masbot.lang import N_, Lang
 from masbot.story import when
 from masbot.appeal.canonical import ENDS_NOW, Appeal
+from masbot.appeal.formats import (amount_text, clock_text, issued_day_text, language_of,
+                                   local_formats, moment_text, status_value, tag_of)
 from masbot.story.templates import Catalogue, FieldSpec, builtin
 
 HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medical-Details-OK",
@@ -68,18 +68,6 @@ SHARE_NOTES = {
     "postponed": N_("Postponed; new details to follow."),
 }
 """What a share text says instead of "how to help" once the appeal has changed."""
-# TRANSLATORS: an appeal's status in running text ("Status: funded"); an appeal is a "llamado".
-STATUS_VALUES = {"open": N_("open"), "funded": N_("funded"), "redirected": N_("redirected"),
-                 "closed": N_("closed"), "withdrawn": N_("withdrawn"),
-                 "cancelled": N_("cancelled"), "postponed": N_("postponed"),
-                 "expired": N_("expired")}
-"""A status as a value in running text or a "Status:" row."""
-# TRANSLATORS: an appeal's status on a badge ("FUNDED"); an appeal is a "llamado".
-STATUS_WORDS = {"open": N_("Open"), "funded": N_("Funded"), "redirected": N_("Redirected"),
-                "closed": N_("Closed"), "withdrawn": N_("Withdrawn"),
-                "cancelled": N_("Cancelled"), "postponed": N_("Postponed"),
-                "expired": N_("Expired")}
-"""A status as a badge or a heading word."""
 CHOICE_WORDS = {
     ("Bail-Return", "fund"): N_("Returned bail stays with the fund for the next person"),
     ("Bail-Return", "donors"): N_("Returned bail goes back to the donors"),
@@ -97,84 +85,6 @@ EVENT_STATUS = {"cancelled": "https://schema.org/EventCancelled",
                 "postponed": "https://schema.org/EventPostponed"}
 _URL = re.compile(r"https://[^\s\x00-\x1f\x7f<>\"'`\\]+")
 _ITEM = re.compile(r"^[-*•]\s+(.*)$")
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?) ([A-Z]{3})")
-LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
-"""A language tag safe to write into a lang attribute, a header or a parameter."""
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def language_of(appeal: Appeal, default: str | None = None) -> Lang:
-    """The language readers see ``appeal`` in: its ``Language:`` tag, else ``default`` (the
-    society's language, when the caller has it), else English. A tag masbot does not speak
-    is shown in English."""
-    return lang.get(str(appeal.get("Language", "")) or default)
-
-
-def tag_of(appeal: Appeal, tr: Lang) -> str:
-    """The language of ``appeal`` shown in ``tr``, as an HTML ``lang`` or a
-    ``Content-Language``: the appeal's own tag (``es-MX``) when it carries a well-formed one,
-    else the language of the labels (``tr.code``)."""
-    tag = str(appeal.get("Language", ""))
-    return tag if LANGUAGE_TAG.fullmatch(tag) else tr.code
-
-
-def local_formats(tr: Lang) -> bool:
-    """Whether readers of ``tr`` see dates, times and amounts as its locale writes them
-    (``5 de diciembre de 2026``, ``1500 US$``). English, the source language, shows them as
-    the canonical text writes them (``2026-12-05``, ``1500 USD``), as it always has."""
-    return tr.code != lang.DEFAULT
-
-
-def day_text(tr: Lang, day: date) -> str:
-    """A date as readers of ``tr`` read it."""
-    return tr.date(day) if local_formats(tr) else day.isoformat()
-
-
-def moment_text(tr: Lang, moment: datetime) -> str:
-    """A date and time of day, with the weekday, in ``moment``'s own time zone (which the
-    renderings name after it)."""
-    if not local_formats(tr):
-        return human_time(moment)
-    clock = format_time(moment, format="short", tzinfo=moment.tzinfo, locale=tr.locale)
-    return f"{format_date(moment.date(), format='full', locale=tr.locale)}, {clock}"
-
-
-def clock_text(tr: Lang, moment: datetime) -> str:
-    """The time of day alone (the end of a window on its start's day)."""
-    if not local_formats(tr):
-        return f"{moment:%H:%M}"
-    return format_time(moment, format="short", tzinfo=moment.tzinfo, locale=tr.locale)
-
-
-def issued_text(tr: Lang, moment: datetime) -> str:
-    """When a revision was issued, to the minute, in UTC."""
-    moment = moment.astimezone(timezone.utc)
-    if not local_formats(tr):
-        return f"{moment:%Y-%m-%d %H:%M} UTC"
-    return tr.datetime(moment)
-
-
-def amount_text(tr: Lang, value: str) -> str:
-    """An amount the canonical text writes ``1500 USD``, as readers of ``tr`` read it; any
-    other value as it is."""
-    m = _AMOUNT.fullmatch(value)
-    if m is None or not local_formats(tr):
-        return value
-    try:
-        return tr.amount(Decimal(m.group(1)), m.group(2))
-    except (InvalidOperation, ValueError):
-        return value
-
-
-def status_value(tr: Lang, status: str) -> str:
-    """A status as a value in running text (``funded``, ``financiado``)."""
-    return tr._(STATUS_VALUES[status]) if status in STATUS_VALUES else status
-
-
-def status_word(tr: Lang, status: str) -> str:
-    """A status as a badge (``Funded``, ``Financiado``)."""
-    return tr._(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 @dataclass(frozen=True)
@@ -256,12 +166,6 @@ class Page:
         """The page's language as an HTML ``lang`` or a ``Content-Language`` (see
         :func:`tag_of`)."""
         return tag_of(self.appeal, self.tr)
-
-
-def human_time(moment: datetime) -> str:
-    """``Sat 28 Nov 2026, 18:00`` (English names, whatever the locale)."""
-    return (f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} "
-            f"{moment.year}, {moment:%H:%M}")
 
 
 def label(tr: Lang, name: str, spec: FieldSpec | None = None) -> str:
@@ -497,8 +401,7 @@ def page(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None 
     if appeal.status in ENDED:
         link = str(appeal.get("Redirect-To", "")) or None
     tags = appeal.get("Tags", ())
-    published_text = (tr.date(issued.date()) if local_formats(tr)
-                      else f"{issued.day} {_MONTHS[issued.month - 1]} {issued.year}")
+    published_text = issued_day_text(tr, issued.date())
     return Page(
         appeal=appeal, title=appeal.title or appeal.appeal_id,
         location=str(appeal.get("Location", "")), language=str(appeal.get("Language", "")),

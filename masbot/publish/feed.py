@@ -9,7 +9,7 @@ from __future__ import annotations
 from feedgen.feed import FeedGenerator
 
 from masbot import lang
-from masbot.appeal import render, view
+from masbot.appeal import formats, render
 from masbot.publish.model import Entry, Revision
 from masbot.publish.pages import linked, markup
 from masbot.story.templates import Catalogue
@@ -54,7 +54,7 @@ def atom(*, society: str, society_id: str, fingerprint: str, base: str,
         appeal = revision.appeal
         page = f"{base}appeals/{entry.slug}/"
         txt = f"{page}{revision.txt_name}"
-        words = view.language_of(appeal, language)
+        words = formats.language_of(appeal, language)
         fe = fg.add_entry()
         fe.id(_tag(entry.origin, revision))
         title = appeal.title or appeal.appeal_id
@@ -63,7 +63,7 @@ def atom(*, society: str, society_id: str, fingerprint: str, base: str,
                              appeal_id=appeal.appeal_id, revision=appeal.revision))
         else:
             fe.title(words._("{title} [{status}] ({appeal_id}, revision {revision})",
-                             title=title, status=view.status_value(words, appeal.status),
+                             title=title, status=formats.status_value(words, appeal.status),
                              appeal_id=appeal.appeal_id, revision=appeal.revision))
         fe.author({"name": entry.origin_name})
         fe.published(appeal.issued)

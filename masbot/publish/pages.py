@@ -2,7 +2,7 @@
 
 The index and the check page are in the society's language (:attr:`SiteInfo.language`); each
 appeal's page, its frame included, is in the appeal's language
-(:func:`masbot.appeal.view.language_of`), so a reader who follows a link to it reads one
+(:func:`masbot.appeal.formats.language_of`), so a reader who follows a link to it reads one
 language. Templates write every sentence as ``_("...")``; a sentence with a link or a bit of
 markup in it names the markup as a ``{placeholder}`` (:func:`markup`, :func:`linked`), so the
 translation is escaped and only masbot's own tags are inserted.
@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from masbot import lang
-from masbot.appeal import render, view
+from masbot.appeal import formats, render, view
 from masbot.lang import N_, Lang
 from masbot.publish.model import Entry, ordered
 from masbot.story.templates import Catalogue
@@ -79,10 +79,10 @@ def _environment() -> jinja2.Environment:
 
 def _words(tr: Lang) -> dict[str, object]:
     """What a template needs to speak and write dates in ``tr``."""
-    return {"_": tr._, "ngettext": tr.ngettext, "day": lambda d: view.day_text(tr, d),
-            "status_word": lambda s: view.status_word(tr, s),
-            "status_value": lambda s: view.status_value(tr, s),
-            "issued": lambda moment: view.issued_text(tr, moment)}
+    return {"_": tr._, "ngettext": tr.ngettext, "day": lambda d: formats.day_text(tr, d),
+            "status_word": lambda s: formats.status_word(tr, s),
+            "status_value": lambda s: formats.status_value(tr, s),
+            "issued": lambda moment: formats.issued_text(tr, moment)}
 
 
 def _render(name: str, **values: object) -> bytes:
@@ -92,7 +92,7 @@ def _render(name: str, **values: object) -> bytes:
 def _tag_if_other(entry: Entry, site_tag: str) -> str:
     """The appeal's language tag when it differs from the page's, else ""."""
     tag_ = str(entry.current.appeal.get("Language", ""))
-    if not view.LANGUAGE_TAG.fullmatch(tag_) or tag_.casefold() == site_tag.casefold():
+    if not formats.LANGUAGE_TAG.fullmatch(tag_) or tag_.casefold() == site_tag.casefold():
         return ""
     return tag_
 
@@ -114,12 +114,12 @@ def appeal(site: SiteInfo, entry: Entry, today: date, *, permalink: str | None,
     revisions and the repost kit; in ``tr`` (default: the appeal's language, else the
     society's)."""
     current = entry.current.appeal
-    tr = tr or view.language_of(current, site.language)
+    tr = tr or formats.language_of(current, site.language)
     page = view.page(current, url=permalink, catalogue=catalogue, tr=tr)
     state = entry.state(today)
     return _render(
         "site-appeal.html.j2", site=site, root="../../", entry=entry, page=page,
-        lang_tag=page.lang_tag, state=state, state_word=view.status_word(tr, state),
+        lang_tag=page.lang_tag, state=state, state_word=formats.status_word(tr, state),
         earlier=list(reversed(entry.revisions[:-1])), kit=sorted(kit),
         kit_words={name: tr._(words) for name, words in KIT_WORDS.items()},
         share=kit["share.txt"].strip(), permalink=permalink,

@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Protocol
 
-from masbot.appeal import render, view
+from masbot.appeal import formats, render
 from masbot.publish import feed, model, pages
 from masbot.publish.files import write_atomic
 from masbot.store import AppealRecord
@@ -134,7 +134,7 @@ class Site:
             out[base / "origin-key.asc"] = entry.origin_key.encode("ascii")
         proof = render.Proof(entry.current.signed_text, entry.origin, entry.origin_name,
                              f"{s.base_url}check.html" if s.base_url else None)
-        tr = view.language_of(entry.current.appeal, s.language)
+        tr = formats.language_of(entry.current.appeal, s.language)
         kit = render.kit(entry.current.appeal, url=permalink, catalogue=self.catalogue,
                          proof=proof, tr=tr)
         for name, text in kit.items():
