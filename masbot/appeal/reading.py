@@ -67,8 +67,7 @@ def _first(page: view.Page, names: tuple[str, ...]) -> list[tuple[str, str]]:
     return []
 
 
-def summary(appeal: Appeal, page: view.Page,
-            catalogue: Catalogue | None = None) -> list[tuple[str, str]]:
+def summary(appeal: Appeal, page: view.Page) -> list[tuple[str, str]]:
     """The first screen's facts: who, what, by when, how to help, where to give; in the
     page's language. The donation links, when there are any, are the last row."""
     tr = page.tr
@@ -118,7 +117,7 @@ def text(appeal: Appeal, proof: Proof, *, url: str | None = None,
     if page.status_note:
         lines.append(page.status_note)
     lines += [facts, ""]
-    lines += [f"{label}: {value}" for label, value in summary(appeal, page, catalogue)]
+    lines += [f"{label}: {value}" for label, value in summary(appeal, page)]
     if url:
         lines.append(tr._("Read it online: {url}", url=url))
     for block in page.update + page.blocks:
@@ -142,7 +141,7 @@ def html(appeal: Appeal, proof: Proof, *, url: str | None = None,
     page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
     tr = page.tr
     e = _html.escape
-    facts = summary(appeal, page, catalogue)
+    facts = summary(appeal, page)
     gives = _gives(appeal)
     rows = "".join(f"<li><strong>{e(label)}:</strong> "
                    f"{_value_html(value, gives and n == len(facts) - 1)}</li>"
