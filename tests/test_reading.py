@@ -24,6 +24,7 @@ from masbot.post import build as post
 from masbot.post import verify
 from masbot.post.verify import PostCheck, Reason, Refused
 from masbot.signing.keyring import Keyring
+from lang_support import assert_no_english, fianza, spanish  # noqa: F401
 from site_support import LONG_LINK, _bail, _hardship, society
 
 SITE = "https://anytown.example/"
@@ -155,8 +156,9 @@ def _reading_variant(content: bytes, old: bytes, new: bytes) -> bytes:
     (b'Content-Type: text/html; charset="utf-8"', b'Content-Type: text/plain; charset="utf-8"',
      "two text/plain"),
     (b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable'
-     b'\r\n\r\nBond', b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: '
-     b'quoted-printable\r\n\r\nBond', "HTML only"),
+     b'\r\nContent-Language: en\r\n\r\nBond', b'Content-Type: text/html; charset="utf-8"\r\n'
+     b'Content-Transfer-Encoding: quoted-printable\r\nContent-Language: en\r\n\r\nBond',
+     "HTML only"),
     (b'Content-Type: text/html; charset="utf-8"', b'Content-Type: text/html; charset="latin-1"',
      "another charset"),
 ])
@@ -188,34 +190,64 @@ def _wait_for(session: str, needle: str, tries: int = 100) -> str:
     return screen
 
 
-@pytest.mark.skipif(not (shutil.which("neomutt") and shutil.which("tmux")),
-                    reason="apt-get install neomutt tmux")
-def test_neomutt_shows_the_reading_text_first(anytown, tmp_path) -> None:
+NEOMUTT = pytest.mark.skipif(not (shutil.which("neomutt") and shutil.which("tmux")),
+                             reason="apt-get install neomutt tmux")
+
+
+def _neomutt_screen(raw: bytes, tmp_path, needle: str) -> str:
     """neomutt without our key (it cannot check the signature), the usual header weeding, on
-    a 50x40 terminal: the message opens on the reading text."""
+    a 50x40 terminal: the screen once the message is open and shows ``needle``."""
     mbox = tmp_path / "post.mbox"
     mbox.write_bytes(b"From mas@anytown.example Mon Nov 23 12:00:00 2026\n"
-                     + own_post(anytown).replace(b"\r\n", b"\n") + b"\n")
+                     + raw.replace(b"\r\n", b"\n") + b"\n")
     rc = tmp_path / "muttrc"
     rc.write_text("ignore *\nunignore from: subject: date: reply-to:\n"
                   "set pager_index_lines=0\nset help=no\n")
     session = f"mb{time.monotonic_ns()}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "50", "-y", "40",
-                    f"TERM=xterm HOME={tmp_path} neomutt -n -F {rc} -R -f {mbox}"], check=True)
+                    f"TERM=xterm LANG=C.UTF-8 HOME={tmp_path} neomutt -n -F {rc} -R -f {mbox}"],
+                   check=True)
     try:
         _wait_for(session, "ANYTOWN")
         screen = ""
         for _ in range(5):  # a key sent while neomutt still starts up can be lost
             subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-            screen = _wait_for(session, "How to help", tries=20)
-            if "How to help" in screen:
+            screen = _wait_for(session, needle, tries=20)
+            if needle in screen:
                 break
         (tmp_path / "neomutt-screen.txt").write_text(screen)
-        assert "Bond for River" in screen and "How to help" in screen, screen
-        before = screen.split("How to help")[0]
-        for needle in ("Needed by: 2026-12-05", "Goal: 1500 USD", "Reply-To: people@"):
-            assert needle in before, screen
-        assert "BEGIN PGP" not in before and "Masbot-Relay" not in before, screen
-        assert not re.search(r"(?m)^- ", before), screen
+        return screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@NEOMUTT
+def test_neomutt_shows_the_reading_text_first(anytown, tmp_path) -> None:
+    """The message opens on the reading text."""
+    screen = _neomutt_screen(own_post(anytown), tmp_path, "How to help")
+    assert "Bond for River" in screen and "How to help" in screen, screen
+    before = screen.split("How to help")[0]
+    for needle in ("Needed by: 2026-12-05", "Goal: 1500 USD", "Reply-To: people@"):
+        assert needle in before, screen
+    assert "BEGIN PGP" not in before and "Masbot-Relay" not in before, screen
+    assert not re.search(r"(?m)^- ", before), screen
+
+
+@NEOMUTT
+def test_neomutt_shows_a_spanish_post_in_spanish(anytown, spanish, tmp_path) -> None:
+    """A Spanish appeal's post opens on Spanish labels, a Spanish deadline and amount."""
+    from datetime import date
+    from decimal import Decimal
+    tr = spanish
+    how = tr._("How to help")
+    screen = _neomutt_screen(own_post(anytown, fianza()), tmp_path, how)
+    assert "Fianza para Lupe" in screen and how in screen, screen
+    before = screen.split(how)[0].replace("\xa0", " ")
+    goal = tr.amount(Decimal("2500"), "USD").replace("\xa0", " ")
+    for needle in (f"{tr.words.label('Goal')}: {goal}",
+                   f"{tr.words.label('Needed-By')}: {tr.date(date(2026, 12, 5))}",
+                   tr._("{appeal_id}, revision {revision}", appeal_id="ANYTOWN-2026-0005",
+                        revision=1)):
+        assert needle in before, (needle, screen)
+    body = screen.split("[-- Type: multipart/alternative")[-1]
+    assert_no_english(body)

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from site_support import history
+from lang_support import assert_no_english, fianza, spanish_module, vigilia  # noqa: F401
+from site_support import history, record
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
@@ -140,3 +141,51 @@ def test_no_script_anywhere(served) -> None:
     for page in h.settings.dir.rglob("*.html"):
         text = page.read_text().lower()
         assert "<script" not in text and " on" + "load=" not in text, page
+
+
+@pytest.fixture(scope="module")
+def served_es(tmp_path_factory: pytest.TempPathFactory, spanish_module):
+    """A Spanish-speaking society's site with two Spanish appeals besides the English ones."""
+    from dataclasses import replace
+    tmp = tmp_path_factory.mktemp("site-es")
+    h = history(tmp)
+    for appeal in (fianza(), vigilia()):
+        h.store.record(appeal.appeal_id, "accepted", appeal=record(appeal, h.own.signer))
+    h.settings = replace(h.settings, language="es")
+    h.site().rebuild()
+    handler = functools.partial(_Quiet, directory=str(h.settings.dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", h, tmp
+    server.shutdown()
+    h.close()
+
+
+@pytest.mark.parametrize("name,path", [("es-appeal", "appeals/ANYTOWN-2026-0005/index.html"),
+                                       ("es-gathering", "appeals/ANYTOWN-2026-0006/index.html"),
+                                       ("es-index", "index.html")])
+def test_spanish_page_at_360px(served_es, browser, name: str, path: str) -> None:
+    """A Spanish society's pages on a phone: Spanish from top to bottom (no English sentence
+    of masbot's), nothing sideways, a language the browser can tell."""
+    base, h, tmp = served_es
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WIDTH, "height": 780, "deviceScaleFactor": 1, "mobile": True})
+    browser.get(base + path)
+    assert browser.execute_script("return document.documentElement.lang") == "es"
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
+    text = browser.execute_script(
+        "document.querySelectorAll('details').forEach(d => d.remove());"
+        "return document.body.innerText")
+    assert_no_english(text)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    target = tmp / f"site-{name}-360-full.png"
+    _screenshot(browser, target)
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WIDTH, "height": 780, "deviceScaleFactor": 1, "mobile": True})
+    if os.environ.get("MASBOT_UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, DOCS / target.name)

@@ -3,7 +3,8 @@
 One ``VCALENDAR`` with one ``VEVENT``: ``UID`` from the Appeal-ID (stable across revisions,
 so a calendar updates the event), ``SEQUENCE`` from the revision, ``DTSTAMP`` from the
 appeal's ``Issued``, times in UTC (no ``VTIMEZONE`` needed), ``STATUS:CANCELLED`` when the
-appeal is cancelled. Text values are escaped (``\\``, ``;``, ``,``, newlines), control
+appeal is cancelled. The description is in the appeal's language, and the text values carry
+a ``LANGUAGE`` parameter when the appeal names its language. Text values are escaped (``\\``, ``;``, ``,``, newlines), control
 characters removed, lines end with CRLF and are folded at 75 octets without splitting a
 UTF-8 character.
 """
@@ -14,8 +15,10 @@ import re
 from datetime import datetime, timezone
 
 from masbot.story import when
+from masbot.appeal import formats, view
 from masbot.appeal.canonical import Appeal
 from masbot.appeal.view import check_url
+from masbot.lang import Lang
 
 PRODID = "-//masbot//repost kit//EN"
 MAX_OCTETS = 75
@@ -62,18 +65,21 @@ def _span(appeal: Appeal) -> tuple[datetime, datetime | None] | None:
     return None
 
 
-def _description(appeal: Appeal, proof: tuple[str, ...] = ()) -> str:
+def _description(appeal: Appeal, tr: Lang, proof: tuple[str, ...] = ()) -> str:
     if appeal.template == "callin":
-        parts = [f"Call {appeal.get('Target', '')} at {appeal.get('Target-Phone', '')}.",
-                 f"Demand: {appeal.get('Demand', '')}", "Script:", str(appeal.get("Script", ""))]
+        parts = [tr._("Call {target} at {phone}.", target=appeal.get("Target", ""),
+                      phone=appeal.get("Target-Phone", "")),
+                 f"{view.label(tr, 'Demand')}: {appeal.get('Demand', '')}",
+                 f"{view.label(tr, 'Script')}:", str(appeal.get("Script", ""))]
     else:
         parts = [str(appeal.get("Why", ""))]
         bring = appeal.get("Bring", ())
         if bring:
-            parts.append("Bring: " + ", ".join(bring))
+            parts.append(f"{view.label(tr, 'Bring')}: " + ", ".join(bring))
         if appeal.get("Safety"):
-            parts.append("Safety: " + str(appeal.get("Safety")))
-    parts.append(f"{appeal.appeal_id} from {appeal.society}")
+            parts.append(f"{view.label(tr, 'Safety')}: " + str(appeal.get("Safety")))
+    parts.append(tr._("{appeal_id} from {society}", appeal_id=appeal.appeal_id,
+                      society=appeal.society))
     if proof:
         parts.append("\n".join(proof))
     return "\n\n".join(p for p in parts if p.strip())
@@ -90,13 +96,18 @@ def _uid(appeal: Appeal) -> str:
     return f"{appeal.appeal_id}@{re.sub(r'[^A-Za-z0-9.-]', '', domain) or 'masbot'}"
 
 
-def event(appeal: Appeal, *, url: str | None = None, proof: tuple[str, ...] = ()) -> str | None:
+def event(appeal: Appeal, *, url: str | None = None, proof: tuple[str, ...] = (),
+          tr: Lang | None = None) -> str | None:
     """The ``.ics`` text for a gathering (Start/End) or call-in (Window), else None.
-    ``proof``: lines saying which revision this is and how to check it, for the description."""
+    ``proof``: lines saying which revision this is and how to check it, for the description;
+    ``tr``: its language (default: the appeal's)."""
     span = _span(appeal)
     if span is None:
         return None
+    tr = tr or formats.language_of(appeal)
     start, end = span
+    tag = str(appeal.get("Language", ""))
+    text = f";LANGUAGE={tag}" if formats.LANGUAGE_TAG.fullmatch(tag) else ""
     props = [
         ("UID", _uid(appeal)),
         ("SEQUENCE", str(max(0, appeal.revision - 1))),
@@ -106,9 +117,9 @@ def event(appeal: Appeal, *, url: str | None = None, proof: tuple[str, ...] = ()
     if end is not None:
         props.append(("DTEND", _utc(end)))
     props += [
-        ("SUMMARY", escape_text(appeal.title)),
-        ("LOCATION", escape_text(_location(appeal))),
-        ("DESCRIPTION", escape_text(_description(appeal, proof))),
+        (f"SUMMARY{text}", escape_text(appeal.title)),
+        (f"LOCATION{text}", escape_text(_location(appeal))),
+        (f"DESCRIPTION{text}", escape_text(_description(appeal, tr, proof))),
         ("STATUS", "CANCELLED" if appeal.status == "cancelled" else "CONFIRMED"),
     ]
     if url is not None:

@@ -12,7 +12,9 @@ Pure functions, no I/O beyond reading the Jinja2 templates shipped in ``masbot/t
 * :func:`ics` -- an iCalendar event for gatherings and call-in windows (see :mod:`masbot.appeal.ics`);
 * :func:`kit` -- all of them by file name, for an archive.
 
-The page layout comes from :mod:`masbot.appeal.view`; this module only turns it into text.
+The page layout comes from :mod:`masbot.appeal.view`; this module only turns it into text,
+in the appeal's language (each function takes ``tr``, default :func:`formats.language_of` the
+appeal).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import jinja2
 import nh3
 
 from masbot.appeal import ics as ical
-from masbot.appeal import view
+from masbot.appeal import formats, view
 from masbot.appeal.canonical import Appeal
+from masbot.lang import Lang
 from masbot.story.templates import Catalogue
 
 SHARE_MAX = 280
@@ -62,17 +65,23 @@ def spaced(fingerprint: str) -> str:
     return " ".join(fingerprint[i:i + 4] for i in range(0, len(fingerprint), 4))
 
 
-def proof_rows(appeal: Appeal, url: str | None, proof: Proof | None) -> list[tuple[str, str]]:
+def proof_rows(appeal: Appeal, url: str | None, proof: Proof | None,
+               tr: Lang | None = None) -> list[tuple[str, str]]:
     """(label, value) rows every piece of the kit carries: which appeal, which revision, its
-    status and expiry, where it lives and who signed it."""
-    rows = [("Appeal-ID", appeal.appeal_id), ("Revision", str(appeal.revision)),
-            ("Status", appeal.status), ("Expires", appeal.expires.isoformat())]
+    status and expiry, where it lives and who signed it; in the words of ``tr``."""
+    tr = tr or formats.language_of(appeal)
+    # TRANSLATORS: a label; the signed text writes the same value after "Appeal-ID:".
+    rows = [(tr._("Appeal-ID"), appeal.appeal_id), (tr._("Revision"), str(appeal.revision)),
+            (tr._("Status"), formats.status_value(tr, appeal.status)),
+            (tr._("Expires"), formats.day_text(tr, appeal.expires))]
     if url:
-        rows.append(("Permalink", url))
+        rows.append((tr._("Permalink"), url))
     if proof is not None:
-        rows.append(("Signed by", f"{proof.signer}, key fingerprint {spaced(proof.fingerprint)}"))
+        rows.append((tr._("Signed by"), tr._("{signer}, key fingerprint {fingerprint}",
+                                             signer=proof.signer,
+                                             fingerprint=spaced(proof.fingerprint))))
         if proof.check_url:
-            rows.append(("How to check it", proof.check_url))
+            rows.append((tr._("How to check it"), proof.check_url))
     return rows
 
 
@@ -83,17 +92,18 @@ def _fence(text: str) -> str:
     return "~" * max(4, longest + 1)
 
 
-def _markdown_proof(appeal: Appeal, url: str | None, proof: Proof | None) -> str:
-    lines = ["### Check this appeal", ""]
-    for label, value in proof_rows(appeal, url, proof):
+def _markdown_proof(appeal: Appeal, url: str | None, proof: Proof | None, tr: Lang) -> str:
+    lines = [f"### {escape_markdown(tr._('Check this appeal'))}", ""]
+    for label, value in proof_rows(appeal, url, proof, tr):
         if value.startswith("https://"):
             shown = f"[{escape_markdown(value)}]({_safe_url(value)})"
         else:
             shown = escape_markdown(value)
-        lines.append(f"- **{label}:** {shown}")
+        lines.append(f"- **{escape_markdown(label)}:** {shown}")
     if proof is not None:
         fence = _fence(proof.signed_text)
-        lines += ["", "The signed text (copy all of it, from BEGIN to END, to check it):", "",
+        lines += ["", escape_markdown(tr._("The signed text (copy all of it, from BEGIN to END, "
+                                           "to check it):")), "",
                   f"{fence} text", proof.signed_text.rstrip("\n"), fence]
     return "\n".join(lines) + "\n"
 
@@ -153,28 +163,36 @@ def _environment(kind: str) -> jinja2.Environment:
     return env
 
 
+def _words(tr: Lang) -> dict[str, object]:
+    """What a template needs to speak ``tr``: ``_`` and ``ngettext``."""
+    return {"_": tr._, "ngettext": tr.ngettext}
+
+
 def markdown(appeal: Appeal, *, url: str | None = None,
-             catalogue: Catalogue | None = None, proof: Proof | None = None) -> str:
+             catalogue: Catalogue | None = None, proof: Proof | None = None,
+             tr: Lang | None = None) -> str:
     """The appeal as Markdown, then how to check it: the proof rows and, with ``proof``, the
     clearsigned text in a fenced block. ``url``: where the appeal is published, if anywhere."""
-    page = view.page(appeal, url=url, catalogue=catalogue)
-    text = _environment("md").get_template("appeal.md.j2").render(page=page)
+    tr = tr or formats.language_of(appeal)
+    page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
+    text = _environment("md").get_template("appeal.md.j2").render(page=page, **_words(tr))
     body = re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
-    return body + "\n" + _markdown_proof(appeal, url, proof)
+    return body + "\n" + _markdown_proof(appeal, url, proof, tr)
 
 
 _SIGNED = "@@masbot-signed-text@@"
 
 
 def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
-         proof: Proof | None = None) -> str:
+         proof: Proof | None = None, tr: Lang | None = None) -> str:
     """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event
     microdata for gatherings; sanitised, so nothing but the emitted markup survives. It ends
     with how to check it and, with ``proof``, the clearsigned text in a ``<pre>``."""
-    page = view.page(appeal, url=url, catalogue=catalogue)
+    tr = tr or formats.language_of(appeal)
+    page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
     raw = _environment("html").get_template(page.html_template).render(
-        page=page, proof_rows=proof_rows(appeal, url, proof),
-        signed=_SIGNED if proof is not None else None)
+        page=page, proof_rows=proof_rows(appeal, url, proof, tr),
+        signed=_SIGNED if proof is not None else None, **_words(tr))
     out = re.sub(r"\n{2,}", "\n", sanitise(raw)).strip("\n") + "\n"
     if proof is not None:  # after sanitising: its blank lines and spacing are signed
         out = out.replace(_SIGNED, _html.escape(proof.signed_text, quote=False), 1)
@@ -205,11 +223,11 @@ def _cut(text: str, room: int) -> str:
 
 
 def share_text(appeal: Appeal, *, url: str | None = None,
-               catalogue: Catalogue | None = None) -> str:
+               catalogue: Catalogue | None = None, tr: Lang | None = None) -> str:
     """At most :data:`SHARE_MAX` characters to repost: the member's ``Share-Text`` when
     given, else title, place, how to help and the link; cut on a word boundary, the link
     kept whole, no control characters."""
-    page = view.page(appeal, url=url, catalogue=catalogue)
+    page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
     link = _plain(page.share_link or "")
     prefix = f"{page.status_word.upper()}: " if page.status_word else ""
     given = _plain(str(appeal.get("Share-Text", "")))
@@ -223,25 +241,30 @@ def share_text(appeal: Appeal, *, url: str | None = None,
     return (prefix + _cut(body, room) + (f" {link}" if link else ""))[:SHARE_MAX]
 
 
-def ics(appeal: Appeal, *, url: str | None = None, proof: Proof | None = None) -> str | None:
+def ics(appeal: Appeal, *, url: str | None = None, proof: Proof | None = None,
+        tr: Lang | None = None) -> str | None:
     """An iCalendar file (one VEVENT) for a gathering or a call-in window, else None."""
+    tr = tr or formats.language_of(appeal)
     return ical.event(appeal, url=url, proof=tuple(
-        f"{label}: {value}" for label, value in proof_rows(appeal, url, proof)))
+        f"{label}: {value}" for label, value in proof_rows(appeal, url, proof, tr)), tr=tr)
 
 
 def kit(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
-        proof: Proof | None = None) -> dict[str, str]:
+        proof: Proof | None = None, tr: Lang | None = None) -> dict[str, str]:
     """Every rendering by file name: ``appeal.md``, ``appeal.html``, ``share.txt`` and,
     for gatherings and call-ins, ``appeal.ics``. Each says which appeal, revision, status and
     expiry it is, its permalink and (with ``proof``) who signed it; the HTML and Markdown
     carry the clearsigned text. ``share.txt`` is the text to post (at most
-    :data:`SHARE_MAX` characters), a blank line, then those lines."""
-    check = "\n".join(f"{label}: {value}" for label, value in proof_rows(appeal, url, proof))
-    files = {"appeal.md": markdown(appeal, url=url, catalogue=catalogue, proof=proof),
-             "appeal.html": html(appeal, url=url, catalogue=catalogue, proof=proof),
-             "share.txt": share_text(appeal, url=url, catalogue=catalogue) + "\n\n"
+    :data:`SHARE_MAX` characters), a blank line, then those lines. All in the words of
+    ``tr`` (default: the appeal's language)."""
+    tr = tr or formats.language_of(appeal)
+    check = "\n".join(f"{label}: {value}"
+                      for label, value in proof_rows(appeal, url, proof, tr))
+    files = {"appeal.md": markdown(appeal, url=url, catalogue=catalogue, proof=proof, tr=tr),
+             "appeal.html": html(appeal, url=url, catalogue=catalogue, proof=proof, tr=tr),
+             "share.txt": share_text(appeal, url=url, catalogue=catalogue, tr=tr) + "\n\n"
                           + check + "\n"}
-    event = ics(appeal, url=url, proof=proof)
+    event = ics(appeal, url=url, proof=proof, tr=tr)
     if event is not None:
         files["appeal.ics"] = event
     return files

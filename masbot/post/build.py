@@ -14,7 +14,8 @@
       application/pgp-signature
 
 The reading parts are rendered here from the clearsigned appeal the posting society wrote or
-verified (:mod:`masbot.appeal.reading`): a relaying society never forwards another's HTML.
+verified (:mod:`masbot.appeal.reading`): a relaying society never forwards another's HTML. They
+are in the appeal's language and say so in their ``Content-Language``.
 
 Headers are built from an allow-list; nothing of an inbound message's headers is ever copied.
 The functions here build bytes only: signing happens in :mod:`masbot.signing.signer`, and the caller
@@ -99,30 +100,38 @@ def permalink(site_url: str | None, record: RelayRecord) -> str | None:
 
 
 def reading_parts(clearsigned_appeal: str, record: RelayRecord, *,
-                  site_url: str | None = None, contact: str | None = None) -> tuple[str, str]:
-    """The reading text and HTML of a post, rendered from the clearsigned appeal."""
+                  site_url: str | None = None, contact: str | None = None,
+                  language: str | None = None) -> tuple[str, str, str]:
+    """The reading text and HTML of a post, rendered from the clearsigned appeal in its
+    language (``language``, the society's, when the appeal names none), and that language's
+    tag."""
     from masbot.appeal import reading  # rendering needs the templates; the store does not
     base = (site_url if site_url.endswith("/") else site_url + "/") if site_url else None
     proof = reading.Proof(record.origin_name, record.origin,
                           f"{base}check.html" if base else None, contact)
-    parts = reading.reading(clearsigned_appeal, proof, url=permalink(site_url, record))
-    return parts.text, parts.html
+    parts = reading.reading(clearsigned_appeal, proof, url=permalink(site_url, record),
+                            language=language)
+    return parts.text, parts.html, parts.language
 
 
 def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str,
                    images: Sequence[PostImage] = (), *, site_url: str | None = None,
-                   contact: str | None = None) -> bytes:
+                   contact: str | None = None, language: str | None = None) -> bytes:
     """The exact CRLF bytes the posting society signs: the reading parts (text and HTML,
     rendered here from the appeal), the clearsigned appeal, the relay record, the origin key,
     then any images the appeal lists (already cleaned; see :mod:`masbot.appeal.images`).
 
     ``site_url`` (the society's public site) gives the permalink and the "how to check" link;
-    ``contact`` (a human address, the post's Reply-To) is named in the reading text.
+    ``contact`` (a human address, the post's Reply-To) is named in the reading text;
+    ``language`` (the society's) is the reading parts' language when the appeal names none.
     """
-    text, html = reading_parts(clearsigned_appeal, record, site_url=site_url, contact=contact)
+    text, html, tag = reading_parts(clearsigned_appeal, record, site_url=site_url,
+                                    contact=contact, language=language)
     first = MIMEPart(policy=POLICY)
     first.set_content(text, charset="utf-8", cte="quoted-printable")
     first.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for leaf in first.iter_parts():
+        leaf["Content-Language"] = tag
     content = MIMEPart(policy=POLICY)
     content.make_mixed()
     content.attach(first)

@@ -1,12 +1,17 @@
 """The Atom feed of appeal revisions, made with feedgen: one entry per published revision,
-holding the readable appeal and a link to its clearsigned text."""
+holding the readable appeal and a link to its clearsigned text.
+
+The feed's title and description are in the society's language; each entry in its appeal's
+(its content carries the appeal's ``lang``)."""
 
 from __future__ import annotations
 
 from feedgen.feed import FeedGenerator
 
-from masbot.appeal import render
+from masbot import lang
+from masbot.appeal import formats, render
 from masbot.publish.model import Entry, Revision
+from masbot.publish.pages import linked, markup
 from masbot.story.templates import Catalogue
 
 MAX_ENTRIES = 200
@@ -19,9 +24,10 @@ def _tag(origin: str, revision: Revision) -> str:
 
 def atom(*, society: str, society_id: str, fingerprint: str, base: str,
          entries: list[Entry], permalinks: dict[str, str | None],
-         catalogue: Catalogue | None = None) -> bytes:
+         catalogue: Catalogue | None = None, language: str = lang.DEFAULT) -> bytes:
     """The feed's bytes. ``base`` is what links start with (the site's https address, or ""
-    for links relative to the feed); ``permalinks`` maps an entry's slug to its permalink.
+    for links relative to the feed); ``permalinks`` maps an entry's slug to its permalink;
+    ``language`` is the society's.
 
     Deterministic: every date comes from an appeal's ``Issued`` (the feed's ``updated`` is
     the newest), and entries are ordered newest first, so the same store gives the same bytes.
@@ -29,15 +35,16 @@ def atom(*, society: str, society_id: str, fingerprint: str, base: str,
     revisions = sorted(((e, r) for e in entries for r in e.revisions),
                        key=lambda er: (er[1].appeal.issued, er[0].slug, er[1].appeal.revision),
                        reverse=True)[:MAX_ENTRIES]
+    tr = lang.get(language)
     fg = FeedGenerator()
     fg.id(f"urn:masbot:{fingerprint.lower()}:feed")
-    fg.title(f"{society}: appeals")
-    fg.subtitle(f"Every revision of every appeal {society} signed or relayed, "
-                "each with its signed text.")
+    fg.title(tr._("{society}: appeals", society=society))
+    fg.subtitle(tr._("Every revision of every appeal {society} signed or relayed, each with "
+                     "its signed text.", society=society))
     fg.author({"name": society})
     fg.link(href=f"{base}feed.atom", rel="self", type="application/atom+xml")
     fg.link(href=f"{base}index.html", rel="alternate", type="text/html")
-    fg.language("en")
+    fg.language(language)
     fg.generator("masbot")
     if revisions:
         fg.updated(revisions[0][1].appeal.issued)
@@ -47,21 +54,29 @@ def atom(*, society: str, society_id: str, fingerprint: str, base: str,
         appeal = revision.appeal
         page = f"{base}appeals/{entry.slug}/"
         txt = f"{page}{revision.txt_name}"
+        words = formats.language_of(appeal, language)
         fe = fg.add_entry()
         fe.id(_tag(entry.origin, revision))
-        status = "" if appeal.status == "open" else f" [{appeal.status}]"
-        fe.title(f"{appeal.title or appeal.appeal_id}{status} ({appeal.appeal_id}, "
-                 f"revision {appeal.revision})")
+        title = appeal.title or appeal.appeal_id
+        if appeal.status == "open":
+            fe.title(words._("{title} ({appeal_id}, revision {revision})", title=title,
+                             appeal_id=appeal.appeal_id, revision=appeal.revision))
+        else:
+            fe.title(words._("{title} [{status}] ({appeal_id}, revision {revision})",
+                             title=title, status=formats.status_value(words, appeal.status),
+                             appeal_id=appeal.appeal_id, revision=appeal.revision))
         fe.author({"name": entry.origin_name})
         fe.published(appeal.issued)
         fe.updated(appeal.issued)
         fe.link(href=f"{page}index.html", rel="alternate")
         fe.link(href=txt, rel="related")
-        body = render.html(appeal, url=permalinks.get(entry.slug), catalogue=catalogue)
-        proof = (f'<p>Signed by {_esc(entry.origin_name)}, key {entry.origin}. '
-                 f'<a href="{_esc(txt)}">The signed text of revision {appeal.revision}</a>'
-                 ' checks with gpg, sqop or masbot verify.</p>')
-        fe.content(body + proof, type="html")
+        body = render.html(appeal, url=permalinks.get(entry.slug), catalogue=catalogue,
+                           tr=words)
+        proof = markup(words._("Signed by {society}, key {fingerprint}."),
+                       society=entry.origin_name, fingerprint=entry.origin) + " " + linked(
+            words._("{link}The signed text of revision {revision}{end} checks with gpg, sqop "
+                    "or masbot verify."), txt, revision=appeal.revision)
+        fe.content(f"{body}<p>{proof}</p>", type="html")
     return _with_link_attributes(fg.atom_str(pretty=True))
 
 

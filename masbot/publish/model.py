@@ -19,9 +19,6 @@ from masbot.story.templates import Catalogue
 PUBLIC_ACTION = "relay"
 """Only revisions that were posted (or approved by a moderator) are public; held and dropped
 ones never reach the site."""
-ENDED_WORDS = {"funded": "Funded", "closed": "Closed", "withdrawn": "Withdrawn",
-               "cancelled": "Cancelled", "redirected": "Redirected", "postponed": "Postponed",
-               "expired": "Expired"}
 _SLUG = re.compile(r"[A-Z0-9]{2,16}-[0-9]{4}-[0-9]{4,}")
 
 

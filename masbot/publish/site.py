@@ -11,6 +11,9 @@
     appeals/<ID>/kit/…              the repost kit of the current revision
     appeals/<ID>.<fpr16>/…          a partner's appeal (its own key in origin-key.asc)
 
+The index, the check page and the feed's own words are in the society's language
+(:attr:`SiteSettings.language`); each appeal's page, kit and feed entry in the appeal's.
+
 The daemon calls :meth:`Site.publish` after the store committed a revision; ``masbot
 publish`` calls :meth:`Site.rebuild`. Both write each file atomically and leave unchanged
 files alone; the pages hold no clock reading, so the same store gives the same bytes.
@@ -25,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Protocol
 
-from masbot.appeal import render
+from masbot.appeal import formats, render
 from masbot.publish import feed, model, pages
 from masbot.publish.files import write_atomic
 from masbot.store import AppealRecord
@@ -49,7 +52,7 @@ class SiteSettings:
     public_key: str
     base_url: str | None = None  # https://…/ ; None: relative links only
     contact: str | None = None
-    language: str = "en"
+    language: str = "en"  # the society's: the chrome's, and an appeal's that names none
 
     @classmethod
     def of(cls, config, fingerprint: str, public_key: str) -> "SiteSettings":
@@ -110,7 +113,8 @@ class Site:
         files[Path("feed.atom")] = feed.atom(
             society=s.society, society_id=s.society_id, fingerprint=s.fingerprint,
             base=s.base_url or "", entries=entries,
-            permalinks={e.slug: s.permalink(e.slug) for e in entries}, catalogue=self.catalogue)
+            permalinks={e.slug: s.permalink(e.slug) for e in entries}, catalogue=self.catalogue,
+            language=s.language)
         # Appeal pages before the index and feed that link to them.
         written = []
         for rel in sorted(files, key=lambda p: (p.parent == Path("."), str(p))):
@@ -130,12 +134,13 @@ class Site:
             out[base / "origin-key.asc"] = entry.origin_key.encode("ascii")
         proof = render.Proof(entry.current.signed_text, entry.origin, entry.origin_name,
                              f"{s.base_url}check.html" if s.base_url else None)
+        tr = formats.language_of(entry.current.appeal, s.language)
         kit = render.kit(entry.current.appeal, url=permalink, catalogue=self.catalogue,
-                         proof=proof)
+                         proof=proof, tr=tr)
         for name, text in kit.items():
             out[base / "kit" / name] = text.encode("utf-8")
         out[base / "index.html"] = pages.appeal(info, entry, today, permalink=permalink,
-                                                kit=kit, catalogue=self.catalogue)
+                                                kit=kit, catalogue=self.catalogue, tr=tr)
         return out
 
 
