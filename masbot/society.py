@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 
 from masbot import flow, gather, lang, moderation
 from masbot.appeal import canonical as appeals
-from masbot.appeal import reading
+from masbot.appeal import formats, reading
 from masbot.config.settings import Config
 from masbot.intake import classify
 from masbot.intake import message as intake
@@ -394,7 +394,8 @@ class Society:
         cfg = self.config
         content = post.signed_content(clearsigned, record, origin_key, kept,
                                       site_url=cfg.publish.base_url,
-                                      contact=cfg.society.contact)
+                                      contact=cfg.society.contact,
+                                      language=cfg.society.language)
         signature = await asyncio.to_thread(self.signer.detach_sign, content)
         envelope = post.Envelope(
             from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
@@ -411,7 +412,8 @@ class Society:
             appeal = appeals.parse(effect.text,
                                    reading.known_fields(self.catalogue, head.get("Template", "")))
             shown = reading.text(appeal, reading.Proof(head.get("Society", ""), effect.origin),
-                                 catalogue=self.catalogue)
+                                 catalogue=self.catalogue,
+                                 tr=formats.language_of(appeal, self.config.society.language))
         except (ValueError, KeyError):
             return effect.text
         # Without the post's proof footer: nothing is attached to a notice but the images.
