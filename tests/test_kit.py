@@ -68,7 +68,7 @@ def test_every_piece_carries_the_proof(signed) -> None:
     for name in ("appeal.md", "appeal.html", "share.txt"):
         text = kit[name]
         for needle in ("ANYTOWN-2026-0001", "Revision", "Status", "open", "Expires",
-                       "2026-12-23", URL, spaced):
+                       "December 23, 2026", URL, spaced):
             assert needle in text, (name, needle)
     first = kit["share.txt"].split("\n\n")[0]
     assert len(first) <= render.SHARE_MAX

@@ -25,7 +25,7 @@ def test_english_and_spanish_are_shipped():
 
 
 @pytest.mark.parametrize("code, amount, day, moment", [
-    ("en", "$2,500", "December 5, 2026", "December 5, 2026, 6:30 PM PST"),
+    ("en", "2,500 USD", "December 5, 2026", "December 5, 2026, 6:30 PM PST"),
     ("es", "2.500 US$", "5 de diciembre de 2026", "5 de diciembre de 2026, 18:30 PST"),
 ])
 def test_local_formats(code, amount, day, moment):

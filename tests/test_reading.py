@@ -78,7 +78,7 @@ def test_first_screen_of_a_plain_mail_app(anytown) -> None:
     screen = first_leaf(msg).split("\n")[:12]  # about one phone screen
     text = "\n".join(screen)
     assert screen[0] == "Bond for River, held since the march"
-    for needle in ("For: River", "Goal: 1500 USD", "Needed by: 2026-12-05", "How to help: ",
+    for needle in ("For: River", "Goal: 1,500 USD", "Needed by: December 5, 2026", "How to help: ",
                    f"Give: {LONG_LINK}", f"{SITE}appeals/ANYTOWN-2026-0001/"):
         assert needle in text, (needle, text)
     full = first_leaf(msg)
@@ -91,7 +91,7 @@ def test_html_alternative_first_screen_and_no_script(anytown) -> None:
     html = first_leaf(msg, "text/html")
     head = html[:html.index("<article")]
     assert "<h1>Bond for River" in head and f"{SITE}appeals/ANYTOWN-2026-0001/" in head
-    assert "How to help" in head and "2026-12-05" in head
+    assert "How to help" in head and "December 5, 2026" in head
     assert "<script" not in html.lower() and "&lt;please&gt;" in html
 
 
@@ -227,7 +227,7 @@ def test_neomutt_shows_the_reading_text_first(anytown, tmp_path) -> None:
     screen = _neomutt_screen(own_post(anytown), tmp_path, "How to help")
     assert "Bond for River" in screen and "How to help" in screen, screen
     before = screen.split("How to help")[0]
-    for needle in ("Needed by: 2026-12-05", "Goal: 1500 USD", "Reply-To: people@"):
+    for needle in ("Needed by: December 5, 2026", "Goal: 1,500 USD", "Reply-To: people@"):
         assert needle in before, screen
     assert "BEGIN PGP" not in before and "Masbot-Relay" not in before, screen
     assert not re.search(r"(?m)^- ", before), screen

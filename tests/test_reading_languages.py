@@ -201,10 +201,11 @@ def test_no_reading_label_escapes_translation(spanish, name: str, appeal: Appeal
 
 
 def test_an_english_appeal_reads_as_before(anytown) -> None:
-    """English is the source: its labels and formats are the canonical ones (the golden
-    files in tests/golden hold every template's English renderings byte for byte)."""
+    """English is the source: its labels are the canonical ones, its dates and amounts as an
+    English locale writes them, the currency by its code (the golden files in tests/golden
+    hold every template's English renderings byte for byte)."""
     from site_support import _bail
     text = _leaves(_post(anytown, _bail()))["text/plain"].get_content()
-    for line in ("Goal: 1500 USD", "Needed by: 2026-12-05", "How to help: ",
+    for line in ("Goal: 1,500 USD", "Needed by: December 5, 2026", "How to help: ",
                  "If bail is returned: Returned bail stays with the fund"):
         assert line in text, text

@@ -97,7 +97,7 @@ def test_an_english_appeal_keeps_its_language_on_a_spanish_site(sites) -> None:
     spanish = replace(h.settings, dir=sites.spanish.parent / "site-es-2", language="es")
     Site(spanish, h.store, today=lambda: TODAY).rebuild()
     page = (spanish.dir / "appeals/ANYTOWN-2026-0009/index.html").read_text()
-    assert '<html lang="en">' in page and "Needed by</dt>\n<dd>2026-12-05" in page
+    assert '<html lang="en">' in page and "Needed by</dt>\n<dd>December 5, 2026" in page
     assert "Check it" in page and "Repost it" in page
 
 
@@ -138,5 +138,5 @@ def test_the_english_site_is_unchanged_by_languages(sites) -> None:
     assert 'Follow new appeals with the <a href="feed.atom">Atom feed</a>; no subscription ' \
            "needed." in index
     page = (sites.english / "appeals/ANYTOWN-2026-0002/index.html").read_text()
-    assert "Revision 1</a>: open, issued 2026-11-20 12:00 UTC" in page
+    assert "Revision 1</a>: open, issued November 20, 2026, 12:00\u202fPM UTC" in page
     assert lang.get("en").code == "en"

@@ -54,9 +54,9 @@ def tag_of(appeal: Appeal, tr: Lang) -> str:
 
 def local_formats(tr: Lang) -> bool:
     """Whether readers of ``tr`` see dates, times and amounts as its locale writes them
-    (``5 de diciembre de 2026``, ``1500 US$``). English, the source language, shows them as
-    the canonical text writes them (``2026-12-05``, ``1500 USD``), as it always has."""
-    return tr.code != lang.DEFAULT
+    (``December 5, 2026``, ``5 de diciembre de 2026``, ``$1,500``, ``1500 US$``): always; the
+    canonical text keeps them as the member wrote them, which partners parse."""
+    return True
 
 
 def day_text(tr: Lang, day: date) -> str:

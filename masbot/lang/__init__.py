@@ -33,7 +33,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from masbot.lang.words import Words, load_words
 
@@ -111,11 +111,14 @@ class Lang:
         return f"{self.date(moment.date())}, {time} {zone}".rstrip()
 
     def amount(self, number: Decimal, currency: str) -> str:
-        """An amount of money as written here (``$2,500.00``, ``2500,00 US$``); whole amounts
-        without cents."""
+        """An amount of money as written here (``1,500 USD``, ``2.500 US$``, ``€12.50``);
+        whole amounts without cents. A bare ``$`` says too little in a federation that spans
+        countries, so where the locale would write one the currency's code stands instead."""
         pattern = self.locale.currency_formats["standard"].pattern
         if number == number.to_integral_value():
             pattern = pattern.replace(".00", "")
+        if get_currency_symbol(currency, locale=self.locale) == "$":
+            pattern = pattern.replace("¤", "").strip() + " ¤¤"
         return format_currency(number, currency, format=pattern, currency_digits=False,
                                locale=self.locale)
 
