@@ -47,6 +47,7 @@ def N_(message: str) -> str:
     return message
 
 
+@cache
 def available() -> tuple[str, ...]:
     """The language codes masbot speaks: English and every ``masbot/lang/CODE/`` directory
     with a catalog and a field file."""
