@@ -372,12 +372,12 @@ class Daemon:
         if adopted:
             log.warning("%d delivery(ies) were accepted before the last stop but could not be "
                         "recorded; they are recorded now and not sent again", adopted)
-        parts.deliverer.on_unrecorded = lambda: self._write_runtime(parts, state_file)
+        parts.deliverer.journal = lambda: self._write_runtime(parts, state_file)
         forgotten = parts.answers.adopt_sent((previous or {}).get("answers_sent"))
         if forgotten:
             log.warning("%d answer(s) were sent before the last stop but could not be deleted; "
                         "they are deleted now and not sent again", forgotten)
-        parts.answers.on_unforgotten = lambda: self._write_runtime(parts, state_file)
+        parts.answers.journal = lambda: self._write_runtime(parts, state_file)
         self.started_with = restart_settings(config)
         try:
             parts.store.clear_states()
@@ -439,6 +439,7 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await parts.deliverer.transport.aclose()
         await publisher.flush()  # the pages of what was handled last
         try:
             if self.inbox is not None:

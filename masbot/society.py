@@ -36,7 +36,7 @@ from masbot.relay import loops
 from masbot.relay.answers import AnswerSender
 from masbot.relay.delivery import Deliverer
 from masbot.relay.partners import RelayAction
-from masbot.relay.smtp import DeliveryError, Transport
+from masbot.relay.smtp import DeliveryError, Transport, send_one
 from masbot.signing.keyring import Keyring
 from masbot.signing.signer import Signer
 from masbot.store import Answer, AppealRecord, Store
@@ -271,7 +271,7 @@ class Society:
             outcome.answered = True
             return
         try:
-            await self.answers_via.send(answer.data, "", [answer.recipient])
+            await send_one(self.answers_via, answer.data, "", answer.recipient)
         except DeliveryError as exc:
             log.warning("message %s: the answer could not be sent: %s", msg.ref,
                         str(exc).replace(answer.recipient, "<sender>"))
@@ -442,6 +442,6 @@ class Society:
             return
         for notice in notices:
             try:
-                await self.answers_via.send(notice.data, "", [notice.recipient])
+                await send_one(self.answers_via, notice.data, "", notice.recipient)
             except DeliveryError as exc:
                 log.error("a moderator notice was not sent: %s", exc)

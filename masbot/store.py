@@ -23,15 +23,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from masbot.post.build import PostImage
 from masbot.storehealth import StoreWriteError, WriteHealth, is_write_failure
 
-__all__ = ["AppealRecord", "OutboxItem", "OutboxState", "Store", "StoreWriteError",
-           "WriteHealth", "is_write_failure"]
+__all__ = ["AppealRecord", "ItemOutcome", "OutboxItem", "OutboxState", "Store",
+           "StoreWriteError", "WriteHealth", "is_write_failure"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class OutboxState(str, enum.Enum):
@@ -176,6 +177,17 @@ class OutboxItem:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What one delivery attempt did to one outbox item: ``sent`` (``at`` is when),
+    ``retry`` (``at`` is the next attempt) or ``failed`` (for good, at ``at``)."""
+
+    item_id: int
+    state: str
+    at: int
+    error: str | None = None
+
+
 class Store:
     """The SQLite store. One instance per process; all methods are quick and synchronous.
 
@@ -242,6 +254,12 @@ class Store:
 
     def _tx(self, what: str = "recording") -> "_Transaction":
         return _Transaction(self.db, self.health, what)
+
+    async def write(self, operation: Callable[["Store"], T], *, alone: bool = False) -> T:
+        """Run ``operation`` (one of this class's write methods, given the store to write
+        through) and return its result once it is committed. ``alone``: it must not run
+        inside a transaction (a WAL checkpoint)."""
+        return operation(self)
 
     def probe(self) -> bool:
         """Try a tiny write; True (and the store is up again) when it worked."""
@@ -375,12 +393,15 @@ class Store:
         return [AppealRecord(*row) for row in rows]
 
     # -- outbox --------------------------------------------------------------------------
-    def due(self, now: int, limit: int = 100) -> list[OutboxItem]:
-        """Pending items whose next attempt is due, oldest first."""
+    def due(self, now: int, limit: int = 100, exclude: Iterable[int] = ()) -> list[OutboxItem]:
+        """Pending items whose next attempt is due (other than ``exclude``, by id), oldest
+        first."""
+        skip = list(exclude)
         rows = self.db.execute(
             "SELECT id, post_id, destination, state, attempts, created, next_attempt, last_error "
-            "FROM outbox WHERE state=? AND next_attempt<=? ORDER BY next_attempt, id "
-            "LIMIT ?", (OutboxState.PENDING.value, now, limit))
+            "FROM outbox WHERE state=? AND next_attempt<=? "
+            f"AND id NOT IN ({','.join('?' * len(skip))}) ORDER BY next_attempt, id "
+            "LIMIT ?", (OutboxState.PENDING.value, now, *skip, limit))
         return [OutboxItem(r[0], r[1], r[2], OutboxState(r[3]), *r[4:]) for r in rows]
 
     def next_due(self, exclude: Iterable[int] = ()) -> int | None:
@@ -406,6 +427,24 @@ class Store:
         with self._tx("recording a delivery"):
             self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, done_at=?, "
                             "last_error=NULL WHERE id=?", (OutboxState.SENT.value, now, item_id))
+
+    def settle(self, outcomes: Sequence[ItemOutcome]) -> None:
+        """Record what delivery attempts did, every item in one transaction."""
+        with self._tx("recording deliveries"):
+            for o in outcomes:
+                if o.state == "sent":
+                    self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, done_at=?, "
+                                    "last_error=NULL WHERE id=?",
+                                    (OutboxState.SENT.value, o.at, o.item_id))
+                elif o.state == "retry":
+                    self.db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, "
+                                    "next_attempt=? WHERE id=?",
+                                    ((o.error or "")[:500], o.at, o.item_id))
+                else:
+                    self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, "
+                                    "last_error=?, done_at=? WHERE id=?",
+                                    (OutboxState.FAILED.value, (o.error or "")[:500], o.at,
+                                     o.item_id))
 
     def mark_retry(self, item_id: int, error: str, next_attempt: int) -> None:
         """A temporary failure: try again at ``next_attempt``."""
