@@ -146,6 +146,7 @@ class Parts:
 def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     """Open the store and the key, and wire the society to its transports."""
     store = Store(store_path(config))
+    store.start_writer()  # commits in batches, off the event loop
     passphrase = (config.society.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
                   if config.society.passphrase_file else None)
     signer = Signer(config.society.gnupghome, config.society.key, passphrase)
@@ -324,7 +325,7 @@ class Daemon:
             self._write_runtime(parts, state_file)
             if self.inbox is not None and state != last and store.health.writable:
                 try:
-                    store.set_state("imap", state)
+                    await store.write(lambda s: s.set_state("imap", state))
                     last = state
                 except StoreWriteError:
                     pass  # the store's health logs it; published again once it writes
@@ -333,8 +334,9 @@ class Daemon:
     async def _housekeeping(self, store: Store) -> None:
         """Hourly: the images of held appeals that expired undecided are deleted."""
         while True:
+            today = datetime.now(timezone.utc).date().isoformat()
             try:
-                gone = store.purge_held_images(datetime.now(timezone.utc).date().isoformat())
+                gone = await store.write(lambda s: s.purge_held_images(today))
             except StoreWriteError:
                 gone = 0  # tried again next hour
             if gone:

@@ -250,6 +250,64 @@ async def test_what_the_server_took_is_journaled_before_the_store_is_asked_to_co
     assert journal < forget
 
 
+def test_sigkill_between_the_server_s_250_and_the_commit_sends_nothing_twice(
+        tmp_path, gpg_home, smtp_sink, dovecot):
+    """The store is held locked from the moment the smarthost receives the first mail until
+    masbot is SIGKILLed: the server has answered 250 to the post (all three destinations) and
+    to the answer, and the store could not commit either. After a restart neither goes again."""
+    home = gpg_home()
+    init_key(Path(home.path), "Anytown Mutual Aid Society", SOCIETY_ADDRESS)
+    sink = smtp_sink()
+    files = write_config(tmp_path, Path(home.path), smtp_port=sink.port, imap_port=dovecot.port,
+                         extra="delivery:\n  retry_first_seconds: 0.3\n  retry_max_seconds: 1\n")
+    db = files.data_dir / "masbot.sqlite3"
+    held: list[sqlite3.Connection] = []
+
+    def hold_the_store(envelope) -> None:
+        if not held:  # before the 250 of the first mail to leave, post or answer
+            conn = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("BEGIN EXCLUSIVE")
+            held.append(conn)
+    sink.on_data = hold_the_store
+    mailbox.append(dovecot, USER, PASSWORD, bail_request(MEMBER, title="Killed after the 250"))
+    state = runtime.state_path(files.data_dir)
+
+    def journaled() -> bool:
+        st = runtime.StateFile.read(state) or {}
+        items = st.get("unrecorded_items")
+        return isinstance(items, dict) and len(items) == 3 and bool(st.get("answers_sent"))
+
+    proc = start(files.config)
+    try:
+        assert wait_until(journaled, 30), runtime.StateFile.read(state)
+        assert len(sink.deliveries) == 4, "the post reached all three lists, the answer its member"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+        for conn in held:
+            conn.execute("ROLLBACK")
+            conn.close()
+    sink.on_data = None
+    proc = start(files.config)
+    log = tmp_path / "masbot.log"
+    try:
+        assert wait_until(lambda: "recorded now and not sent again" in log.read_text()
+                          and "deleted now and not sent again" in log.read_text(), 20)
+        assert wait_until(lambda: mailbox.count(dovecot, USER, PASSWORD) == 0, 20)
+        time.sleep(1.5)  # a second copy would go now
+        status = subprocess.run([sys.executable, "-m", "masbot", "status", "-c",
+                                 str(files.config)], capture_output=True, text=True)
+    finally:
+        stop(proc)
+    got = Counter(r for m in sink.messages for r in m.rcpt_tos)
+    assert got == {**{d: 1 for d in DESTINATIONS}, MEMBER: 1}, got
+    for destination in DESTINATIONS:
+        assert f"{destination}: 0 pending, 0 failed\n  delivered: 1\n" in status.stdout, \
+            status.stdout
+    assert "answers waiting to be sent: 0" in status.stdout
+
+
 def start(config: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -365,7 +365,7 @@ class ImapInbox:
                 continue
             try:
                 if self.store is not None:
-                    self.store.quarantine(digest)
+                    await self.store.write(lambda s: s.quarantine(digest))
             except StoreWriteError:
                 continue
             give_up.append(uid)
