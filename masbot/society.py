@@ -256,11 +256,11 @@ class Society:
                       ) -> Answer | None:
         if not msg.answer_to:
             return None
-        built = answers.build(answers.Sender(self.config.society.name,
-                                             self.config.society.address),
-                              msg.answer_to, subject, body, in_reply_to=msg.in_reply_to, now=now,
-                              message_id=self._message_id())
-        return Answer(msg.answer_to, built.as_bytes())
+        built = answers.build_bytes(answers.Sender(self.config.society.name,
+                                                   self.config.society.address),
+                                    msg.answer_to, subject, body, in_reply_to=msg.in_reply_to,
+                                    now=now, message_id=self._message_id())
+        return Answer(msg.answer_to, built)
 
     async def _deliver_answer(self, answer: Answer | None, msg: intake.Inbound,
                               outcome: Outcome) -> None:

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from masbot.appeal.canonical import Appeal
+from masbot.post import wire
 from masbot.story.templates import Catalogue, Template, blank_form, builtin, example_form
 from masbot.story.form import (ANNOTATED_HEADER, ANNOTATED_NOT_REPEATED, ANSWER_STOP, BLANK_HEADER,
                                EXAMPLE_HEADER, HELP_FOOTER, STATUS_HEADING, UPDATE_HEADER, Form)
@@ -207,6 +208,19 @@ def build(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str 
     """A complete answer message; ``now`` and ``message_id`` are handed in by the caller."""
     return _message(sender, to, subject, body, in_reply_to=in_reply_to, now=now,
                     message_id=message_id)
+
+
+def build_bytes(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,
+                now: datetime, message_id: str) -> bytes:
+    """The answer :func:`build` makes, written straight as bytes (no email objects)."""
+    head = [wire.address_header("From", sender.name, sender.address),
+            wire.header("To", to), wire.header("Subject", " ".join(subject.split())[:250]),
+            wire.header("Date", format_datetime(now)), wire.header("Message-ID", message_id)]
+    if in_reply_to and _MESSAGE_ID.match(in_reply_to):
+        head += [wire.header("In-Reply-To", in_reply_to), wire.header("References", in_reply_to)]
+    head += [b"Auto-Submitted: auto-replied\r\n", b"Precedence: auto_reply\r\n",
+             b"MIME-Version: 1.0\r\n"]
+    return b"".join(head) + wire.text_part(body)
 
 
 def reply_subject(original: str, fallback: str) -> str:
