@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]#>])")
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", "|": "&#124;", "~": "&#126;"}
 """Characters CommonMark, kramdown and Python-Markdown do not all let a backslash escape:
 written as entities, which all three decode (a stray ``\\&`` showed in two of them)."""
+_MD_ENTITY_TABLE = str.maketrans(_MD_ENTITIES)
 _MD_LINE_START = re.compile(r"^(?:([-+#])|(=)|(\d{1,9})([.)])(?=\s|$))")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -118,7 +120,7 @@ def escape_markdown(text: object) -> str:
             lead, line = "&#61;", line[1:]  # "\\=" is no escape in Python-Markdown
         elif m:
             line = f"{m.group(3)}\\{m.group(4)}{line[m.end():]}"
-        lines.append(lead + "".join(_MD_ENTITIES.get(ch, ch) for ch in line))
+        lines.append(lead + line.translate(_MD_ENTITY_TABLE))
     return "\n".join(lines)
 
 
@@ -171,6 +173,28 @@ def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None 
     """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event
     microdata for gatherings; sanitised, so nothing but the emitted markup survives. It ends
     with how to check it and, with ``proof``, the clearsigned text in a ``<pre>``."""
+    if proof is not None:
+        return _html_of(appeal, url, catalogue, proof)
+    # The same revision is shown in its post and then in every pass of the site's feed.
+    key = (appeal, url, id(catalogue))
+    with _RENDERED_LOCK:
+        hit = _RENDERED.get(key)
+    if hit is not None and hit[0] is catalogue:
+        return hit[1]
+    out = _html_of(appeal, url, catalogue, None)
+    with _RENDERED_LOCK:
+        _RENDERED[key] = (catalogue, out)  # the catalogue kept: its id is not reused meanwhile
+        while len(_RENDERED) > 512:
+            del _RENDERED[next(iter(_RENDERED))]
+    return out
+
+
+_RENDERED: dict[tuple[Appeal, str | None, int], tuple[Catalogue | None, str]] = {}
+_RENDERED_LOCK = threading.Lock()
+
+
+def _html_of(appeal: Appeal, url: str | None, catalogue: Catalogue | None,
+             proof: Proof | None) -> str:
     page = view.page(appeal, url=url, catalogue=catalogue)
     raw = _environment("html").get_template(page.html_template).render(
         page=page, proof_rows=proof_rows(appeal, url, proof),

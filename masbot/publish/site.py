@@ -158,17 +158,22 @@ class Publisher:
     or ``masbot publish`` writes the pages again.
     """
 
-    def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource) -> None:
+    def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource,
+                 pace: float = 2.0) -> None:
         self.settings = settings
         self.store = store
+        # Seconds between two passes: every pass writes the index and the feed of all appeals,
+        # so a burst is published in a few passes rather than dozens.
+        self.pace = pace
         self._lock: asyncio.Lock | None = None
         self._pending: set[str] = set()
         self._wake: asyncio.Event | None = None
 
     def mark(self, appeal_id: str) -> None:
-        """``appeal_id`` changed (its revision is committed): :meth:`run` publishes it soon,
-        together with every other appeal marked meanwhile, so a burst of messages costs one
-        page-writing pass, not one per message."""
+        """``appeal_id`` changed (its revision is committed): :meth:`run` publishes it soon
+        (at once after a quiet :attr:`pace`), together with every other appeal marked
+        meanwhile, so a burst of messages costs a few page-writing passes, not one per
+        message."""
         self._pending.add(appeal_id)
         if self._wake is None:
             self._wake = asyncio.Event()
@@ -183,6 +188,7 @@ class Publisher:
             await self._wake.wait()
             self._wake.clear()
             await self.flush()
+            await asyncio.sleep(self.pace)
 
     async def flush(self) -> None:
         """Publish every appeal marked and not yet published."""
