@@ -107,7 +107,7 @@ class Society:
     def __init__(self, config: Config, store: Store, signer: Signer, answers_via: Transport,
                  deliverer: Deliverer | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 workers: int = 4, keyring: Keyring | None = None,
+                 workers: int = 8, keyring: Keyring | None = None,
                  answers: AnswerSender | None = None) -> None:
         self.store = store
         # The answer queue: answers are recorded with the outcome and sent with retries.
