@@ -34,7 +34,9 @@ from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
 from masbot.publish.site import Publisher, SiteSettings
 from masbot.society import Outcome, Society
-from masbot.signing.signer import Signer
+from masbot.signing.signer import Signer, SignerError
+from masbot.appeal import render
+from masbot.publish import pages
 from masbot.store import Store, StoreWriteError
 from masbot import runtime
 
@@ -231,6 +233,18 @@ def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Out
     return publisher, handle
 
 
+def warm_up(signer: Signer) -> None:
+    """What the first appeal after a start would otherwise pay for: the templates compiled,
+    and gpg-agent started with the key loaded (one signature over a fixed text, never sent).
+    python-gnupg starts a gpg per signature, but the agent stays up for the daemon's life."""
+    render.warm()
+    pages.warm()
+    try:
+        signer.detach_sign(b"masbot warm-up\r\n")
+    except SignerError as exc:  # the first appeal will say so, with its message
+        log.warning("the signing key could not be used at start: %s", exc)
+
+
 class Daemon:
     """The long-running process."""
 
@@ -415,6 +429,7 @@ class Daemon:
             parts.answers.kick()
         loop.add_signal_handler(signal.SIGUSR1, look_now)
         await publisher.publish()  # pages a crash left unwritten, and expiries since
+        await asyncio.to_thread(warm_up, parts.signer)
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(parts.answers.run(), name="answers"),
                  asyncio.create_task(publisher.run(), name="publisher"),

@@ -168,6 +168,15 @@ def markdown(appeal: Appeal, *, url: str | None = None,
 _SIGNED = "@@masbot-signed-text@@"
 
 
+def warm() -> None:
+    """Compile every template now (a daemon starting), not in the first appeal's way."""
+    for kind, suffix in (("html", ".html.j2"), ("md", ".md.j2")):
+        env = _environment(kind)
+        for name in env.list_templates(filter_func=lambda n: n.endswith(suffix)):
+            if not name.startswith("site-"):
+                env.get_template(name)
+
+
 def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
          proof: Proof | None = None) -> str:
     """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event

@@ -159,21 +159,24 @@ class Publisher:
     """
 
     def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource,
-                 pace: float = 2.0) -> None:
+                 pace: float = 2.0, delay: float = 0.3) -> None:
         self.settings = settings
         self.store = store
         # Seconds between two passes: every pass writes the index and the feed of all appeals,
         # so a burst is published in a few passes rather than dozens.
         self.pace = pace
+        # Seconds from a mark to its pass: the post and the answer leave first, without a
+        # pass competing with them for the interpreter.
+        self.delay = delay
         self._lock: asyncio.Lock | None = None
         self._pending: set[str] = set()
         self._wake: asyncio.Event | None = None
 
     def mark(self, appeal_id: str) -> None:
         """``appeal_id`` changed (its revision is committed): :meth:`run` publishes it soon
-        (at once after a quiet :attr:`pace`), together with every other appeal marked
-        meanwhile, so a burst of messages costs a few page-writing passes, not one per
-        message."""
+        (after :attr:`delay`, or :attr:`pace` after the last pass), together with every other
+        appeal marked meanwhile, so a burst of messages costs a few page-writing passes, not
+        one per message."""
         self._pending.add(appeal_id)
         if self._wake is None:
             self._wake = asyncio.Event()
@@ -186,6 +189,7 @@ class Publisher:
             self._wake = asyncio.Event()
         while True:
             await self._wake.wait()
+            await asyncio.sleep(self.delay)
             self._wake.clear()
             await self.flush()
             await asyncio.sleep(self.pace)
