@@ -39,7 +39,22 @@ BATCH = 50
 IN_FLIGHT = 4
 log = logging.getLogger("thinbot")
 _UID = re.compile(rb"\bUID (\d+)")
+_EXISTS = re.compile(rb"^(?:\* )?\d+ EXISTS")
 _PARSER = email.parser.BytesParser(policy=email.policy.compat32)
+ANNOUNCED = asyncio.Event()  # an EXISTS was seen: search again
+
+
+def _watch_untagged() -> None:
+    """Dovecot announces mail that arrives while we work inside the answer to our own
+    command, and aioimaplib drops that line; without it a burst could wait for the next
+    mail. masbot watches for it the same way (masbot/intake/imapwire.py)."""
+    original = aioimaplib.IMAP4ClientProtocol._untagged_response
+
+    def untagged(self: aioimaplib.IMAP4ClientProtocol, line: bytes) -> object:
+        if _EXISTS.match(bytes(line)):
+            ANNOUNCED.set()
+        return original(self, line)
+    aioimaplib.IMAP4ClientProtocol._untagged_response = untagged  # type: ignore[method-assign]
 
 
 class Bot:
@@ -113,11 +128,11 @@ class Bot:
         log.info("imap 127.0.0.1:%d: connected, waiting with IDLE", self.args.imap_port)
         while True:
             await self.drain(imap)
-            idle = await imap.idle_start(timeout=60)
+            if ANNOUNCED.is_set():
+                continue
+            idle = await imap.idle_start(timeout=120)
             try:
-                # A short wait: aioimaplib drops an EXISTS that arrives inside the answer to
-                # one of our own commands, so a missed one is caught within a second.
-                await imap.wait_server_push(timeout=1.0)
+                await imap.wait_server_push(timeout=60)
             except asyncio.TimeoutError:
                 pass
             imap.idle_done()
@@ -125,10 +140,13 @@ class Bot:
 
     async def drain(self, imap: aioimaplib.IMAP4) -> None:
         while True:
+            ANNOUNCED.clear()
             response = await imap.uid_search("ALL")
             uids = [u.decode() for u in bytes(response.lines[0]).split() if u.isdigit()]
-            if not uids:
+            if not uids and not ANNOUNCED.is_set():
                 return
+            if not uids:
+                continue  # announced during the search, which could not see it yet
             uid_set = ",".join(uids[:BATCH])
             fetched = await imap.uid("fetch", uid_set, "(UID BODY.PEEK[])")
             raws, uid = [], None
@@ -146,6 +164,7 @@ class Bot:
 
 
 async def main(args: argparse.Namespace) -> None:
+    _watch_untagged()
     bot = Bot(args)
     task = asyncio.create_task(bot.run())
     loop = asyncio.get_running_loop()
