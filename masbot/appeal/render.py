@@ -30,7 +30,7 @@ import nh3
 from masbot.appeal import ics as ical
 from masbot.appeal import view
 from masbot.appeal.canonical import Appeal
-from masbot.story.templates import Catalogue
+from masbot.story.templates import Catalogue, builtin
 
 SHARE_MAX = 280
 """The most characters a share text has (counted as Unicode code points)."""
@@ -185,6 +185,7 @@ def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None 
     if proof is not None:
         return _html_of(appeal, url, catalogue, proof)
     # The same revision is shown in its post and then in every pass of the site's feed.
+    catalogue = catalogue or builtin()  # what view.page would take
     key = (appeal, url, id(catalogue))
     with _RENDERED_LOCK:
         hit = _RENDERED.get(key)
