@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import html as _html
 import re
-import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,6 +29,7 @@ import nh3
 from masbot.appeal import ics as ical
 from masbot.appeal import view
 from masbot.appeal.canonical import Appeal
+from masbot.recent import Recent
 from masbot.story.templates import Catalogue, builtin
 
 SHARE_MAX = 280
@@ -187,20 +187,13 @@ def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None 
     # The same revision is shown in its post and then in every pass of the site's feed.
     catalogue = catalogue or builtin()  # what view.page would take
     key = (appeal, url, id(catalogue))
-    with _RENDERED_LOCK:
-        hit = _RENDERED.get(key)
-    if hit is not None and hit[0] is catalogue:
-        return hit[1]
-    out = _html_of(appeal, url, catalogue, None)
-    with _RENDERED_LOCK:
-        _RENDERED[key] = (catalogue, out)  # the catalogue kept: its id is not reused meanwhile
-        while len(_RENDERED) > 512:
-            del _RENDERED[next(iter(_RENDERED))]
-    return out
+    kept = _RENDERED.get(key)
+    if kept is not None:
+        return kept
+    return _RENDERED.keep(key, _html_of(appeal, url, catalogue, None), catalogue)
 
 
-_RENDERED: dict[tuple[Appeal, str | None, int], tuple[Catalogue | None, str]] = {}
-_RENDERED_LOCK = threading.Lock()
+_RENDERED: Recent[str] = Recent(512)
 
 
 def _html_of(appeal: Appeal, url: str | None, catalogue: Catalogue | None,

@@ -16,6 +16,7 @@ import phonenumbers
 
 from masbot.story import when
 from masbot.appeal.canonical import ENDS_NOW, Appeal
+from masbot.recent import Recent
 from masbot.story.templates import Catalogue, FieldSpec, builtin
 
 HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medical-Details-OK",
@@ -306,9 +307,22 @@ def check_url(url: str | None) -> None:
 
 
 def page(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None) -> Page:
-    """The reader's view of ``appeal``. ``url`` (https only) is where it is published."""
+    """The reader's view of ``appeal``. ``url`` (https only) is where it is published.
+    The same view is returned while it is kept (a revision's post, kit, page and feed entry
+    each ask for it): treat it as read-only."""
     check_url(url)
     catalogue = catalogue or builtin()
+    key = (appeal, url, id(catalogue))
+    kept = _PAGES.get(key)
+    if kept is not None:
+        return kept
+    return _PAGES.keep(key, _page(appeal, url, catalogue), catalogue)
+
+
+_PAGES: Recent[Page] = Recent(256)
+
+
+def _page(appeal: Appeal, url: str | None, catalogue: Catalogue) -> Page:
     event = appeal.template == "gathering"
     issued = appeal.issued.astimezone(timezone.utc)
     status_note = STATUS_NOTES.get(appeal.status, "")

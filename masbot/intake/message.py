@@ -26,6 +26,9 @@ _NO_ANSWER_LOCALPARTS = re.compile(
     re.IGNORECASE,
 )
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
+_ATOMS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_PLAIN_ADDRESS = re.compile(
+    rf"\s*(?:[^\"(),.:;<>@\[\]\\]*<({_ATOMS}@{_ATOMS})>|({_ATOMS}@{_ATOMS}))\s*")
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LATIN_1 = frozenset({"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
@@ -153,8 +156,12 @@ def automatic_reason(msg: Message) -> str | None:
 
 def _addresses(msg: Message, header: str) -> list[str]:
     """The usable addresses in ``header``, read from the raw value (no decoding needed)."""
+    values = _raw_header(msg, header)
+    if len(values) == 1 and (plain := _PLAIN_ADDRESS.fullmatch(values[0])):
+        addr = plain.group(1) or plain.group(2)  # "Name <a@b>" or "a@b", as getaddresses reads them
+        return [addr] if is_address(addr) else []
     try:
-        pairs = getaddresses(_raw_header(msg, header))
+        pairs = getaddresses(values)
     except Exception:  # noqa: BLE001 - any malformed header simply gives no address
         return []
     return [addr for _, addr in pairs if is_address(addr)]

@@ -27,7 +27,7 @@ from typing import Callable, Protocol
 
 from masbot.appeal import render
 from masbot.publish import feed, model, pages
-from masbot.publish.files import write_atomic
+from masbot.publish.files import sync_directory, write_atomic
 from masbot.store import AppealRecord
 from masbot.story.templates import Catalogue, builtin
 
@@ -112,10 +112,14 @@ class Site:
             base=s.base_url or "", entries=entries,
             permalinks={e.slug: s.permalink(e.slug) for e in entries}, catalogue=self.catalogue)
         # Appeal pages before the index and feed that link to them.
-        written = []
+        written: list[Path] = []
         for rel in sorted(files, key=lambda p: (p.parent == Path("."), str(p))):
-            if write_atomic(s.dir / rel, files[rel]):
+            if write_atomic(s.dir / rel, files[rel], sync_dir=False):
                 written.append(s.dir / rel)
+        # Each directory once, the appeals' before the root's (a start rebuilds the site from
+        # the store anyway, should a crash come between).
+        for directory in sorted({p.parent for p in written}, key=lambda d: -len(d.parts)):
+            sync_directory(directory)
         return written
 
     def _appeal_files(self, entry: model.Entry, info: pages.SiteInfo,
