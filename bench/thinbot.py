@@ -121,6 +121,7 @@ class Bot:
                         raise
 
     async def run(self) -> None:
+        await asyncio.to_thread(self._sign, b"warm-up\r\n", detach=True)  # as masbot does
         imap = aioimaplib.IMAP4(host="127.0.0.1", port=self.args.imap_port, timeout=30)
         await imap.wait_hello_from_server()
         await imap.login(self.args.user, self.args.password)
