@@ -5,6 +5,7 @@ nothing sent twice when masbot dies between the server's 250 and the store's com
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sqlite3
 import subprocess
@@ -49,7 +50,9 @@ def mail_froms(sink) -> list[str]:
     return [value for verb, value in sink.attempts if verb == "MAIL"]
 
 
-async def test_a_post_leaves_in_one_transaction_for_all_its_destinations(tmp_path, smtp_sink):
+async def test_a_post_leaves_in_one_transaction_for_all_its_destinations(tmp_path, smtp_sink,
+                                                                      caplog):
+    caplog.set_level(logging.INFO)
     sink = smtp_sink()
     store = Store(tmp_path / "s.sqlite3")
     via = transport(sink.port)
@@ -71,6 +74,7 @@ async def test_a_post_leaves_in_one_transaction_for_all_its_destinations(tmp_pat
         await via.aclose()
         store.close()
     assert store_counts(tmp_path / "s.sqlite3") == {d: 7 for d in DESTINATIONS}
+    assert "while the store could not write" not in caplog.text, "each recorded once, at once"
 
 
 def store_counts(path: Path) -> dict[str, int]:

@@ -117,7 +117,7 @@ class Deliverer:
             while True:
                 if not self.store.health.writable:
                     await self.store.health.until_writable(self.store.probe)
-                if self._unrecorded and not await self._record_unrecorded():
+                if not await self._record_unrecorded():
                     continue
                 try:
                     self._dispatch()
@@ -148,9 +148,11 @@ class Deliverer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _record_unrecorded(self) -> bool:
-        """Record the deliveries that were accepted but not recorded; False when the store
-        still cannot write."""
-        waiting = dict(self._unrecorded)
+        """Record the deliveries that were accepted but whose transaction could not record
+        them (or that a restart took over); False when the store still cannot write."""
+        waiting = {k: v for k, v in self._unrecorded.items() if k not in self._in_hand}
+        if not waiting:
+            return True
         try:
             await self.store.write(lambda s: s.settle(
                 [ItemOutcome(item_id, "sent", at) for item_id, (at, _) in waiting.items()]))
