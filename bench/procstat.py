@@ -29,6 +29,16 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     return ticks / _TICK
 
 
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """utime + stime of one thread (``tid``, its native id) of process ``pid``; 0 when gone."""
+    try:
+        text = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+    except OSError:
+        return 0.0
+    f = text[text.rindex(")") + 2:].split()
+    return (int(f[11]) + int(f[12])) / _TICK
+
+
 def group_cpu_seconds(pgrp: int) -> float:
     """CPU seconds of every live process in process group ``pgrp`` (children included)."""
     total = 0.0

@@ -20,6 +20,10 @@ import re
 import sys
 import threading
 import time
+from pathlib import Path
+
+# This checkout's masbot, not whichever one the venv installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 STATS: dict[str, list[float]] = {}
 COUNTS: dict[str, int] = {}

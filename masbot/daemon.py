@@ -34,7 +34,9 @@ from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
 from masbot.publish.site import Publisher, SiteSettings
 from masbot.society import Outcome, Society
-from masbot.signing.signer import Signer
+from masbot.signing.signer import Signer, SignerError
+from masbot.appeal import render
+from masbot.publish import pages
 from masbot.store import Store, StoreWriteError
 from masbot import runtime
 
@@ -146,6 +148,7 @@ class Parts:
 def assemble(config: Config, environ: Mapping[str, str] | None = None) -> Parts:
     """Open the store and the key, and wire the society to its transports."""
     store = Store(store_path(config))
+    store.start_writer()  # commits in batches, off the event loop
     passphrase = (config.society.passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
                   if config.society.passphrase_file else None)
     signer = Signer(config.society.gnupghome, config.society.key, passphrase)
@@ -228,6 +231,18 @@ def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Out
             publisher.mark(outcome.appeal_id)  # written by publisher.run, batched
         return outcome
     return publisher, handle
+
+
+def warm_up(signer: Signer) -> None:
+    """What the first appeal after a start would otherwise pay for: the templates compiled,
+    and gpg-agent started with the key loaded (one signature over a fixed text, never sent).
+    python-gnupg starts a gpg per signature, but the agent stays up for the daemon's life."""
+    render.warm()
+    pages.warm()
+    try:
+        signer.detach_sign(b"masbot warm-up\r\n")
+    except SignerError as exc:  # the first appeal will say so, with its message
+        log.warning("the signing key could not be used at start: %s", exc)
 
 
 class Daemon:
@@ -324,7 +339,7 @@ class Daemon:
             self._write_runtime(parts, state_file)
             if self.inbox is not None and state != last and store.health.writable:
                 try:
-                    store.set_state("imap", state)
+                    await store.write(lambda s: s.set_state("imap", state))
                     last = state
                 except StoreWriteError:
                     pass  # the store's health logs it; published again once it writes
@@ -333,8 +348,9 @@ class Daemon:
     async def _housekeeping(self, store: Store) -> None:
         """Hourly: the images of held appeals that expired undecided are deleted."""
         while True:
+            today = datetime.now(timezone.utc).date().isoformat()
             try:
-                gone = store.purge_held_images(datetime.now(timezone.utc).date().isoformat())
+                gone = await store.write(lambda s: s.purge_held_images(today))
             except StoreWriteError:
                 gone = 0  # tried again next hour
             if gone:
@@ -372,12 +388,12 @@ class Daemon:
         if adopted:
             log.warning("%d delivery(ies) were accepted before the last stop but could not be "
                         "recorded; they are recorded now and not sent again", adopted)
-        parts.deliverer.on_unrecorded = lambda: self._write_runtime(parts, state_file)
+        parts.deliverer.journal = lambda: self._write_runtime(parts, state_file)
         forgotten = parts.answers.adopt_sent((previous or {}).get("answers_sent"))
         if forgotten:
             log.warning("%d answer(s) were sent before the last stop but could not be deleted; "
                         "they are deleted now and not sent again", forgotten)
-        parts.answers.on_unforgotten = lambda: self._write_runtime(parts, state_file)
+        parts.answers.journal = lambda: self._write_runtime(parts, state_file)
         self.started_with = restart_settings(config)
         try:
             parts.store.clear_states()
@@ -413,6 +429,7 @@ class Daemon:
             parts.answers.kick()
         loop.add_signal_handler(signal.SIGUSR1, look_now)
         await publisher.publish()  # pages a crash left unwritten, and expiries since
+        await asyncio.to_thread(warm_up, parts.signer)
         tasks = [asyncio.create_task(parts.deliverer.run(), name="deliverer"),
                  asyncio.create_task(parts.answers.run(), name="answers"),
                  asyncio.create_task(publisher.run(), name="publisher"),
@@ -439,6 +456,7 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await parts.deliverer.transport.aclose()
         await publisher.flush()  # the pages of what was handled last
         try:
             if self.inbox is not None:

@@ -36,7 +36,7 @@ from masbot.relay import loops
 from masbot.relay.answers import AnswerSender
 from masbot.relay.delivery import Deliverer
 from masbot.relay.partners import RelayAction
-from masbot.relay.smtp import DeliveryError, Transport
+from masbot.relay.smtp import DeliveryError, Transport, send_one
 from masbot.signing.keyring import Keyring
 from masbot.signing.signer import Signer
 from masbot.store import Answer, AppealRecord, Store
@@ -108,7 +108,7 @@ class Society:
     def __init__(self, config: Config, store: Store, signer: Signer, answers_via: Transport,
                  deliverer: Deliverer | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 workers: int = 4, keyring: Keyring | None = None,
+                 workers: int = 8, keyring: Keyring | None = None,
                  answers: AnswerSender | None = None) -> None:
         self.store = store
         # The answer queue: answers are recorded with the outcome and sent with retries.
@@ -220,7 +220,7 @@ class Society:
         for effect in plan.effects:
             match effect:
                 case flow.Record(outcome=kind):
-                    self.store.record(msg.digest, kind, answers=queued)
+                    await self.store.write(lambda s: s.record(msg.digest, kind, answers=queued))
                 case flow.Issue():
                     await self._issue(effect, msg, now, outcome, queued)
                 case flow.Relay():
@@ -231,8 +231,9 @@ class Society:
                         refusal = self._build_answer(
                             msg, "Moderation refused", "Your command was not obeyed: this "
                             "command was used before.\n", now)
-                        self.store.record(msg.digest, flow.OutcomeKind.REFUSED,
-                                          answers=[refusal] if refusal and self.answers else [])
+                        refused = [refusal] if refusal and self.answers else []
+                        await self.store.write(lambda s: s.record(
+                            msg.digest, flow.OutcomeKind.REFUSED, answers=refused))
                         await self._deliver_answer(refusal, msg, outcome)
                         return
                 case flow.NotifyModerators():
@@ -256,11 +257,11 @@ class Society:
                       ) -> Answer | None:
         if not msg.answer_to:
             return None
-        built = answers.build(answers.Sender(self.config.society.name,
-                                             self.config.society.address),
-                              msg.answer_to, subject, body, in_reply_to=msg.in_reply_to, now=now,
-                              message_id=self._message_id())
-        return Answer(msg.answer_to, built.as_bytes())
+        built = answers.build_bytes(answers.Sender(self.config.society.name,
+                                                   self.config.society.address),
+                                    msg.answer_to, subject, body, in_reply_to=msg.in_reply_to,
+                                    now=now, message_id=self._message_id())
+        return Answer(msg.answer_to, built)
 
     async def _deliver_answer(self, answer: Answer | None, msg: intake.Inbound,
                               outcome: Outcome) -> None:
@@ -272,7 +273,7 @@ class Society:
             outcome.answered = True
             return
         try:
-            await self.answers_via.send(answer.data, "", [answer.recipient])
+            await send_one(self.answers_via, answer.data, "", answer.recipient)
         except DeliveryError as exc:
             log.warning("message %s: the answer could not be sent: %s", msg.ref,
                         str(exc).replace(answer.recipient, "<sender>"))
@@ -298,15 +299,17 @@ class Society:
             data = await self._sign_post(signed_text, record, self.public_key,
                                          decision.destinations, appeal.title, now,
                                          effect.images)
-        self.store.record(msg.digest, "accepted", appeal=AppealRecord(
+        issued = AppealRecord(
             appeal_id=appeal.appeal_id, revision=appeal.revision, origin=self.signer.fingerprint,
             template=appeal.template, status=appeal.status, issued=appeal.issued.isoformat(),
             expires=appeal.expires.isoformat(), digest=appeal.digest(),
             update_key_hash=effect.key_hash, action=decision.action, signed_text=signed_text,
-            fields=appeals.fields_json(appeal)), post=data,
+            fields=appeals.fields_json(appeal))
+        await self.store.write(lambda s: s.record(
+            msg.digest, "accepted", appeal=issued, post=data,
             destinations=decision.destinations if data else (),
             held_images=effect.images if decision.action == RelayAction.HOLD else (),
-            answers=answers)
+            answers=answers, numbered=appeal.revision == 1))
         self._queued(data, outcome, decision.action, decision.destinations)
 
     async def _relay(self, effect: flow.Relay, msg: intake.Inbound, now: datetime,
@@ -329,15 +332,15 @@ class Society:
             update_key_hash=None, action=decision.action, signed_text=check.clearsigned_appeal,
             record=check.record.text(), origin_key=check.origin_key)
         try:
-            self.store.record(msg.digest, "relayed" if data else decision.action, appeal=record,
-                              post=data, destinations=decision.destinations if data else (),
-                              held_images=(effect.images if decision.action == RelayAction.HOLD
-                                           else ()))
+            await self.store.write(lambda s: s.record(
+                msg.digest, "relayed" if data else decision.action, appeal=record, post=data,
+                destinations=decision.destinations if data else (),
+                held_images=effect.images if decision.action == RelayAction.HOLD else ()))
         except sqlite3.IntegrityError:
             # Another partner's copy of this revision was recorded while we verified this one.
             outcome.kind = flow.OutcomeKind.NOT_RELAYED
             outcome.reason = f"from {effect.partner}: already relayed"
-            self.store.record(msg.digest, flow.OutcomeKind.NOT_RELAYED)
+            await self.store.write(lambda s: s.record(msg.digest, flow.OutcomeKind.NOT_RELAYED))
             return False
         self._queued(data, outcome, decision.action, decision.destinations)
         return True
@@ -350,10 +353,9 @@ class Society:
             data = await self._sign_post(effect.held.signed_text, effect.relay,
                                          effect.origin_key or self.public_key,
                                          effect.destinations, effect.title, now, effect.images)
-        if not self.store.moderate(digest, effect.command_digest, effect.held,
-                                   effect.action, post=data,
-                                   destinations=effect.destinations if data else (),
-                                   answers=answers):
+        if not await self.store.write(lambda s: s.moderate(
+                digest, effect.command_digest, effect.held, effect.action, post=data,
+                destinations=effect.destinations if data else (), answers=answers)):
             outcome.kind = flow.OutcomeKind.REFUSED
             outcome.reason = "moderator command refused: this command was used before"
             return False
@@ -447,6 +449,6 @@ class Society:
             return
         for notice in notices:
             try:
-                await self.answers_via.send(notice.data, "", [notice.recipient])
+                await send_one(self.answers_via, notice.data, "", notice.recipient)
             except DeliveryError as exc:
                 log.error("a moderator notice was not sent: %s", exc)

@@ -6,7 +6,10 @@ outcome and removing the original from the mailbox never posts twice.
 
 Durability: WAL with ``synchronous=FULL``. A commit returns only after the WAL is on disk,
 because a commit is followed by things that cannot be undone (the original is deleted from
-the mailbox, an LMTP ``250`` is answered). ``secure_delete`` overwrites freed pages.
+the mailbox, an LMTP ``250`` is answered). ``secure_delete`` overwrites freed pages. In the
+daemon, writes go through :meth:`Store.write` to a writer thread that commits them in batches
+(:mod:`masbot.commits`), so the event loop never waits for an fsync; reads stay on the
+caller's connection and see what is committed.
 
 Write failures (disk full, I/O error, a read-only file system, a lock held too long) raise
 :class:`StoreWriteError` and mark :attr:`Store.health` down: the daemon's flow waits (delivery
@@ -16,6 +19,7 @@ not once per attempt. Reads keep working, so ``masbot status`` opens the store r
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import sqlite3
@@ -23,15 +27,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
+from masbot.commits import Committer
 from masbot.post.build import PostImage
 from masbot.storehealth import StoreWriteError, WriteHealth, is_write_failure
 
-__all__ = ["AppealRecord", "OutboxItem", "OutboxState", "Store", "StoreWriteError",
-           "WriteHealth", "is_write_failure"]
+__all__ = ["AppealRecord", "ItemOutcome", "OutboxItem", "OutboxState", "Store",
+           "StoreWriteError", "WriteHealth", "is_write_failure"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class OutboxState(str, enum.Enum):
@@ -176,6 +182,17 @@ class OutboxItem:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What one delivery attempt did to one outbox item: ``sent`` (``at`` is when),
+    ``retry`` (``at`` is the next attempt) or ``failed`` (for good, at ``at``)."""
+
+    item_id: int
+    state: str
+    at: int
+    error: str | None = None
+
+
 class Store:
     """The SQLite store. One instance per process; all methods are quick and synchronous.
 
@@ -183,12 +200,16 @@ class Store:
     :attr:`health`); other SQLite errors are bugs and propagate unchanged.
     """
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False,
+                 health: WriteHealth | None = None) -> None:
         path = Path(path)
         self.path = path
         self.read_only = read_only
-        self.health = WriteHealth()
+        self.health = health or WriteHealth()
         self.without_wal = False
+        self._committer: Committer | None = None
+        self._in_batch = False
+        self._numbers: dict[str, int] = {}  # scope -> next number, taken ahead of the store
         if read_only:
             # mode=ro: the database is never written, not even a checkpoint at close. SQLite
             # still needs the -shm index of the WAL; when it cannot make one (a full disk and
@@ -226,11 +247,14 @@ class Store:
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE name='outbox'").fetchone() \
             is not None
 
-    def close(self) -> None:
-        """Checkpoint the WAL (when writable and possible) and close; never raises for a
-        checkpoint that cannot be written."""
+    def close(self, checkpoint: bool = True) -> None:
+        """Commit what the writer thread holds, checkpoint the WAL (when writable and
+        possible) and close; never raises for a checkpoint that cannot be written."""
+        if self._committer is not None:
+            self._committer.stop()
+            self._committer = None
         try:
-            if not self.read_only and self.health.writable:
+            if checkpoint and not self.read_only and self.health.writable:
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             if not is_write_failure(exc):
@@ -240,8 +264,62 @@ class Store:
         finally:
             self.db.close()
 
-    def _tx(self, what: str = "recording") -> "_Transaction":
+    def _tx(self, what: str = "recording") -> "_Transaction | contextlib.nullcontext[None]":
+        if self._in_batch:  # run_batch holds the transaction and a savepoint per write
+            return contextlib.nullcontext()
         return _Transaction(self.db, self.health, what)
+
+    def start_writer(self) -> None:
+        """From now on :meth:`write` runs in a writer thread with a connection of its own,
+        committing what was submitted meanwhile in one transaction (the daemon)."""
+        if self._committer is None and not self.read_only:
+            committer = Committer(lambda: Store(self.path, health=self.health))
+            committer.start()
+            self._committer = committer
+
+    @property
+    def committer(self) -> "Committer | None":
+        """The writer thread, when :meth:`start_writer` started one."""
+        return self._committer
+
+    async def write(self, operation: Callable[["Store"], T], *, alone: bool = False) -> T:
+        """Run ``operation`` (one of this class's write methods, given the store to write
+        through) and return its result once it is committed; raises what it raised, or
+        :class:`StoreWriteError`. ``alone``: it must not run inside a transaction (a WAL
+        checkpoint). Without a writer thread it runs here, at once."""
+        if self._committer is None:
+            return operation(self)
+        return await self._committer.submit(operation, alone)
+
+    def run_batch(self, operations: Sequence[Callable[["Store"], object]]
+                  ) -> list[tuple[bool, object]]:
+        """Run ``operations`` in one transaction, each in a savepoint; return (True, result)
+        or (False, exception) for each. A write failure fails them all (StoreWriteError)."""
+        results: list[tuple[bool, object]] = []
+        try:
+            with self._tx("recording"):
+                self._in_batch = True
+                for operation in operations:
+                    self.db.execute("SAVEPOINT one")
+                    try:
+                        value = operation(self)
+                    except Exception as exc:  # noqa: BLE001 - handed to its caller
+                        if isinstance(exc, StoreWriteError) or is_write_failure(exc):
+                            raise
+                        if self.db.in_transaction:
+                            self.db.execute("ROLLBACK TO one")
+                            self.db.execute("RELEASE one")
+                        results.append((False, exc))
+                        continue
+                    self.db.execute("RELEASE one")
+                    results.append((True, value))
+                self._in_batch = False
+        except Exception as exc:  # noqa: BLE001 - every write of the batch shares its fate
+            failure = exc if isinstance(exc, StoreWriteError) else StoreWriteError(str(exc))
+            return [(False, failure) for _ in operations]
+        finally:
+            self._in_batch = False
+        return results
 
     def probe(self) -> bool:
         """Try a tiny write; True (and the store is up again) when it worked."""
@@ -260,28 +338,33 @@ class Store:
         return row[0] if row else None
 
     def next_number(self, scope: str) -> int:
-        """The next sequence number in ``scope``, committed at once (gaps are harmless)."""
-        with self._tx("numbering an appeal"):
-            row = self.db.execute("SELECT next FROM counters WHERE scope=?", (scope,)).fetchone()
-            number = row[0] if row else 1
-            self.db.execute(
-                "INSERT INTO counters(scope, next) VALUES(?, ?) "
-                "ON CONFLICT(scope) DO UPDATE SET next=excluded.next", (scope, number + 1))
+        """The next sequence number in ``scope``, never given twice by this process. It is
+        stored with the appeal that uses it (:meth:`record`'s ``numbered``): a number whose
+        appeal was never recorded may be given again after a restart, and was never public."""
+        number = max(self._numbers.get(scope, 0), self.peek_number(scope))
+        self._numbers[scope] = number + 1
         return number
 
     def record(self, digest: str, outcome: str, *, appeal: AppealRecord | None = None,
                post: bytes | None = None, destinations: Iterable[str] = (),
                held_images: Sequence[PostImage] = (), answers: Sequence[Answer] = (),
-               now: int | None = None) -> int | None:
+               numbered: bool = False, now: int | None = None) -> int | None:
         """Record a message's outcome, its appeal, its post for every destination and the
         mail it causes (the answer to its sender, notices to moderators), atomically.
 
-        ``held_images`` are kept with a held appeal until a moderator decides. Returns the post
+        ``held_images`` are kept with a held appeal until a moderator decides. ``numbered``:
+        the appeal's id took a number from :meth:`next_number`, stored now. Returns the post
         id when a post was queued. Once this returns, the outcome is on disk.
         """
         now = int(time.time()) if now is None else now
         post_id = None
         with self._tx("recording a message's outcome"):
+            if numbered and appeal is not None:
+                scope, _, number = appeal.appeal_id.rpartition("-")
+                self.db.execute(
+                    "INSERT INTO counters(scope, next) VALUES(?, ?) "
+                    "ON CONFLICT(scope) DO UPDATE SET next=MAX(next, excluded.next)",
+                    (scope, int(number) + 1))
             self.db.execute("INSERT OR REPLACE INTO handled(digest, outcome, at) VALUES(?,?,?)",
                             (digest, outcome, now))
             self._queue_answers(answers, now)
@@ -375,12 +458,15 @@ class Store:
         return [AppealRecord(*row) for row in rows]
 
     # -- outbox --------------------------------------------------------------------------
-    def due(self, now: int, limit: int = 100) -> list[OutboxItem]:
-        """Pending items whose next attempt is due, oldest first."""
+    def due(self, now: int, limit: int = 100, exclude: Iterable[int] = ()) -> list[OutboxItem]:
+        """Pending items whose next attempt is due (other than ``exclude``, by id), oldest
+        first."""
+        skip = list(exclude)
         rows = self.db.execute(
             "SELECT id, post_id, destination, state, attempts, created, next_attempt, last_error "
-            "FROM outbox WHERE state=? AND next_attempt<=? ORDER BY next_attempt, id "
-            "LIMIT ?", (OutboxState.PENDING.value, now, limit))
+            "FROM outbox WHERE state=? AND next_attempt<=? "
+            f"AND id NOT IN ({','.join('?' * len(skip))}) ORDER BY next_attempt, id "
+            "LIMIT ?", (OutboxState.PENDING.value, now, *skip, limit))
         return [OutboxItem(r[0], r[1], r[2], OutboxState(r[3]), *r[4:]) for r in rows]
 
     def next_due(self, exclude: Iterable[int] = ()) -> int | None:
@@ -406,6 +492,24 @@ class Store:
         with self._tx("recording a delivery"):
             self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, done_at=?, "
                             "last_error=NULL WHERE id=?", (OutboxState.SENT.value, now, item_id))
+
+    def settle(self, outcomes: Sequence[ItemOutcome]) -> None:
+        """Record what delivery attempts did, every item in one transaction."""
+        with self._tx("recording deliveries"):
+            for o in outcomes:
+                if o.state == "sent":
+                    self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, done_at=?, "
+                                    "last_error=NULL WHERE id=?",
+                                    (OutboxState.SENT.value, o.at, o.item_id))
+                elif o.state == "retry":
+                    self.db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, "
+                                    "next_attempt=? WHERE id=?",
+                                    ((o.error or "")[:500], o.at, o.item_id))
+                else:
+                    self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, "
+                                    "last_error=?, done_at=? WHERE id=?",
+                                    (OutboxState.FAILED.value, (o.error or "")[:500], o.at,
+                                     o.item_id))
 
     def mark_retry(self, item_id: int, error: str, next_attempt: int) -> None:
         """A temporary failure: try again at ``next_attempt``."""

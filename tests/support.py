@@ -207,8 +207,9 @@ def titles_by_destination(sink, destinations) -> dict[str, Counter]:
     """How many times each appeal title reached each of ``destinations`` at ``sink``."""
     out: dict[str, Counter] = {d: Counter() for d in destinations}
     for received in sink.messages:
-        rcpt = received.rcpt_tos[0]
-        if rcpt in out:
-            subject = email.message_from_bytes(received.data, policy=email.policy.default)["Subject"]
-            out[rcpt][subject.split("] ", 1)[1]] += 1
+        for rcpt in received.rcpt_tos:  # one transaction may carry several destinations
+            if rcpt in out:
+                subject = email.message_from_bytes(received.data,
+                                                   policy=email.policy.default)["Subject"]
+                out[rcpt][subject.split("] ", 1)[1]] += 1
     return out

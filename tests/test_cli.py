@@ -44,7 +44,7 @@ def test_demo_leaves_posts_that_verify_with_sqop(tmp_path):
     assert kinds["09-partner-relayed"] == "partner-post"
     assert kinds["10-partner-forged"] == "refused"
     assert sum(1 for s in summary["samples"] if s["appeal_id"]) == 6
-    assert kinds["07-fianza-es"] == "request", "a Spanish request is posted"
+    assert kinds["11-fianza-es"] == "request", "a Spanish request is posted"
     # The public site: the funded revision and the partner's appeal, each revision signed.
     site = Path(summary["site"])
     assert f"open file://{site}/index.html" in result.stdout.decode()

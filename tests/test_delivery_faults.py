@@ -31,7 +31,7 @@ async def test_an_accepted_post_that_cannot_be_recorded_is_not_sent_again(tmp_pa
             await asyncio.sleep(0.02)
         assert deliverer.unrecorded == 2
         await asyncio.sleep(2)  # paused: no copy goes out while nothing can be recorded
-        assert len(sink.messages) == 2 and store.pending_count() == 2
+        assert len(sink.deliveries) == 2 and store.pending_count() == 2
         store.db.execute("PRAGMA query_only=OFF")
         for _ in range(200):  # the probe (1 s backoff) finds the store writable again
             if store.pending_count() == 0:

@@ -67,18 +67,18 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_once(society, dovecot
     proc = start(files.config)
     try:
         done = wait_until(lambda: mailbox.count(dovecot, USER, PASSWORD) == 0 and
-                          len([m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]) >= 600,
+                          len([m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS]) >= 600,
                           timeout=120)
         time.sleep(1.0)  # a late duplicate would arrive now
     finally:
         stop(proc)
-    assert done, f"only {len(sink.messages)} deliveries, INBOX {mailbox.count(dovecot, USER, PASSWORD)}"
+    assert done, f"only {len(sink.deliveries)} deliveries, INBOX {mailbox.count(dovecot, USER, PASSWORD)}"
     resent = []
     for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
         assert set(counts) == set(titles), f"{destination} misses {set(titles) - set(counts)}"
         for title, n in counts.items():
             if n > 1:
-                copies = {m.data for m in sink.messages
+                copies = {m.data for m in sink.deliveries
                           if m.rcpt_tos[0] == destination and title.encode() in m.data}
                 # A second copy can only be the same signed bytes, with the same Message-ID,
                 # sent again because the kill fell between the server's 250 and our record.
@@ -156,7 +156,7 @@ def test_lmtp_250_survives_a_sigkill_right_after_the_answer(society):
         proc.wait()
     finally:
         proc.kill()
-    assert [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS] == []
+    assert [m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS] == []
     sink.mode = "accept"
     proc = start(files.config)
     try:

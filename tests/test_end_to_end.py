@@ -19,7 +19,7 @@ from harness.openpgp import (extract_signed, gosop_verify, gpg_verify_detached,
 from masbot.daemon import Daemon
 from masbot.signing.signer import Signer, init_key
 from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, all_bytes_under, bail_request,
-                     invalid_request, leaks, write_config)
+                     invalid_request, leaks, wait_until, write_config)
 
 USER, PASSWORD = "society", "societypw"
 DESTINATIONS = [LOCAL_LIST, *PARTNERS.values()]
@@ -58,11 +58,11 @@ def society(tmp_path, gpg_home, dovecot, smtp_sink):
 
 
 def posts(sink):
-    return [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
+    return [m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS]
 
 
 def answers(sink):
-    return [m for m in sink.messages if m.rcpt_tos[0] not in DESTINATIONS]
+    return [m for m in sink.deliveries if m.rcpt_tos[0] not in DESTINATIONS]
 
 
 async def test_request_travels_end_to_end(society, dovecot, tmp_path):
@@ -158,7 +158,7 @@ async def test_refused_login_is_logged_and_retried_with_backoff(tmp_path, gpg_ho
     # backoff_initial 0.2: attempt 1 waits 0.1-0.2 s, attempt 2 0.2-0.4 s (jitter), and so on
     assert 0.1 <= delays[0] <= 0.2 <= delays[1] <= 0.4, delays
     assert mailbox.count(dovecot, USER, PASSWORD) == 1, "nothing handled without a login"
-    assert sink.messages == []
+    assert sink.deliveries == []
 
 
 async def test_reconnects_after_dovecot_restart(society, dovecot):
@@ -188,7 +188,7 @@ def test_masbot_run_stops_cleanly_on_sigterm(society, dovecot):
     proc = subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(files.config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert sink.wait_for(3, 20), "the appeal was not delivered"
+        assert wait_until(lambda: len(sink.deliveries) >= 3, 20), "the appeal was not delivered"
         deadline = time.monotonic() + 10
         while mailbox.count(dovecot, USER, PASSWORD) and time.monotonic() < deadline:
             time.sleep(0.1)

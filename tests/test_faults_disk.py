@@ -116,7 +116,7 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         sink.reopen()  # the smarthost comes back while the disk is full
         # A destination accepts a post, then recording that fails: before the fix this sent
         # thousands of copies of one post.
-        assert wait_until(lambda: len(sink.messages) >= 1, 20)
+        assert wait_until(lambda: len(sink.deliveries) >= 1, 20)
         time.sleep(3)
         late = [f"Late appeal {i}" for i in range(2)]
         for i, title in enumerate(late):
@@ -130,7 +130,7 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         during = status(files.config)
         assert during.returncode == 0 and "Traceback" not in during.stderr, during.stderr
         assert "store writes: cannot write since" in during.stdout, during.stdout
-        sent_while_full = len(sink.messages)
+        sent_while_full = len(sink.deliveries)
 
         if killed:
             proc.send_signal(signal.SIGKILL)

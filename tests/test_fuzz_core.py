@@ -210,7 +210,7 @@ def test_real_mails_under_tight_limits(raw: bytes, size: int, depth: int, parts:
 def test_the_shipped_samples() -> None:
     kinds = [pipeline.run(intake.read(raw), CTX).kind for raw in SAMPLE_BYTES]
     assert kinds == ["request", "request", "invalid", "help", "not-a-request", "automatic",
-                     "request"]
+                     "request", "request"]
 
 
 # --- CPython's email test data -------------------------------------------------------------

@@ -43,8 +43,8 @@ async def test_signed_commands_once_for_this_society(tmp_path, gpg_home, smtp_si
                          extra=extra)
     daemon = Daemon(files.config)
     task = asyncio.create_task(daemon.run())
-    posts = lambda: [m for m in sink.messages if m.rcpt_tos[0] in (LOCAL_LIST, *PARTNERS.values())]  # noqa: E731
-    answers_to = lambda who: [m for m in sink.messages if m.rcpt_tos[0] == who]  # noqa: E731
+    posts = lambda: [m for m in sink.deliveries if m.rcpt_tos[0] in (LOCAL_LIST, *PARTNERS.values())]  # noqa: E731
+    answers_to = lambda who: [m for m in sink.deliveries if m.rcpt_tos[0] == who]  # noqa: E731
 
     async def send(raw: bytes) -> None:
         await aiosmtplib.send(raw, sender="x@example.org", recipients=[SOCIETY_ADDRESS],

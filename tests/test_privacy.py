@@ -89,12 +89,12 @@ async def test_three_hundred_senders_leave_no_trace(tmp_path, gpg_home, dovecot,
         mailbox.append(dovecot, USER, PASSWORD, raw)
 
     def done() -> bool:
-        posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
-        return (len(posts) >= 3 * valid and len(sink.messages) >= 3 * valid + 300
+        posts = [m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS]
+        return (len(posts) >= 3 * valid and len(sink.deliveries) >= 3 * valid + 300
                 and mailbox.count(dovecot, USER, PASSWORD) == 0)
 
     await run_daemon_until(files.config, done, timeout=120)
-    posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
+    posts = [m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS]
     assert len(posts) == 3 * valid
     with_images = [m for m in posts if b"filename=\"image-1.jpg\"" in m.data]
     assert len(with_images) == 3 * photos, "each photo is published, re-encoded"
@@ -105,7 +105,7 @@ async def test_three_hundred_senders_leave_no_trace(tmp_path, gpg_home, dovecot,
         if len(updates) == UPDATES:
             break
         addr = sender("valid", n)
-        answer = next(m for m in sink.messages if list(m.rcpt_tos) == [addr])
+        answer = next(m for m in sink.deliveries if list(m.rcpt_tos) == [addr])
         text = email.message_from_bytes(answer.data, policy=email.policy.default).get_content()
         key = re.search(r"Update-Key: (\S+)", text).group(1)
         appeal_id = re.search(r"Appeal-ID: (\S+)", text).group(1)
@@ -115,13 +115,13 @@ async def test_three_hundred_senders_leave_no_trace(tmp_path, gpg_home, dovecot,
         mailbox.append(dovecot, USER, PASSWORD, with_headers(update(champion, appeal_id, key), n))
 
     def updated() -> bool:
-        return (len([m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS])
+        return (len([m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS])
                 >= 3 * (valid + UPDATES)
-                and all(any(list(m.rcpt_tos) == [c] for m in sink.messages) for c in updates)
+                and all(any(list(m.rcpt_tos) == [c] for m in sink.deliveries) for c in updates)
                 and mailbox.count(dovecot, USER, PASSWORD) == 0)
 
     await run_daemon_until(files.config, updated, timeout=120)
-    posts = [m for m in sink.messages if m.rcpt_tos[0] in DESTINATIONS]
+    posts = [m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS]
     assert len(posts) == 3 * (valid + UPDATES)
     assert len(senders) == 300 + UPDATES == len(set(senders))
 

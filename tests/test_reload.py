@@ -77,7 +77,7 @@ async def test_a_corrected_smtp_port_applies_at_sighup_and_restart_settings_are_
         files.config.write_text(fixed)
         os.kill(os.getpid(), signal.SIGHUP)
         # Posts and the answer waiting out a 600 s backoff go now, through the corrected port.
-        await until(lambda: len(sink.messages) == 4)
+        await until(lambda: len(sink.deliveries) == 4)
         assert len(sink.for_rcpt("one@example.net")) == 1, "the member's answer was not lost"
         text = log.read_text()
         assert "need a restart, their old values stay in use until then: imap.poll_seconds" in text

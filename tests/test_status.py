@@ -63,7 +63,7 @@ def test_status_follows_the_daemon_and_failed_posts_can_be_retried_or_dropped(
         sink.mode = "accept"
         retried = masbot("retry", "-c", config, "--all")
         assert retried.returncode == 0 and "3 delivery(ies) queued again" in retried.stdout
-        assert wait_until(lambda: len(sink.messages) == 3, 15), "retry wakes the daemon"
+        assert wait_until(lambda: len(sink.deliveries) == 3, 15), "retry wakes the daemon"
         status = masbot("status", "-c", config)
         assert status.returncode == 0, status.stdout
         for destination in (LOCAL_LIST, *PARTNERS.values()):

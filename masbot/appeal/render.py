@@ -32,7 +32,8 @@ from masbot.appeal import ics as ical
 from masbot.appeal import formats, view
 from masbot.appeal.canonical import Appeal
 from masbot.lang import Lang
-from masbot.story.templates import Catalogue
+from masbot.recent import Recent
+from masbot.story.templates import Catalogue, builtin
 
 SHARE_MAX = 280
 """The most characters a share text has (counted as Unicode code points)."""
@@ -46,6 +47,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]#>])")
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", "|": "&#124;", "~": "&#126;"}
 """Characters CommonMark, kramdown and Python-Markdown do not all let a backslash escape:
 written as entities, which all three decode (a stray ``\\&`` showed in two of them)."""
+_MD_ENTITY_TABLE = str.maketrans(_MD_ENTITIES)
 _MD_LINE_START = re.compile(r"^(?:([-+#])|(=)|(\d{1,9})([.)])(?=\s|$))")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -128,7 +130,7 @@ def escape_markdown(text: object) -> str:
             lead, line = "&#61;", line[1:]  # "\\=" is no escape in Python-Markdown
         elif m:
             line = f"{m.group(3)}\\{m.group(4)}{line[m.end():]}"
-        lines.append(lead + "".join(_MD_ENTITIES.get(ch, ch) for ch in line))
+        lines.append(lead + line.translate(_MD_ENTITY_TABLE))
     return "\n".join(lines)
 
 
@@ -183,12 +185,37 @@ def markdown(appeal: Appeal, *, url: str | None = None,
 _SIGNED = "@@masbot-signed-text@@"
 
 
+def warm() -> None:
+    """Compile every template now (a daemon starting), not in the first appeal's way."""
+    for kind, suffix in (("html", ".html.j2"), ("md", ".md.j2")):
+        env = _environment(kind)
+        for name in env.list_templates(filter_func=lambda n: n.endswith(suffix)):
+            if not name.startswith("site-"):
+                env.get_template(name)
+
+
 def html(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
          proof: Proof | None = None, tr: Lang | None = None) -> str:
     """An HTML snippet (one ``<article>``) with h-entry markup, and schema.org Event
     microdata for gatherings; sanitised, so nothing but the emitted markup survives. It ends
     with how to check it and, with ``proof``, the clearsigned text in a ``<pre>``."""
     tr = tr or formats.language_of(appeal)
+    if proof is not None:
+        return _html_of(appeal, url, catalogue, proof, tr)
+    # The same revision is shown in its post and then in every pass of the site's feed.
+    catalogue = catalogue or builtin()  # what view.page would take
+    key = (appeal, url, id(catalogue), tr.code)
+    kept = _RENDERED.get(key)
+    if kept is not None:
+        return kept
+    return _RENDERED.keep(key, _html_of(appeal, url, catalogue, None, tr), catalogue)
+
+
+_RENDERED: Recent[str] = Recent(512)
+
+
+def _html_of(appeal: Appeal, url: str | None, catalogue: Catalogue | None,
+             proof: Proof | None, tr: Lang) -> str:
     page = view.page(appeal, url=url, catalogue=catalogue, tr=tr)
     raw = _environment("html").get_template(page.html_template).render(
         page=page, proof_rows=proof_rows(appeal, url, proof, tr),

@@ -25,6 +25,7 @@ from masbot.story import when
 from masbot.appeal.canonical import ENDS_NOW, Appeal
 from masbot.appeal.formats import (amount_text, clock_text, issued_day_text, language_of,
                                    local_formats, moment_text, status_value, tag_of)
+from masbot.recent import Recent
 from masbot.story.templates import Catalogue, FieldSpec, builtin
 
 HIDDEN = frozenset({"Template", "Title", "Share-Text", "Contact-Public", "Medical-Details-OK",
@@ -383,10 +384,23 @@ def check_url(url: str | None) -> None:
 def page(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None = None,
          tr: Lang | None = None) -> Page:
     """The reader's view of ``appeal``. ``url`` (https only) is where it is published; ``tr``
-    the language of the page (default: :func:`language_of` the appeal)."""
+    the language of the page (default: :func:`language_of` the appeal). The same view is
+    returned while it is kept (a revision's post, kit, page and feed entry each ask for it):
+    treat it as read-only."""
     check_url(url)
     catalogue = catalogue or builtin()
     tr = tr or language_of(appeal)
+    key = (appeal, url, id(catalogue), tr.code)
+    kept = _PAGES.get(key)
+    if kept is not None:
+        return kept
+    return _PAGES.keep(key, _page(appeal, url, catalogue, tr), catalogue)
+
+
+_PAGES: Recent[Page] = Recent(256)
+
+
+def _page(appeal: Appeal, url: str | None, catalogue: Catalogue, tr: Lang) -> Page:
     event = appeal.template == "gathering"
     issued = appeal.issued.astimezone(timezone.utc)
     stop = appeal.status == "funded" and appeal.get("Stop-Sharing") == "yes"

@@ -36,6 +36,7 @@ import random
 import re
 import ssl
 import time
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 
 import aioimaplib
@@ -50,7 +51,7 @@ from masbot.store import Store, StoreWriteError, is_write_failure
 log = logging.getLogger(__name__)
 Handler = Callable[[bytes], Awaitable[object]]
 T = TypeVar("T")
-BATCH = 50  # messages fetched, handled concurrently and removed together
+BATCH = 50  # messages fetched, handled concurrently and removed together (two batches in hand)
 MAX_TRIES = 3  # failed tries before a message goes to the quarantine folder
 MASS_FAILURE = 3  # this many messages failing, none handled since: the system is at fault
 SAFETY_NET_SECONDS = 60.0  # search at least this often, even when no EXISTS came
@@ -59,6 +60,16 @@ _FETCH_UID = re.compile(rb"\bUID (\d+)")
 # OSErrors that say the machine, not the message, is in trouble: such a failure is no try
 _SYSTEM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM,
                   errno.EMFILE, errno.ENFILE}
+
+
+@dataclass
+class _Batch:
+    """Messages fetched together and being handled, to be removed together."""
+
+    digests: dict[int, str]  # uid -> digest
+    give_up: list[int]  # uids to move to the quarantine folder
+    work: list[int]  # uids being handled, in the order of ``handling``'s results
+    handling: asyncio.Future[list[Any]]
 
 
 def _uid_set(uids: list[int]) -> str:
@@ -307,15 +318,41 @@ class ImapInbox:
             todo = [u for u in uids if self._retry_at.get(u, 0.0) <= now]
             if todo:
                 rescans = 0
-                await self._handle_batch(client, todo[:BATCH])
+                await self._handle_batches(client, todo)
             elif link.arrived.is_set() and rescans < 5:
                 rescans += 1  # announced during the search, which could not yet see it
             else:
                 link.arrived.clear()
                 return
 
-    async def _handle_batch(self, client: WatchedClient, uids: list[int]) -> None:
-        cfg = self.config
+    async def _handle_batches(self, client: WatchedClient, uids: list[int]) -> None:
+        """Handle ``uids`` a batch at a time, two batches in hand: the next batch is fetched
+        and its messages start (as the handler's slots free up) while the previous one
+        finishes, and a batch is removed from the mailbox while the next one is handled, so
+        the handler never waits for IMAP between batches."""
+        in_hand: list[_Batch] = []
+        try:
+            for start in range(0, len(uids), BATCH):
+                if self._paused or not self._store_writable():
+                    break
+                in_hand.append(await self._start_batch(client, uids[start:start + BATCH]))
+                if len(in_hand) == 2:
+                    await self._finish_batch(client, in_hand[0])
+                    in_hand.pop(0)
+            while in_hand:
+                await self._finish_batch(client, in_hand[0])
+                in_hand.pop(0)
+        except asyncio.CancelledError:
+            for batch in in_hand:
+                batch.handling.cancel()
+            raise
+        except BaseException:
+            # The session failed: the messages in hand finish first (nothing is removed now;
+            # the next session finds them committed), so none is handled twice at once.
+            await asyncio.gather(*(b.handling for b in in_hand), return_exceptions=True)
+            raise
+
+    async def _start_batch(self, client: WatchedClient, uids: list[int]) -> "_Batch":
         fetched = await self._fetch(client, uids)
         if not fetched:
             raise ImapError("the server listed messages it then did not return")
@@ -324,8 +361,16 @@ class ImapInbox:
                    if self.store is not None and self.store.is_quarantined(digests[uid])]
         work = [uid for uid in fetched if uid not in give_up]
         self._detail = f"handling {len(work)} message(s)"
-        results = await asyncio.gather(*(self.handler(fetched[uid]) for uid in work),
-                                       return_exceptions=True)
+        handling = asyncio.ensure_future(asyncio.gather(
+            *(self.handler(fetched[uid]) for uid in work), return_exceptions=True))
+        return _Batch(digests, give_up, work, handling)
+
+    async def _finish_batch(self, client: WatchedClient, batch: "_Batch") -> None:
+        """Wait for the batch's messages, then remove those handled (their outcome is
+        committed) and quarantine those that failed too often."""
+        cfg = self.config
+        results = await batch.handling
+        digests, give_up, work = batch.digests, batch.give_up, batch.work
         done = []
         for uid, result in zip(work, results):
             digest = digests[uid]
@@ -365,7 +410,7 @@ class ImapInbox:
                 continue
             try:
                 if self.store is not None:
-                    self.store.quarantine(digest)
+                    await self.store.write(lambda s: s.quarantine(digest))
             except StoreWriteError:
                 continue
             give_up.append(uid)

@@ -12,7 +12,8 @@ import email.policy
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.message import Message
+from typing import TYPE_CHECKING, Any
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
@@ -27,6 +28,9 @@ _NO_ANSWER_LOCALPARTS = re.compile(
     re.IGNORECASE,
 )
 _MESSAGE_ID = re.compile(r"^<[^<>\s]{1,250}>$")
+_ATOMS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_PLAIN_ADDRESS = re.compile(
+    rf"\s*(?:[^\"(),.:;<>@\[\]\\]*<({_ATOMS}@{_ATOMS})>|({_ATOMS}@{_ATOMS}))\s*")
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LATIN_1 = frozenset({"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
@@ -34,6 +38,31 @@ _LATIN_1 = frozenset({"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-
 """Charset labels read as windows-1252, as browsers do (WHATWG Encoding): phones that say
 ISO-8859-1 or US-ASCII often send windows-1252 quotes and dashes."""
 _HEADERS_ONLY_BYTES = 64_000
+
+
+if TYPE_CHECKING:
+    _EmailPolicy = email.policy.EmailPolicy[EmailMessage]
+else:
+    _EmailPolicy = email.policy.EmailPolicy
+
+
+class _ReadPolicy(_EmailPolicy):
+    """``policy.default``, but a header's value is read as the plain string compat32 gives.
+
+    The default policy builds a header-registry object every time a header is read (the
+    Content-Type alone several times per part), which was most of the cost of reading a mail.
+    Nothing here needs those objects but ``get_body`` (the Content-Disposition): addresses are
+    read from the raw values, parameters by the Message methods that take strings, and the
+    Subject is decoded on its own (:func:`_subject`).
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if name.casefold() == "content-disposition":  # get_body asks it for an object
+            return super().header_fetch_parse(name, value)
+        return email.policy.compat32.header_fetch_parse(name, value)
+
+
+_POLICY = _ReadPolicy()
 
 
 @dataclass(frozen=True)
@@ -129,8 +158,12 @@ def automatic_reason(msg: Message) -> str | None:
 
 def _addresses(msg: Message, header: str) -> list[str]:
     """The usable addresses in ``header``, read from the raw value (no decoding needed)."""
+    values = _raw_header(msg, header)
+    if len(values) == 1 and (plain := _PLAIN_ADDRESS.fullmatch(values[0])):
+        addr = plain.group(1) or plain.group(2)  # "Name <a@b>" or "a@b", as getaddresses reads them
+        return [addr] if is_address(addr) else []
     try:
-        pairs = getaddresses(_raw_header(msg, header))
+        pairs = getaddresses(values)
     except Exception:  # noqa: BLE001 - any malformed header simply gives no address
         return []
     return [addr for _, addr in pairs if is_address(addr)]
@@ -141,16 +174,10 @@ def _is_system_address(address: str) -> bool:
     return bool(_NO_ANSWER_LOCALPARTS.match(local))
 
 
-def _answer_address(msg: Message) -> str | None:
-    for header in ("Reply-To", "From"):
-        for addr in _addresses(msg, header):
-            return addr
-    return None
-
-
 def _subject(msg: Message) -> str:
+    raw = next((value for key, value in msg.raw_items() if key.casefold() == "subject"), "")
     try:
-        subject = str(msg.get("Subject", ""))
+        subject = str(email.policy.default.header_factory("subject", raw))
     except Exception:  # noqa: BLE001 - an undecodable subject is shown raw
         subject = _first(msg, "Subject")
     return " ".join(subject.split())[:300]
@@ -162,13 +189,15 @@ def _read_headers(msg: Message, inbound: Inbound) -> None:
     message_id = "".join(_first(msg, "Message-ID").split())
     inbound.in_reply_to = message_id if _MESSAGE_ID.match(message_id) else None
     inbound.automatic = automatic_reason(msg)
-    senders = _addresses(msg, "From") + _addresses(msg, "Reply-To")
+    found = {name: _addresses(msg, name) for name in ("From", "Sender", "Reply-To", "List-Post")}
+    senders = found["From"] + found["Reply-To"]
     if inbound.automatic is None and any(_is_system_address(a) for a in senders):
         inbound.automatic = "sent from a no-reply or system address"
-    inbound.answer_to = None if inbound.automatic else _answer_address(msg)
+    inbound.answer_to = None if inbound.automatic else next(
+        iter(found["Reply-To"] + found["From"]), None)
     inbound.from_addresses = tuple(
         a.casefold() for name in ("From", "Sender", "Reply-To", "List-Post")
-        for a in _addresses(msg, name))
+        for a in found[name])
     list_id = _first(msg, "List-Id")
     if "<" in list_id:  # "<in.riverside.test>" names the list in.riverside.test
         inbound.from_addresses += (list_id.split("<", 1)[1].split(">", 1)[0].strip().casefold(),)
@@ -335,8 +364,7 @@ def _headers_only(raw: bytes) -> Message:
     """The headers of a message too large to read whole."""
     end = _HEADER_END.search(raw, 0, _HEADERS_ONLY_BYTES)
     head = raw[:end.start()] if end else raw[:_HEADERS_ONLY_BYTES]
-    return BytesParser(policy=email.policy.default).parsebytes(head + b"\r\n\r\n",
-                                                               headersonly=True)
+    return BytesParser(policy=_POLICY).parsebytes(head + b"\r\n\r\n", headersonly=True)
 
 
 def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
@@ -344,6 +372,8 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
 
     Whom to answer (or that the mail is automatic and gets no answer) is known even for a
     message that is too large or too complex to read, so its sender can be told why.
+    Automatic mail is known from its headers alone, and its body is never read (nothing
+    uses it: it gets no answer, and a partner's post is verified from the raw bytes).
     """
     inbound = Inbound(digest=message_digest(raw))
     try:
@@ -352,14 +382,17 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
                                        kb=limits.max_message_bytes // 1000)
             _read_headers(_headers_only(raw), inbound)
             return inbound
+        head = _headers_only(raw)
+        _read_headers(head, inbound)
+        if inbound.automatic is not None:
+            _mark_signed(head, raw, inbound)
+            return inbound
         try:
-            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            msg = email.message_from_bytes(raw, policy=_POLICY)
         except RecursionError:  # the stdlib parser recurses once per nesting level
             inbound.problem = _too_deep(limits)
-            _read_headers(_headers_only(raw), inbound)
             return inbound
         inbound.message = msg
-        _read_headers(msg, inbound)
         parts, depth = _mime_shape(msg, limits.max_mime_depth + 1)
         if depth > limits.max_mime_depth:
             inbound.problem = _too_deep(limits)
@@ -368,9 +401,7 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
             inbound.problem = Sentence(N_("the message has too many MIME parts ({parts}; at "
                                           "most {most})"), parts=parts, most=limits.max_mime_parts)
             return inbound
-        if msg.get_content_type() == "multipart/signed":
-            inbound.signed = True
-            inbound.relay_post = b"masbot-relay: 1" in raw.lower()
+        _mark_signed(msg, raw, inbound)
         body = msg.get_body(preferencelist=("plain", "html"))
         if body is not None:
             inbound.body = _decode(body)
@@ -379,6 +410,13 @@ def read(raw: bytes, limits: Limits = Limits()) -> Inbound:
         inbound.problem = Sentence(N_("the message could not be read as MIME ({error})"),
                                    error=type(exc).__name__)
     return inbound
+
+
+def _mark_signed(msg: Message, raw: bytes, inbound: Inbound) -> None:
+    """A multipart/signed mail is ``signed``, and a ``relay_post`` when it carries a record."""
+    if msg.get_content_type() == "multipart/signed":
+        inbound.signed = True
+        inbound.relay_post = b"masbot-relay: 1" in raw.lower()
 
 
 def _collect_attachments(msg: Message, body: Message | None, inbound: Inbound) -> None:

@@ -18,21 +18,23 @@ verified (:mod:`masbot.appeal.reading`): a relaying society never forwards anoth
 are in the appeal's language and say so in their ``Content-Language``.
 
 Headers are built from an allow-list; nothing of an inbound message's headers is ever copied.
-The functions here build bytes only: signing happens in :mod:`masbot.signing.signer`, and the caller
-hands in every random token and timestamp.
+The functions here build bytes only (:mod:`masbot.post.wire`, not the email package's objects):
+signing happens in :mod:`masbot.signing.signer`, and the caller hands in every random token and
+timestamp. The boundaries inside the signed content are derived from it, so the same appeal
+gives the same bytes.
 """
 
 from __future__ import annotations
 
-import email.policy
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
-POLICY = email.policy.SMTP
+from masbot.post import wire
+
 PREAMBLE = b"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)"
 MICALG = {"8": "pgp-sha256", "9": "pgp-sha384", "10": "pgp-sha512", "11": "pgp-sha224"}
 ALLOWED_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID",
@@ -127,27 +129,17 @@ def signed_content(clearsigned_appeal: str, record: RelayRecord, origin_key: str
     """
     text, html, tag = reading_parts(clearsigned_appeal, record, site_url=site_url,
                                     contact=contact, language=language)
-    first = MIMEPart(policy=POLICY)
-    first.set_content(text, charset="utf-8", cte="quoted-printable")
-    first.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    for leaf in first.iter_parts():
-        leaf["Content-Language"] = tag
-    content = MIMEPart(policy=POLICY)
-    content.make_mixed()
-    content.attach(first)
-    appeal = MIMEPart(policy=POLICY)
-    appeal.set_content(clearsigned_appeal, charset="utf-8", cte="quoted-printable",
-                       disposition="attachment", filename=APPEAL_FILE)
-    content.attach(appeal)
-    content.add_attachment(record.text(), charset="utf-8", cte="quoted-printable",
-                           filename="relay-record.txt")
-    content.add_attachment(origin_key.encode("ascii"), maintype="application", subtype="pgp-keys",
-                           cte="7bit", filename="origin-key.asc")
-    for image in images:
-        maintype, subtype = image.content_type.split("/")
-        content.add_attachment(image.data, maintype=maintype, subtype=subtype, cte="base64",
-                               filename=image.name)
-    data = content.as_bytes(policy=POLICY)
+    seed = hashlib.sha256(f"{clearsigned_appeal}\0{record.text()}".encode("utf-8")).hexdigest()
+    reading = wire.multipart("alternative", [wire.text_part(text, language=tag),
+                                             wire.text_part(html, "html", language=tag)],
+                             f"=-r{seed[:24]}")
+    parts = [reading,
+             wire.text_part(clearsigned_appeal, filename=APPEAL_FILE),
+             wire.text_part(record.text(), filename="relay-record.txt"),
+             wire.ascii_part(origin_key, "application/pgp-keys", "origin-key.asc"),
+             *(wire.binary_part(i.data, i.content_type, i.name) for i in images)]
+    # "=-" cannot begin a line of quoted-printable, base64 or an armored key.
+    data = wire.multipart("mixed", parts, f"=-c{seed[24:48]}")
     return _escape_from(data)
 
 
@@ -176,19 +168,17 @@ def assemble(content: bytes, signature: bytes, hash_algo: str, envelope: Envelop
     micalg = MICALG.get(hash_algo)
     if micalg is None:
         raise ValueError(f"unknown hash algorithm {hash_algo!r}")
-    head = EmailMessage(policy=POLICY)
-    head["From"] = f"{_one_line(envelope.from_name)} <{envelope.from_address}>"
-    head["To"] = ", ".join(envelope.to)
-    if envelope.reply_to:
-        head["Reply-To"] = envelope.reply_to
-    head["Subject"] = _one_line(envelope.subject)
-    head["Date"] = format_datetime(envelope.date.astimezone(timezone.utc))
-    head["Message-ID"] = envelope.message_id
-    head["MIME-Version"] = "1.0"
-    head["Content-Type"] = (f'multipart/signed; boundary="{boundary}"; micalg={micalg}; '
-                            'protocol="application/pgp-signature"')
-    head["Auto-Submitted"] = "auto-generated"
-    headers = b"".join(POLICY.fold_binary(name, value) for name, value in head.items())
+    headers = b"".join([
+        wire.address_header("From", envelope.from_name, envelope.from_address),
+        wire.header("To", ", ".join(envelope.to)),
+        wire.header("Reply-To", envelope.reply_to) if envelope.reply_to else b"",
+        wire.header("Subject", _one_line(envelope.subject)),
+        wire.header("Date", format_datetime(envelope.date.astimezone(timezone.utc))),
+        wire.header("Message-ID", envelope.message_id),
+        b"MIME-Version: 1.0\r\n",
+        wire.header("Content-Type", f'multipart/signed; boundary="{boundary}"; '
+                    f'micalg="{micalg}"; protocol="application/pgp-signature"'),
+        b"Auto-Submitted: auto-generated\r\n"])
     signature = signature.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").rstrip(b"\r\n")
     delimiter = b"--" + boundary.encode("ascii")
     return b"".join([

@@ -7,11 +7,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> bool:
     """Put ``data`` at ``path`` whole or not at all: a temporary file in the same directory,
-    fsync, rename over the old file, fsync the directory. A file that already holds exactly
-    ``data`` is left alone (its modification time too, so mirrors copy nothing). Returns True
-    when the file was written."""
+    fsync, rename over the old file, fsync the directory (``sync_dir`` False: the caller
+    does it with :func:`sync_directory`, once for all the files it wrote there). A file that
+    already holds exactly ``data`` is left alone (its modification time too, so mirrors copy
+    nothing). Returns True when the file was written."""
     try:
         if path.read_bytes() == data:
             return False
@@ -32,9 +33,15 @@ def write_atomic(path: Path, data: bytes) -> bool:
         except FileNotFoundError:
             pass
         raise
-    dirfd = os.open(path.parent, os.O_RDONLY)
+    if sync_dir:
+        sync_directory(path.parent)
+    return True
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync ``directory``, so the renames made in it are on disk."""
+    dirfd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dirfd)
     finally:
         os.close(dirfd)
-    return True

@@ -85,6 +85,13 @@ def _words(tr: Lang) -> dict[str, object]:
             "issued": lambda moment: formats.issued_text(tr, moment)}
 
 
+def warm() -> None:
+    """Compile the site's templates now (a daemon starting), not in the first pass's way."""
+    env = _environment()
+    for name in env.list_templates(filter_func=lambda n: n.startswith("site-")):
+        env.get_template(name)
+
+
 def _render(name: str, **values: object) -> bytes:
     return _environment().get_template(name).render(**values).encode("utf-8")
 

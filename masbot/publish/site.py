@@ -30,7 +30,7 @@ from typing import Callable, Protocol
 
 from masbot.appeal import formats, render
 from masbot.publish import feed, model, pages
-from masbot.publish.files import write_atomic
+from masbot.publish.files import sync_directory, write_atomic
 from masbot.store import AppealRecord
 from masbot.story.templates import Catalogue, builtin
 
@@ -116,10 +116,14 @@ class Site:
             permalinks={e.slug: s.permalink(e.slug) for e in entries}, catalogue=self.catalogue,
             language=s.language)
         # Appeal pages before the index and feed that link to them.
-        written = []
+        written: list[Path] = []
         for rel in sorted(files, key=lambda p: (p.parent == Path("."), str(p))):
-            if write_atomic(s.dir / rel, files[rel]):
+            if write_atomic(s.dir / rel, files[rel], sync_dir=False):
                 written.append(s.dir / rel)
+        # Each directory once, the appeals' before the root's (a start rebuilds the site from
+        # the store anyway, should a crash come between).
+        for directory in sorted({p.parent for p in written}, key=lambda d: -len(d.parts)):
+            sync_directory(directory)
         return written
 
     def _appeal_files(self, entry: model.Entry, info: pages.SiteInfo,
@@ -163,17 +167,25 @@ class Publisher:
     or ``masbot publish`` writes the pages again.
     """
 
-    def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource) -> None:
+    def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource,
+                 pace: float = 2.0, delay: float = 0.3) -> None:
         self.settings = settings
         self.store = store
+        # Seconds between two passes: every pass writes the index and the feed of all appeals,
+        # so a burst is published in a few passes rather than dozens.
+        self.pace = pace
+        # Seconds from a mark to its pass: the post and the answer leave first, without a
+        # pass competing with them for the interpreter.
+        self.delay = delay
         self._lock: asyncio.Lock | None = None
         self._pending: set[str] = set()
         self._wake: asyncio.Event | None = None
 
     def mark(self, appeal_id: str) -> None:
-        """``appeal_id`` changed (its revision is committed): :meth:`run` publishes it soon,
-        together with every other appeal marked meanwhile, so a burst of messages costs one
-        page-writing pass, not one per message."""
+        """``appeal_id`` changed (its revision is committed): :meth:`run` publishes it soon
+        (after :attr:`delay`, or :attr:`pace` after the last pass), together with every other
+        appeal marked meanwhile, so a burst of messages costs a few page-writing passes, not
+        one per message."""
         self._pending.add(appeal_id)
         if self._wake is None:
             self._wake = asyncio.Event()
@@ -186,8 +198,10 @@ class Publisher:
             self._wake = asyncio.Event()
         while True:
             await self._wake.wait()
+            await asyncio.sleep(self.delay)
             self._wake.clear()
             await self.flush()
+            await asyncio.sleep(self.pace)
 
     async def flush(self) -> None:
         """Publish every appeal marked and not yet published."""

@@ -1,15 +1,22 @@
 """Outbox delivery: every queued post reaches every destination, through outages.
 
-One worker task per destination, so a slow or dead partner never holds up the others.
-Temporary failures back off exponentially with jitter; a 5xx or an item older than the
-maximum age fails for good and is shown by ``masbot status``.
+A post leaves in one SMTP transaction for all its destinations behind the same server (one
+RCPT TO each), over the transport's kept-open connections. The state stays per destination:
+the server may take the post for some destinations and refuse it for others, and only the
+refused ones are tried again. Each route (server) has its own transactions in flight, so a
+slow or dead server never holds up the destinations behind another. Temporary failures back
+off exponentially with jitter; a 5xx or an item older than the maximum age fails for good and
+is shown by ``masbot status``.
+
+Exactly once: the moment the server takes a post, the destinations it took are listed as
+"accepted but not recorded", and :attr:`Deliverer.journal` is called so the daemon writes that
+list to its runtime file (:mod:`masbot.runtime`) before the store commits the delivery. A
+restart after a crash in between (a SIGKILL, the store unable to write) records them as sent
+and never sends them again. Only a crash between the server's answer and that write, which
+SMTP cannot close, can send a post twice.
 
 When the store cannot write (disk full, I/O error), delivery pauses: nothing is sent that
-could not be recorded. A post the destination accepted but whose delivery could not be
-recorded is remembered in memory and recorded as sent once writes work again, so it is not
-sent a second time. The daemon also keeps that list in its runtime state file
-(:mod:`masbot.runtime`), which needs no new disk space, so a restart during the outage does
-not send them again either (only a crash within a second of the acceptance can).
+could not be recorded, and what was accepted is recorded once writes work again.
 """
 
 from __future__ import annotations
@@ -19,12 +26,12 @@ import logging
 import random
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable
 
 from masbot.backoff import jittered
-from masbot.relay.smtp import DeliveryError, Transport
-from masbot.store import OutboxItem, Store, StoreWriteError
+from masbot.relay.smtp import DeliveryError, Transport, route_of
+from masbot.store import ItemOutcome, OutboxItem, Store, StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +50,32 @@ class RetryPolicy:
 
 
 class Deliverer:
-    """Drains the outbox through a transport; call :meth:`kick` when something is queued."""
+    """Drains the outbox through a transport; call :meth:`kick` when something is queued.
+
+    Up to ``in_flight`` transactions are open at once per route."""
 
     def __init__(self, store: Store, transport: Transport, sender: str,
                  retry: RetryPolicy = RetryPolicy(), clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, in_flight: int = 4) -> None:
         self.store = store
         self.transport = transport
         self.sender = sender
         self.retry = retry
         self.clock = clock
         self.rng = rng or random.Random()
+        self.in_flight = in_flight
         self._wake = asyncio.Event()
-        self._busy: set[str] = set()
-        self._tasks: set[asyncio.Task] = set()
-        # item id -> (when its destination accepted it, post id), for deliveries not recorded
+        self._in_hand: set[int] = set()  # item ids in a transaction now
+        self._busy: dict[str, int] = {}  # route -> transactions in flight
+        self._routes: set[str] = set()  # the routes the last look at the outbox found due
+        self._tasks: set[asyncio.Task[None]] = set()
+        # item id -> (when its destination accepted it, post id), until the store records it
         self._unrecorded: dict[int, tuple[int, int]] = {}
-        self.on_unrecorded: Callable[[], None] | None = None  # called when that list grows
-        # destination -> (monotonic time it may be tried again, failures in a row), after an
-        # unexpected error: that destination rests instead of being dispatched again at once
+        # Called (synchronously) whenever that list grows: the daemon writes it to the runtime
+        # file, so that a crash before the store commits does not send those again.
+        self.journal: Callable[[], None] | None = None
+        # route -> (monotonic time it may be tried again, failures in a row), after an
+        # unexpected error: that route rests instead of being dispatched again at once
         self._resting: dict[str, tuple[float, int]] = {}
 
     def kick(self) -> None:
@@ -70,7 +84,7 @@ class Deliverer:
 
     @property
     def unrecorded(self) -> int:
-        """Deliveries accepted by their destination but not yet recorded (store down)."""
+        """Deliveries accepted by their destination but not yet recorded."""
         return len(self._unrecorded)
 
     def unrecorded_items(self, limit: int = 400) -> dict[str, list[int]]:
@@ -103,11 +117,11 @@ class Deliverer:
             while True:
                 if not self.store.health.writable:
                     await self.store.health.until_writable(self.store.probe)
-                if self._unrecorded and not self._record_unrecorded():
+                if not await self._record_unrecorded():
                     continue
                 try:
                     self._dispatch()
-                    nxt = self.store.next_due(exclude=self._unrecorded)
+                    nxt = self.store.next_due(exclude=self._in_hand | self._unrecorded.keys())
                     errors = 0
                 except sqlite3.Error as exc:  # the store cannot even be read: wait, say so
                     errors += 1
@@ -133,95 +147,122 @@ class Deliverer:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _record_unrecorded(self) -> bool:
-        """Record the deliveries that were accepted during a store outage; False when the
-        store still cannot write."""
-        for item_id, (at, _) in sorted(self._unrecorded.items()):
-            try:
-                self.store.mark_sent(item_id, at)
-            except StoreWriteError:
-                return False
-            del self._unrecorded[item_id]
+    async def _record_unrecorded(self) -> bool:
+        """Record the deliveries that were accepted but whose transaction could not record
+        them (or that a restart took over); False when the store still cannot write."""
+        waiting = {k: v for k, v in self._unrecorded.items() if k not in self._in_hand}
+        if not waiting:
+            return True
+        try:
+            await self.store.write(lambda s: s.settle(
+                [ItemOutcome(item_id, "sent", at) for item_id, (at, _) in waiting.items()]))
+        except StoreWriteError:
+            return False
+        for item_id in waiting:
+            self._unrecorded.pop(item_id, None)
         log.info("recorded the deliveries that were accepted while the store could not write")
         return True
 
+    def _full(self, route: str, now: float) -> bool:
+        return (self._busy.get(route, 0) >= self.in_flight
+                or self._resting.get(route, (0.0, 0))[0] > now)
+
     def _dispatch(self) -> None:
-        by_destination: dict[str, list[OutboxItem]] = {}
-        for item in self.store.due(int(self.clock()), limit=1000):
-            if item.id not in self._unrecorded:
-                by_destination.setdefault(item.destination, []).append(item)
+        """Start a transaction for each due post and route that has room."""
         now = time.monotonic()
-        for destination, queue in by_destination.items():
-            if destination in self._busy or self._resting.get(destination, (0.0, 0))[0] > now:
+        if self._routes and all(self._full(r, now) for r in self._routes):
+            return  # looked at again when a transaction ends
+        groups: dict[tuple[int, str], list[OutboxItem]] = {}
+        skip = self._in_hand | self._unrecorded.keys()
+        for item in self.store.due(int(self.clock()), limit=64, exclude=skip):
+            route = route_of(self.transport, item.destination)
+            groups.setdefault((item.post_id, route), []).append(item)
+        self._routes = {route for _, route in groups}
+        for (post_id, route), items in groups.items():
+            if self._full(route, now):
                 continue
-            self._busy.add(destination)
-            task = asyncio.create_task(self._drain(destination, queue))
+            self._busy[route] = self._busy.get(route, 0) + 1
+            self._in_hand.update(i.id for i in items)
+            task = asyncio.create_task(self._transaction(post_id, route, items))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _drain(self, destination: str, queue: list[OutboxItem]) -> None:
+    async def _transaction(self, post_id: int, route: str, items: list[OutboxItem]) -> None:
         try:
-            for item in queue:
-                if not self.store.health.writable or not await self._deliver(item):
-                    break  # the destination (or the store) is failing: leave the rest
-            self._resting.pop(destination, None)
+            if self.store.health.writable:
+                await self._deliver(post_id, items)
+            self._resting.pop(route, None)
         except Exception as exc:  # noqa: BLE001 - a bug must not end delivery or loop at once
-            _, failures = self._resting.get(destination, (0.0, 0))
+            _, failures = self._resting.get(route, (0.0, 0))
             delay = jittered(failures + 1, 1.0, 300.0, self.rng)
-            self._resting[destination] = (time.monotonic() + delay, failures + 1)
-            log.error("delivery to %s: unexpected %s: %s; trying again in %.0f s", destination,
-                      type(exc).__name__, exc, delay)
+            self._resting[route] = (time.monotonic() + delay, failures + 1)
+            log.error("delivery to %s: unexpected %s: %s; trying again in %.0f s",
+                      ", ".join(i.destination for i in items), type(exc).__name__, exc, delay)
         finally:
-            self._busy.discard(destination)
+            self._in_hand.difference_update(i.id for i in items)
+            self._busy[route] -= 1
+            if not self._busy[route]:
+                del self._busy[route]
             self._wake.set()
 
-    async def _deliver(self, item: OutboxItem) -> bool:
-        """One attempt; True when the item is done with (delivered or failed for good)."""
+    async def _deliver(self, post_id: int, items: Sequence[OutboxItem]) -> None:
+        """One attempt of one post to ``items``' destinations (one route), recorded per
+        destination."""
         now = self.clock()
-        recorded = False
+        by_destination = {item.destination: item for item in items}
+        taken: dict[int, int] = {}  # item id -> when its destination accepted it
 
-        def accepted() -> None:
-            # Called between the server's 250 and QUIT; must not raise into the transport.
-            nonlocal recorded
-            recorded = True
+        def accepted(recipients: Sequence[str]) -> None:
+            # Called between the server's 250 and anything else; must not raise.
             at = int(self.clock())
-            try:
-                self.store.mark_sent(item.id, at)
-            except StoreWriteError:
-                self._unrecorded[item.id] = (at, item.post_id)
-                if self.on_unrecorded is not None:
-                    self.on_unrecorded()
+            for recipient in recipients:
+                item = by_destination.get(recipient)
+                if item is not None:
+                    taken[item.id] = at
+                    self._unrecorded[item.id] = (at, post_id)
+            if self.journal is not None:
+                self.journal()
 
+        refused: dict[str, DeliveryError] = {}
         try:
-            await self.transport.send(self.store.post_data(item.post_id), self.sender,
-                                      [item.destination], accepted)
+            refused = await self.transport.send(self.store.post_data(post_id), self.sender,
+                                                list(by_destination), accepted)
         except DeliveryError as exc:
-            if recorded:  # failed after the server accepted it (at QUIT): it is delivered
-                log.info("post %d delivered to %s", item.post_id, item.destination)
-                return True
-            try:
-                if exc.permanent or now - item.created > self.retry.max_age:
-                    reason = (str(exc) if exc.permanent
-                              else f"gave up after {item.attempts + 1} attempts: {exc}")
-                    self.store.mark_failed(item.id, reason, int(now))
-                    log.error("post %d to %s failed for good: %s", item.post_id,
-                              item.destination, reason)
-                    return True
+            refused = {d: exc.refused.get(d, exc) for d, item in by_destination.items()
+                       if item.id not in taken}
+        if not taken and not refused:  # a transport that took them all without saying so
+            accepted(list(by_destination))
+        outcomes = [ItemOutcome(item_id, "sent", at) for item_id, at in taken.items()]
+        notes = []
+        for destination, error in refused.items():
+            item = by_destination[destination]
+            if error.permanent or now - item.created > self.retry.max_age:
+                reason = (str(error) if error.permanent
+                          else f"gave up after {item.attempts + 1} attempts: {error}")
+                outcomes.append(ItemOutcome(item.id, "failed", int(now), reason))
+                notes.append((logging.ERROR, "post %d to %s failed for good: %s",
+                              destination, reason))
+            else:
                 delay = self.retry.delay(item.attempts + 1, self.rng)
-                self.store.mark_retry(item.id, str(exc), int(now + delay))
-            except StoreWriteError:
-                return False  # nothing was sent; it is tried again once the store writes
-            log.warning("post %d to %s: %s; retry in %.0f s", item.post_id, item.destination,
-                        exc, delay)
-            return False
-        if not recorded:
-            accepted()
-        if item.id in self._unrecorded:
-            log.info("post %d delivered to %s (recorded once the store can write)",
-                     item.post_id, item.destination)
-            return False
-        log.info("post %d delivered to %s", item.post_id, item.destination)
-        return True
+                outcomes.append(ItemOutcome(item.id, "retry", int(now + delay), str(error)))
+                notes.append((logging.WARNING, f"post %d to %s: %s; retry in {delay:.0f} s",
+                              destination, str(error)))
+        try:
+            await self.store.write(lambda s: s.settle(outcomes))
+        except StoreWriteError:
+            # The accepted ones stay listed (and journaled) until the store records them; the
+            # others were not recorded as tried, so they are tried again once it writes.
+            if taken:
+                log.info("post %d delivered to %s (recorded once the store can write)",
+                         post_id, ", ".join(i.destination for i in items if i.id in taken))
+            return
+        for item_id in taken:
+            self._unrecorded.pop(item_id, None)
+        if taken:
+            log.info("post %d delivered to %s", post_id,
+                     ", ".join(i.destination for i in items if i.id in taken))
+        for level, text, destination, detail in notes:
+            log.log(level, text, post_id, destination, detail)
 
     async def drain(self, timeout: float) -> bool:
         """Wait until nothing is pending (True) or ``timeout`` seconds pass (False)."""

@@ -17,6 +17,7 @@ from masbot import lang
 from masbot.lang import Lang
 from masbot.lang.sentence import Sentence
 from masbot.appeal.canonical import Appeal
+from masbot.post import wire
 from masbot.story.templates import (Catalogue, Template, blank_form, builtin, example_form,
                                     or_word)
 from masbot.story.form import (ACCEPTED, ACCEPTED_HELD, ANNOTATED_HEADER, ANNOTATED_NOT_REPEATED,
@@ -254,6 +255,19 @@ def build(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str 
     """A complete answer message; ``now`` and ``message_id`` are handed in by the caller."""
     return _message(sender, to, subject, body, in_reply_to=in_reply_to, now=now,
                     message_id=message_id)
+
+
+def build_bytes(sender: Sender, to: str, subject: str, body: str, *, in_reply_to: str | None,
+                now: datetime, message_id: str) -> bytes:
+    """The answer :func:`build` makes, written straight as bytes (no email objects)."""
+    head = [wire.address_header("From", sender.name, sender.address),
+            wire.header("To", to), wire.header("Subject", " ".join(subject.split())[:250]),
+            wire.header("Date", format_datetime(now)), wire.header("Message-ID", message_id)]
+    if in_reply_to and _MESSAGE_ID.match(in_reply_to):
+        head += [wire.header("In-Reply-To", in_reply_to), wire.header("References", in_reply_to)]
+    head += [b"Auto-Submitted: auto-replied\r\n", b"Precedence: auto_reply\r\n",
+             b"MIME-Version: 1.0\r\n"]
+    return b"".join(head) + wire.text_part(body)
 
 
 def reply_subject(original: str, fallback: str) -> str:

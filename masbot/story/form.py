@@ -34,6 +34,7 @@ INVISIBLE = dict.fromkeys(
      *range(0x2066, 0x206A)]
 )
 _LINE_BREAKS = {0x2028: "\n", 0x2029: "\n", 0x0085: "\n", 0x000B: "\n", 0x000C: "\n"}
+_ASCII_CONTROLS = {c: None for c in (*range(0x20), 0x7F) if c != 0x0A}  # category Cc
 # A key: letters, digits, space, "-" or "_", then a colon not starting "://" (a link).
 _KEY = re.compile(r"^\s*([^\W\d_][\w -]{0,39}?)\s*:(?!//)(.*)$")  # any script: Título
 _REPLY_PREFIX = r"(?:re|fwd?|aw|wg|sv|vs|tr|rv|enc|antw|ref)\s*:\s*"
@@ -232,6 +233,8 @@ def clean_text(text: str) -> str:
     no-break spaces a browser adds back into spaces.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_BREAKS)
+    if text.isascii():  # the common case, without a unicodedata lookup per character
+        return text.replace("\t", "    ").translate(_ASCII_CONTROLS)
     text = unicodedata.normalize("NFC", text.replace("\t", "    "))
     return "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text
                    if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))

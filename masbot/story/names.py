@@ -20,6 +20,7 @@ words ("Hope Rivers"), a surname alone ("Lopez was arrested"), names written in 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -219,6 +220,11 @@ class Token:
 
 
 def _tokens(text: str) -> list[Token]:
+    return list(_tokens_cached(text))
+
+
+@functools.lru_cache(maxsize=1024)  # validation looks at the alias and each field many times
+def _tokens_cached(text: str) -> tuple[Token, ...]:
     out: list[Token] = []
     for m in _TOKEN.finditer(text):
         word = m.group(0)
@@ -228,9 +234,10 @@ def _tokens(text: str) -> list[Token]:
             bare, m.start(), m.end(), word[:1].isupper(),
             bool(_SENTENCE_END.search(before)) or not out,
             len(bare) == 1 and bare.isupper()))
-    return out
+    return tuple(out)
 
 
+@functools.lru_cache(maxsize=16384)  # the same few hundred words, again for every field
 def _key(word: str) -> str:
     """The comparison form of a word: case-folded, without accents ("María" is "maria")."""
     folded = unicodedata.normalize("NFD", word.casefold().replace("’", "'"))

@@ -33,7 +33,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from datetime import date, datetime, timedelta
 from typing import Iterable
@@ -94,7 +94,14 @@ class Template:
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name`` (canonical spelling), or None."""
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, FieldSpec]:  # validation asks hundreds of times a form
+        by_name: dict[str, FieldSpec] = {}
+        for f in self.fields:
+            by_name.setdefault(f.name, f)  # the first, as a search in order finds
+        return by_name
 
 
 class TemplateError(ValueError):

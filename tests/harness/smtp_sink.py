@@ -23,10 +23,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from aiosmtpd.controller import Controller
 
@@ -60,6 +60,14 @@ class _Handler:
     def __init__(self, sink: "SmtpSink") -> None:
         self.sink = sink
 
+    async def handle_MAIL(self, server, session, envelope, address: str, mail_options) -> str:
+        with self.sink._cond:
+            self.sink.attempts.append(("MAIL", address))
+            self.sink.connections.add(session.peer)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         sink = self.sink
         with sink._cond:
@@ -80,6 +88,8 @@ class _Handler:
             mode = sink.mode if sink.fail_stage == "data" else "accept"
         if mode in _REPLIES:
             return _REPLIES[mode]
+        if sink.on_data is not None:
+            sink.on_data(envelope)
         data = bytes(envelope.original_content or b"")
         msg = Received(
             mail_from=envelope.mail_from,
@@ -100,9 +110,10 @@ class SmtpSink:
     :param hostname: name used in the greeting/EHLO answer.
 
     Attributes: :attr:`host`, :attr:`port`, :attr:`messages` (list of
-    :class:`Received`), :attr:`attempts` (``("RCPT", addr)``/``("DATA", rcpts)`` for
-    every RCPT/DATA seen, accepted or not), :attr:`mode`, :attr:`fail_stage`,
-    :attr:`rcpt_modes`.
+    :class:`Received`, one per accepted transaction), :attr:`deliveries` (one per recipient),
+    :attr:`attempts` (``("MAIL", sender)``/``("RCPT", addr)``/``("DATA", rcpts)`` for every
+    MAIL/RCPT/DATA seen, accepted or not), :attr:`connections` (the client ends that sent a
+    MAIL FROM), :attr:`mode`, :attr:`fail_stage`, :attr:`rcpt_modes`.
     """
 
     def __init__(
@@ -123,6 +134,10 @@ class SmtpSink:
         self.rcpt_modes: dict[str, Mode] = {}
         self.messages: list[Received] = []
         self.attempts: list[tuple[str, str]] = []
+        self.connections: set[Any] = set()  # the peers (client host, port) that sent MAIL
+        # Called (in the sink's thread) with the envelope of a message about to be accepted,
+        # before the 250 goes out: a test can do something "between DATA and the answer".
+        self.on_data: Callable[[Any], None] | None = None
         self._cond = threading.Condition()
         self._counter = itertools.count(1)
         self._controller: Controller | None = None
@@ -188,6 +203,19 @@ class SmtpSink:
             self.messages.append(msg)
             self._cond.notify_all()
 
+    @property
+    def deliveries(self) -> list[Received]:
+        """What each recipient received: every accepted message once per recipient of its
+        envelope (a transaction with three RCPT TO is three deliveries), in order."""
+        with self._cond:
+            return [replace(m, rcpt_tos=(r,)) for m in self.messages for r in m.rcpt_tos]
+
+    @property
+    def transactions(self) -> int:
+        """How many messages (MAIL FROM ... DATA) were accepted."""
+        with self._cond:
+            return len(self.messages)
+
     def for_rcpt(self, addr: str) -> list[bytes]:
         """DATA bytes of every accepted message whose envelope includes *addr*
         (case-insensitive)."""
@@ -205,6 +233,7 @@ class SmtpSink:
         with self._cond:
             self.messages.clear()
             self.attempts.clear()
+            self.connections.clear()
 
     def __repr__(self) -> str:
         return (
