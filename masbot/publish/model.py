@@ -11,6 +11,7 @@ from datetime import date
 from masbot.appeal import canonical
 from masbot.appeal.canonical import Appeal
 from masbot.appeal.reading import known_fields
+from masbot.recent import Recent
 from masbot.relay import loops
 from masbot.signing.armor import FormatError, parse_clearsigned
 from masbot.store import AppealRecord
@@ -82,6 +83,10 @@ def _appeal(record: AppealRecord, text: str, society: str, catalogue: Catalogue)
     return canonical.parse(text, known_fields(catalogue, template))
 
 
+# Every pass of the site reads every revision again; a revision never changes once recorded.
+_READ: Recent[Appeal] = Recent(4096)
+
+
 def entries(records: list[AppealRecord], own: str, society: str,
             catalogue: Catalogue) -> list[Entry]:
     """The public appeals among ``records``, each with its public revisions in order.
@@ -95,11 +100,14 @@ def entries(records: list[AppealRecord], own: str, society: str,
     for record in sorted(records, key=lambda r: (r.origin, r.appeal_id, r.revision)):
         if record.action != PUBLIC_ACTION or not _SLUG.fullmatch(record.appeal_id):
             continue
-        try:
-            text = parse_clearsigned(record.signed_text).text
-            appeal = _appeal(record, text, society, catalogue)
-        except (FormatError, ValueError, KeyError):
-            continue
+        read = (record, society, id(catalogue))
+        appeal = _READ.get(read)
+        if appeal is None:
+            try:
+                text = parse_clearsigned(record.signed_text).text
+                appeal = _READ.keep(read, _appeal(record, text, society, catalogue), catalogue)
+            except (FormatError, ValueError, KeyError):
+                continue
         key = (record.origin, record.appeal_id)
         groups.setdefault(key, []).append(Revision(appeal, record.signed_text))
         name = society if record.origin == own else (
