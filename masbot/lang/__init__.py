@@ -26,7 +26,7 @@ import gettext
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+import datetime as dt
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -100,12 +100,12 @@ class Lang:
         """The singular or plural sentence for ``n`` in this language; ``{n}`` is ``n``."""
         return self.translations.ngettext(singular, plural, n).format(n=n, **values)
 
-    def date(self, day: date) -> str:
+    def date(self, day: dt.date) -> str:
         """A date as people of this language write it in full (``5 December 2026``,
         ``5 de diciembre de 2026``)."""
         return format_date(day, format="long", locale=self.locale)
 
-    def datetime(self, moment: datetime) -> str:
+    def datetime(self, moment: dt.datetime) -> str:
         """A date and time of day (to the minute), in the time zone ``moment`` carries."""
         time = format_time(moment, format="short", tzinfo=moment.tzinfo, locale=self.locale)
         zone = moment.tzname() or ""

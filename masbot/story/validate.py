@@ -30,7 +30,7 @@ from masbot.story import privacy
 from masbot.story import when
 from masbot.story.localwords import fold
 from masbot.appeal import SYSTEM_KEYS, Value
-from masbot.story.templates import Catalogue, FieldSpec, Template, condition
+from masbot.story.templates import Catalogue, FieldSpec, Template
 from masbot.story.form import Entry, Form
 from masbot.addresses import ADDRESS_IN_TEXT
 
