@@ -228,9 +228,11 @@ class Society:
                         return
                 case flow.Moderate():
                     if not await self._moderate(effect, msg.digest, now, outcome, queued):
+                        tr = lang.get(self.config.society.language)  # for a moderator
                         refusal = self._build_answer(
-                            msg, "Moderation refused", "Your command was not obeyed: this "
-                            "command was used before.\n", now)
+                            msg, tr._("Moderation refused"),
+                            tr._("Your command was not obeyed: {why}.",
+                                 why=tr._("this command was used before")) + "\n", now)
                         refused = [refusal] if refusal and self.answers else []
                         await self.store.write(lambda s: s.record(
                             msg.digest, flow.OutcomeKind.REFUSED, answers=refused))
