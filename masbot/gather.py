@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from masbot import flow, moderation
+from masbot import flow, lang, moderation
 from masbot.appeal import images
 from masbot.config.settings import Attachments
 from masbot.intake.classify import ModeratorCommand, PartnerPost, Request, Update, Verdict
 from masbot.intake.message import Inbound
 from masbot.intake.ratelimit import RateLimiter
+from masbot.lang import Lang
+from masbot.lang.sentence import say
 from masbot.post import verify
 from masbot.post.build import PostImage
 from masbot.relay.partners import Partner
@@ -58,7 +60,7 @@ class Gatherer:
             return flow.Facts(now, sender_allowed=False)
         match verdict:
             case Request():
-                kept, notes = await self._images(msg)
+                kept, notes = await self._images(msg, lang.get(verdict.language))
                 return flow.RequestFacts(now, dry_run=self.dry_run,
                                          number=self._number(f"{self.society_id}-{now.year}"),
                                          update_key=("(a new key, shown once)" if self.dry_run
@@ -67,7 +69,8 @@ class Gatherer:
             case Update():
                 original = (self.store.latest(self.fingerprint, verdict.refers_to)
                             if self.store else None)
-                _, notes = await self._images(msg, keep=False)  # an update publishes none
+                _, notes = await self._images(msg, lang.get(verdict.language),
+                                              keep=False)  # an update publishes none
                 return flow.UpdateFacts(now, dry_run=self.dry_run, original=original,
                                         image_notes=notes)
             case ModeratorCommand():
@@ -116,10 +119,10 @@ class Gatherer:
                             "its images")
         return check.images, ""
 
-    async def _images(self, msg: Inbound, keep: bool = True
+    async def _images(self, msg: Inbound, tr: Lang, keep: bool = True
                       ) -> tuple[tuple[images.CleanImage, ...], str]:
         """The images a request publishes (only with ``attachments.images: keep``), and what
-        to tell the sender about its attachments."""
+        to tell the sender about its attachments, in ``tr``'s language."""
         policy = self.attachments
         dropped = msg.attachments
         kept: list[images.CleanImage] = []
@@ -127,32 +130,43 @@ class Gatherer:
         if keep and policy.images == "keep":
             for tried, data in enumerate(msg.images):
                 if len(kept) == policy.max_images or tried == policy.max_images + 2:
-                    notes.append(f"- {len(msg.images) - tried} more image(s) were dropped: at "
-                                 f"most {policy.max_images} are published with one appeal")
+                    notes.append("- " + tr.ngettext(
+                        "{n} more image was dropped: at most {most} are published with one "
+                        "appeal", "{n} more images were dropped: at most {most} are published "
+                        "with one appeal", len(msg.images) - tried, most=policy.max_images))
                     break
                 async with self.image_slot:
                     result = await asyncio.to_thread(images.clean, data, len(kept) + 1,
                                                      max_pixels=policy.max_pixels)
                 if isinstance(result, images.Refused):
-                    notes.append(f"- an image was dropped: {result.reason}")
+                    notes.append("- " + tr._("an image was dropped: {reason}",
+                                             reason=say(result.reason, tr)))
                 elif sum(len(i.data) for i in kept) + len(result.data) > policy.max_total_bytes:
-                    notes.append(f"- an image was dropped: with it the images would be larger "
-                                 f"than {policy.max_total_kb} kB together")
+                    notes.append("- " + tr._("an image was dropped: with it the images would be "
+                                             "larger than {kb} kB together",
+                                             kb=policy.max_total_kb))
                 else:
                     kept.append(result)
         else:
             dropped += len(msg.images)
         text = ""
         if kept:
-            text += (f"\n{len(kept)} image(s) are published with the appeal as "
-                     f"{', '.join(i.name for i in kept)}, re-encoded from their pixels alone: "
-                     "no location, camera, date, comment or file name is kept. Check that the "
-                     "pictures themselves show nothing that identifies anyone at risk.\n")
+            text += "\n" + tr.ngettext(
+                "{n} image is published with the appeal as {names}, re-encoded from its pixels "
+                "alone: no location, camera, date, comment or file name is kept. Check that "
+                "the picture itself shows nothing that identifies anyone at risk.",
+                "{n} images are published with the appeal as {names}, re-encoded from their "
+                "pixels alone: no location, camera, date, comment or file name is kept. Check "
+                "that the pictures themselves show nothing that identifies anyone at risk.",
+                len(kept), names=", ".join(i.name for i in kept)) + "\n"
         if notes:
             text += "\n" + "\n".join(notes) + "\n"
         if dropped:
-            text += (f"\nYour message had {dropped} attachment(s) that were not published. "
-                     "They are never kept; put everything readers need in the text.\n")
+            text += "\n" + tr.ngettext(
+                "Your message had {n} attachment that was not published. It is never kept; "
+                "put everything readers need in the text.",
+                "Your message had {n} attachments that were not published. They are never "
+                "kept; put everything readers need in the text.", dropped) + "\n"
         return tuple(kept), text
 
     async def _command(self, msg: Inbound, raw: bytes, now: datetime) -> flow.CommandFacts:

@@ -418,10 +418,10 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
     assert names == ["image-1.jpg", "image-2.png"], "the second noisy photo would pass 120 kB"
     (answer,) = fed.router.answers["member@example.net"]
     text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
-    assert "2 image(s) are published" in text
+    assert "2 images are published" in text
     assert "larger than 120 kB together" in text
     assert "an image was dropped: the attachment is not an image that can be read" in text
-    assert "2 more image(s) were dropped: at most 2 are published" in text
+    assert "2 more images were dropped: at most 2 are published" in text
 
 
 def test_held_images_are_deleted_when_the_appeal_expires_undecided(tmp_path):
@@ -463,3 +463,35 @@ def test_an_update_lists_no_images_because_its_post_carries_none():
                             appeal_days=30)
     assert second.images == () and "Images:" not in second.canonical_text()
     assert f"Supersedes: {first.digest()}" in second.canonical_text()
+
+
+async def test_a_spanish_member_is_told_about_attachments_in_spanish(tmp_path, gpg_home):
+    """What happened to the attachments is part of the answer: in the member's language."""
+    from federation import Federation, Router
+    from test_languages_federation import spanish_request
+    fed = Federation(tmp_path)
+    fed.add("alpha", Path(gpg_home().path))
+    fed.router = Router(fed.members)
+    fed.router.start()
+    fed.write_config("alpha", {}, rules="attachments:\n  images: keep\n  max_images: 1\n")
+    msg = email.message_from_bytes(spanish_request("ana@example.net"),
+                                   policy=email.policy.default)
+    body = msg.get_content()
+    del msg["Content-Type"], msg["Content-Transfer-Encoding"]
+    msg.set_content(body)
+    for data in (b"not an image at all", noisy_photo(1)):
+        kind = "jpeg" if data.startswith(b"\xff\xd8") else "png"
+        msg.add_attachment(data, maintype="image", subtype=kind, filename=f"x.{kind}")
+    await fed.start()
+    try:
+        await fed.inject("alpha", msg.as_bytes(policy=email.policy.SMTP))
+        await until(lambda: fed.router.delivered["alpha"] and fed.router.answers)
+    finally:
+        await fed.stop()
+        fed.router.stop()
+    (answer,) = fed.router.answers["ana@example.net"]
+    text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
+    assert "Se publica 1 imagen con el llamado" in text
+    assert "se descartó una imagen: el adjunto no es una imagen que se pueda leer" in text
+    for english in ("published with the appeal", "was dropped", "attachment"):
+        assert english not in text, english

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from masbot.lang import N_
+from masbot.lang.sentence import Sentence
 from masbot.post.build import PostImage
 
 ACCEPTED = ("JPEG", "PNG", "GIF", "WEBP")
@@ -65,7 +67,7 @@ class CleanImage(PostImage):
 class Refused:
     """An attachment that is not published, and why (for the sender's answer)."""
 
-    reason: str
+    reason: str  # a Sentence: logged in English, said in the sender's language
 
 
 def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
@@ -85,14 +87,18 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
             with Image.open(io.BytesIO(data), formats=ACCEPTED) as source:
                 kind = source.format or ""
                 if kind not in ACCEPTED:
-                    return Refused(f"not a JPEG, PNG, GIF or WebP image ({kind or 'unknown'})")
+                    return Refused(Sentence(N_("not a JPEG, PNG, GIF or WebP image ({kind})"),
+                                            kind=kind or "unknown"))
                 width, height = source.size
                 if width < MIN_SIDE or height < MIN_SIDE:
-                    return Refused(f"the image is {width}x{height} pixels: too small to be a "
-                                   "picture (a logo or a tracking pixel?)")
+                    return Refused(Sentence(N_("the image is {width}x{height} pixels: too small to be "
+                                                      "a picture (a logo or a tracking pixel?)"),
+                                                   width=width, height=height))
                 if width * height > max_pixels:
-                    return Refused(f"the image is {width}x{height} pixels; at most "
-                                   f"{max_pixels // 1_000_000} million are accepted")
+                    return Refused(Sentence(N_("the image is {width}x{height} pixels; at most {most} "
+                                                      "million are accepted"),
+                                                   width=width, height=height,
+                                                   most=max_pixels // 1_000_000))
                 source.seek(0)  # the first frame of an animation
                 if kind == "JPEG" and max(width, height) > max_side:
                     # Decode at a reduced DCT scale as long as it stays at least max_side.
@@ -102,12 +108,13 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
                 upright = _upright(source)
                 return _encode(upright, number, photo=kind == "JPEG", max_side=max_side)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return Refused(f"the image has too many pixels; at most {max_pixels // 1_000_000} "
-                       "million are accepted")
+        return Refused(Sentence(N_("the image has too many pixels; at most {most} million are "
+                                  "accepted"), most=max_pixels // 1_000_000))
     except UnidentifiedImageError:
-        return Refused("the attachment is not an image that can be read")
+        return Refused(Sentence(N_("the attachment is not an image that can be read")))
     except Exception as exc:  # noqa: BLE001 - hostile bytes reach C decoders; any failure is a refusal
-        return Refused(f"the image could not be decoded ({type(exc).__name__})")
+        return Refused(Sentence(N_("the image could not be decoded ({error})"),
+                                error=type(exc).__name__))
 
 
 def _upright(image: Image.Image) -> Image.Image:
