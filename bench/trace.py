@@ -78,8 +78,24 @@ def _summary() -> dict:
             "uid_search_found": SEARCHES}
 
 
+def _time_gc() -> None:
+    """The garbage collector's passes, by generation (they stop every thread)."""
+    import gc
+    started: dict[int, float] = {}
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[info["generation"]] = time.perf_counter()
+        elif info["generation"] in started:
+            _add(f"gc generation {info['generation']}",
+                 time.perf_counter() - started.pop(info["generation"]))
+    gc.callbacks.append(callback)
+
+
 def install() -> None:
     import aioimaplib
+
+    _time_gc()
 
     from masbot.intake import inbox
     from masbot.intake import message as intake
