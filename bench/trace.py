@@ -111,8 +111,8 @@ def install() -> None:
                                             "_sign_post", "_deliver_answer")),
                          (gather.Gatherer, ("facts",)),
                          (Signer, ("clearsign", "detach_sign")),
-                         (Store, ("handled", "record", "next_number", "mark_sent", "due",
-                                  "next_due", "post_data", "set_state")),
+                         (Store, ("handled", "record", "next_number", "settle", "due",
+                                  "next_due", "post_data", "set_state", "run_batch")),
                          (delivery.Deliverer, ("_deliver",)),
                          (smtp.SmtpTransport, ("send",))):
         for attr in attrs:
