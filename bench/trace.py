@@ -78,8 +78,24 @@ def _summary() -> dict:
             "uid_search_found": SEARCHES}
 
 
+def _time_gc() -> None:
+    """The garbage collector's passes, by generation (they stop every thread)."""
+    import gc
+    started: dict[int, float] = {}
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[info["generation"]] = time.perf_counter()
+        elif info["generation"] in started:
+            _add(f"gc generation {info['generation']}",
+                 time.perf_counter() - started.pop(info["generation"]))
+    gc.callbacks.append(callback)
+
+
 def install() -> None:
     import aioimaplib
+
+    _time_gc()
 
     from masbot.intake import inbox
     from masbot.intake import message as intake
@@ -95,8 +111,8 @@ def install() -> None:
                                             "_sign_post", "_deliver_answer")),
                          (gather.Gatherer, ("facts",)),
                          (Signer, ("clearsign", "detach_sign")),
-                         (Store, ("handled", "record", "next_number", "mark_sent", "due",
-                                  "next_due", "post_data", "set_state")),
+                         (Store, ("handled", "record", "next_number", "settle", "due",
+                                  "next_due", "post_data", "set_state", "run_batch")),
                          (delivery.Deliverer, ("_deliver",)),
                          (smtp.SmtpTransport, ("send",))):
         for attr in attrs:

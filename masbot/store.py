@@ -184,11 +184,11 @@ class OutboxItem:
 
 @dataclass(frozen=True)
 class ItemOutcome:
-    """What one delivery attempt did to one outbox item: ``sent`` (``at`` is when),
-    ``retry`` (``at`` is the next attempt) or ``failed`` (for good, at ``at``)."""
+    """What one delivery attempt left an outbox item in: SENT (``at`` is when), still
+    PENDING (a temporary failure; ``at`` is the next attempt) or FAILED for good (at ``at``)."""
 
     item_id: int
-    state: str
+    state: OutboxState
     at: int
     error: str | None = None
 
@@ -497,11 +497,11 @@ class Store:
         """Record what delivery attempts did, every item in one transaction."""
         with self._tx("recording deliveries"):
             for o in outcomes:
-                if o.state == "sent":
+                if o.state is OutboxState.SENT:
                     self.db.execute("UPDATE outbox SET state=?, attempts=attempts+1, done_at=?, "
                                     "last_error=NULL WHERE id=?",
                                     (OutboxState.SENT.value, o.at, o.item_id))
-                elif o.state == "retry":
+                elif o.state is OutboxState.PENDING:
                     self.db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, "
                                     "next_attempt=? WHERE id=?",
                                     ((o.error or "")[:500], o.at, o.item_id))

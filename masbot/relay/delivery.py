@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from masbot.backoff import jittered
 from masbot.relay.smtp import DeliveryError, Transport, route_of
-from masbot.store import ItemOutcome, OutboxItem, Store, StoreWriteError
+from masbot.store import ItemOutcome, OutboxItem, OutboxState, Store, StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class Deliverer:
             return True
         try:
             await self.store.write(lambda s: s.settle(
-                [ItemOutcome(item_id, "sent", at) for item_id, (at, _) in waiting.items()]))
+                [ItemOutcome(item_id, OutboxState.SENT, at) for item_id, (at, _) in waiting.items()]))
         except StoreWriteError:
             return False
         for item_id in waiting:
@@ -232,19 +232,20 @@ class Deliverer:
                        if item.id not in taken}
         if not taken and not refused:  # a transport that took them all without saying so
             accepted(list(by_destination))
-        outcomes = [ItemOutcome(item_id, "sent", at) for item_id, at in taken.items()]
+        outcomes = [ItemOutcome(item_id, OutboxState.SENT, at) for item_id, at in taken.items()]
         notes = []
         for destination, error in refused.items():
             item = by_destination[destination]
             if error.permanent or now - item.created > self.retry.max_age:
                 reason = (str(error) if error.permanent
                           else f"gave up after {item.attempts + 1} attempts: {error}")
-                outcomes.append(ItemOutcome(item.id, "failed", int(now), reason))
+                outcomes.append(ItemOutcome(item.id, OutboxState.FAILED, int(now), reason))
                 notes.append((logging.ERROR, "post %d to %s failed for good: %s",
                               destination, reason))
             else:
                 delay = self.retry.delay(item.attempts + 1, self.rng)
-                outcomes.append(ItemOutcome(item.id, "retry", int(now + delay), str(error)))
+                outcomes.append(ItemOutcome(item.id, OutboxState.PENDING, int(now + delay),
+                                            str(error)))
                 notes.append((logging.WARNING, f"post %d to %s: %s; retry in {delay:.0f} s",
                               destination, str(error)))
         try:
