@@ -114,6 +114,18 @@ def test_publish_one_appeal_converges_to_the_rebuild(built, tmp_path: Path) -> N
     assert _tree(settings.dir) == _tree(built.settings.dir)
 
 
+def test_pages_a_power_cut_left_empty_are_written_again_by_the_rebuild(built) -> None:
+    """The daemon's passes write without fsync; the rebuild every start runs is what makes a
+    page a power cut left empty (or old) whole again."""
+    before = _tree(built.settings.dir)
+    page = built.settings.dir / "appeals" / "ANYTOWN-2026-0001" / "index.html"
+    kit = next((page.parent / "kit").iterdir())
+    page.write_bytes(b"")
+    kit.write_bytes(kit.read_bytes()[:10])
+    assert sorted(built.site().rebuild()) == sorted([page, kit])
+    assert _tree(built.settings.dir) == before
+
+
 def test_index_open_first_by_deadline_then_ended_marked(built) -> None:
     html = (built.settings.dir / "index.html").read_text()
     order = [html.index(t) for t in ("Bond for River", "Wheelchair repair for Ana",

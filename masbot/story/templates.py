@@ -33,7 +33,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from datetime import date, datetime, timedelta
 from typing import Iterable
@@ -112,12 +112,18 @@ class TemplateError(ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
+@lru_cache(maxsize=4096)  # the same few hundred keys, asked for a hundred times a form
 def normalise_key(key: str) -> str:
     """The comparison form of a key, a template name or a choice value: case-folded, without
     accents (``Título`` is ``titulo``: phones and keyboards differ), with ``-``, ``_`` and
     spaces the same."""
+    if key.isascii():
+        return _SEPARATORS.sub("-", key.strip().lower())
     folded = unicodedata.normalize("NFKD", key.strip().casefold())
-    return re.sub(r"[-_ ]+", "-", "".join(ch for ch in folded if not unicodedata.combining(ch)))
+    return _SEPARATORS.sub("-", "".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+_SEPARATORS = re.compile(r"[-_ ]+")
 
 
 def _spec(name: str, raw: dict) -> FieldSpec:
