@@ -112,3 +112,29 @@ def test_funded_revision_kit_says_so(signed) -> None:
     funded = _hardship()[1]
     kit = render.kit(funded, url=URL)
     assert "Status: funded" in kit["share.txt"] and "**Status:** funded" in kit["appeal.md"]
+
+
+@pytest.mark.parametrize("appeal", [_bail(), *_hardship()], ids=lambda a: a.appeal_id)
+@pytest.mark.parametrize("url", [URL, None])
+def test_the_proof_put_into_a_rendered_article_gives_the_whole_render(appeal, url) -> None:
+    """The kit's HTML reuses the post's article and renders only its footer: byte for byte
+    what rendering the whole article with the proof gives, in English and in Spanish."""
+    from masbot import lang
+    proof = render.Proof("-----BEGIN PGP SIGNED MESSAGE-----\n<b>&</b>\n", "AB" * 20,
+                         "Anytown Mutual Aid", CHECK)
+    for tr in (lang.get("en"), lang.get("es")):
+        spliced = render.html(appeal, url=url, proof=proof, tr=tr)
+        whole = render._whole_html(appeal, url, None, proof, tr)
+        assert spliced == whole
+        assert "&lt;b&gt;&amp;&lt;/b&gt;" in spliced and render._SIGNED not in spliced
+
+
+def test_a_story_holding_the_marker_keeps_it_and_the_footer_gets_the_signed_text() -> None:
+    appeal = _bail()
+    appeal = type(appeal)(**{**appeal.__dict__, "fields": tuple(
+        (k, f"{v} {render._SIGNED}" if k == "Story" else v) for k, v in appeal.fields)})
+    proof = render.Proof("SIGNED-TEXT-HERE\n", "AB" * 20, "Anytown Mutual Aid", CHECK)
+    for out in (render.html(appeal, url=URL, proof=proof),
+                render._whole_html(appeal, URL, None, proof, render.formats.language_of(appeal))):
+        assert out.count("SIGNED-TEXT-HERE") == 1
+        assert out.index(render._SIGNED) < out.index("SIGNED-TEXT-HERE")
