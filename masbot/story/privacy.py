@@ -512,22 +512,29 @@ def apply_rules(rules: Iterable[Rule], consent: str, texts: list[tuple[str, str]
     flags = flags or {}
     known = tuple(known)
     findings: list[Finding] = []
+    flat_texts = [(field_name, " ".join(text.split())) for field_name, text in texts]
+    flat_name_texts = [(field_name, " ".join(text.split())) for field_name, text in name_texts]
+    named: dict[int, list[names.NameFinding]] = {}  # both name rules read the same texts' names
     for rule in rules:
         level = rule.level(consent)
         if level == "allow" or (rule.unless and str(flags.get(rule.unless[0], "")).casefold()
                                 == rule.unless[1].casefold()):
             continue
         severity = "error" if level == "refuse" else "warning"
-        advice = _advice(rule, level, consent, tr)
-        why = tr._("Why: {why}", why=" ".join(tr.words.why(rule.name, rule.why).split()))
-        for field_name, text in (name_texts if rule.name.endswith("names") else texts):
-            flat = " ".join(text.split())
+        said: tuple[str, str] | None = None  # the advice and the why, made when needed
+        for n, (field_name, flat) in enumerate(
+                flat_name_texts if rule.name.endswith("names") else flat_texts):
             if rule.name.endswith("names"):
                 kind = "full-name" if rule.name == "full-names" else "first-name"
-                found = [f.text for f in names.find(flat, alias, known) if f.kind == kind]
+                if n not in named:
+                    named[n] = names.find(flat, alias, known)
+                found = [f.text for f in named[n] if f.kind == kind]
             else:
                 found = list(_TEXT_FINDERS[rule.name](flat))
             for match in found:
-                message = " ".join((_found(rule.name, match, alias, tr), advice, why))
+                if said is None:
+                    said = (_advice(rule, level, consent, tr), tr._(
+                        "Why: {why}", why=" ".join(tr.words.why(rule.name, rule.why).split())))
+                message = " ".join((_found(rule.name, match, alias, tr), *said))
                 findings.append(Finding(field_name, message, match, severity, rule.name))
     return findings
