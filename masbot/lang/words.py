@@ -45,6 +45,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from masbot.config.schema import load_text
+
 COMMANDS = ("help", "template", "example")
 ENGLISH_COMMON_WORDS = frozenset(
     "the and to of a in is for that with on are be this was have it at our they from by an "
@@ -174,7 +176,7 @@ def load_words(path: Path) -> Words:
     """The field file at ``path``. Raises :class:`WordsError` naming the file and the entry
     when it is malformed."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_text(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise WordsError(f"{path}: cannot be read: {exc}") from None
     doc = _mapping(doc, str(path))
