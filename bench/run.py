@@ -397,6 +397,30 @@ def cpu_parties(society: Society, dovecot: Dovecot, gnupghome: Path) -> procstat
     })
 
 
+def bot_cpu_seconds(society: Society) -> float:
+    """CPU seconds the bot's own process has used so far (its children not counted)."""
+    assert society.proc is not None
+    return procstat.cpu_seconds(society.proc.pid, children=False)
+
+
+def whole_life_cpu(society: Society, started: float, quiet: float = 1.0,
+                   limit: float = 30.0) -> dict[str, float]:
+    """The bot's own CPU seconds from its exec, once it has gone quiet after the phase (no
+    more than 10 ms in ``quiet`` seconds: the site's last passes written), with how long
+    that took. A harness that reads a process's CPU when it ends counts all of this: its
+    start and the work that follows the last delivery, which the phase's meter leaves out."""
+    began = time.monotonic()
+    last = bot_cpu_seconds(society)
+    while time.monotonic() - began < limit:
+        time.sleep(quiet)
+        now = bot_cpu_seconds(society)
+        if now - last < 0.010:
+            break
+        last = now
+    return {"cpu_s": round(last, 2), "start_cpu_s": round(started, 2),
+            "settled_after_s": round(time.monotonic() - began, 1)}
+
+
 def per_appeal_ms(cpu: dict[str, float], appeals: int) -> dict[str, float]:
     """CPU milliseconds per appeal: the bot's process, gpg with its agent, the SMTP sink."""
     if not appeals:
@@ -458,12 +482,14 @@ def throughput(ctx: "Bench", count: int, backlog: bool, bot: str = "masbot") -> 
             first, appended = mailgen.append_parallel(ctx.dovecot, USER, PASSWORD, raws,
                                                       connections=4, batch=25)
             soc.start(trace=ctx.trace_file(name))
+            started_cpu = bot_cpu_seconds(soc)
             meter = cpu_parties(soc, ctx.dovecot, ctx.gnupghome).start()
             clock_from = connected_at(soc)
             if ctx.profile_dir:  # attaches about a second late
                 soc.profile(ctx.profile_dir / f"{name}.txt")
         else:
             soc.start(trace=ctx.trace_file(name))
+            started_cpu = bot_cpu_seconds(soc)
             if ctx.profile_dir:
                 soc.profile(ctx.profile_dir / f"{name}.txt")
             meter = cpu_parties(soc, ctx.dovecot, ctx.gnupghome).start()
@@ -479,6 +505,7 @@ def throughput(ctx: "Bench", count: int, backlog: bool, bot: str = "masbot") -> 
             return all(tr.complete(t) for t in tags)
         finished = wait_for(done, lambda: tr.seen, stall=STALL_S, limit=max(120, count * 2))
         cpu = meter.stop()
+        life = whole_life_cpu(soc, started_cpu)
         soc.stop_profile()
         delivered = [t for t in tags if tr.complete(t)]
         last = max((tr.delivered_at(t) for t in delivered), default=time.time())
@@ -499,6 +526,9 @@ def throughput(ctx: "Bench", count: int, backlog: bool, bot: str = "masbot") -> 
                 "ratio_to_sign_bound": round(rate / bound, 3) if bound else None,
                 "cpu_s": cpu, "cpu_cores_busy": round(busy / elapsed, 2) if elapsed > 0 else None,
                 "cpu_ms_per_appeal": per_appeal_ms(cpu, len(delivered)),
+                "bot_start_cpu_s": round(started_cpu, 2),
+                "bot_whole_life": {**life, "cpu_ms_per_appeal": round(
+                    1000 * life["cpu_s"] / len(delivered), 2) if delivered else None},
                 "stall": stall, "outcomes": soc.outcomes(), "verification": check}
     finally:
         soc.stop()
@@ -741,6 +771,12 @@ def _ok(res: dict, key: str) -> bool:
     return isinstance(res.get(key), dict) and "error" not in res[key]
 
 
+def _life_ratio(mine: dict, thin: dict) -> float | None:
+    a = mine.get("bot_whole_life", {}).get("cpu_ms_per_appeal")
+    b = thin.get("bot_whole_life", {}).get("cpu_ms_per_appeal")
+    return round(a / b, 2) if a and b else None
+
+
 def versus_thin(res: dict) -> dict:
     """masbot beside the thin bot of the same run: the ratios issue 18 judges."""
     out: dict = {}
@@ -755,6 +791,7 @@ def versus_thin(res: dict) -> dict:
                           if thin["appeals_per_s"] else None),
                 "cpu_ms_per_appeal_bot_process": [cpu_mine, cpu_thin],
                 "cpu_ratio": round(cpu_mine / cpu_thin, 2) if cpu_mine and cpu_thin else None,
+                "whole_life_cpu_ratio": _life_ratio(mine, thin),
                 "cpu_ms_per_appeal": [mine["cpu_ms_per_appeal"], thin["cpu_ms_per_appeal"]],
                 "smtp_transactions": [mine["verification"]["smtp_transactions"],
                                       thin["verification"]["smtp_transactions"]]}
@@ -790,10 +827,14 @@ def versus_thin_rounds(per_round: list[dict]) -> dict:
     for key in ("throughput", "throughput_backlog"):
         ratios = [r[key]["ratio"] for r in per_round if key in r and r[key]["ratio"] is not None]
         cpu = [r[key]["cpu_ratio"] for r in per_round if key in r and r[key]["cpu_ratio"]]
+        life = [r[key]["whole_life_cpu_ratio"] for r in per_round
+                if key in r and r[key].get("whole_life_cpu_ratio")]
         if ratios:
             out[key] = {"ratio": round(statistics.median(ratios), 3),
                         "cpu_ratio": round(statistics.median(cpu), 2) if cpu else None,
-                        "ratios": ratios, "cpu_ratios": cpu}
+                        "whole_life_cpu_ratio": (round(statistics.median(life), 2) if life
+                                                 else None),
+                        "ratios": ratios, "cpu_ratios": cpu, "whole_life_cpu_ratios": life}
     over = [r["latency"]["p99_over_thin_s"] for r in per_round
             if "latency" in r and r["latency"]["p99_over_thin_s"] is not None]
     if over:
@@ -863,6 +904,9 @@ def table(res: dict) -> str:
             rows.append((f"{label}: CPU ms/appeal: bot / gpg+agent / sink",
                          f"{ms.get('bot_process')} / {ms.get('gpg_and_agent')} / "
                          f"{ms.get('smtp_sink')}", ""))
+            life = t.get("bot_whole_life", {})
+            rows.append((f"{label}: bot CPU ms/appeal over its whole life (start: s)",
+                         f"{life.get('cpu_ms_per_appeal')} ({life.get('start_cpu_s')})", ""))
             rows.append((f"{label}: SMTP transactions", f"{t['verification']['smtp_transactions']}", ""))
             rows.append((f"{label}: s to last delivery", f"{t['elapsed_s']}", ""))
             rows.append((f"{label}: all delivered exactly once", str(t["verification"]["ok_without_help"]), ""))
@@ -872,6 +916,8 @@ def table(res: dict) -> str:
                          mark(f"{key}_vs_thin")))
             rows.append((f"{label}: bot CPU/appeal ratio to the thin bot (<= 2)",
                          f"{v['cpu_ratio']}", mark(f"{key}_cpu_vs_thin")))
+            rows.append((f"{label}: the same over each bot's whole life",
+                         f"{v.get('whole_life_cpu_ratio')}", ""))
     for key, label in (("latency", "latency"), ("thin_latency", "THIN BOT latency")):
         if key in res:
             lat = res[key]
