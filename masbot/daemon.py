@@ -33,7 +33,7 @@ from masbot.signing.keyring import Keyring, from_config as keyring_from_config
 from masbot.relay.answers import AnswerSender
 from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import SmtpTransport
-from masbot.publish.site import Publisher, SiteSettings
+from masbot.publish.site import Activity, Publisher, SiteSettings
 from masbot.society import Outcome, Society
 from masbot.signing.signer import Signer, SignerError
 from masbot.appeal import render
@@ -223,11 +223,17 @@ def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Out
     """The public site's publisher, and the society's ``handle`` followed by publishing the
     handled message's appeal (after the store committed it, so a page never shows a revision
     the store could still lose)."""
+    activity = Activity(parts.deliverer.busy, parts.answers.busy)
     publisher = Publisher(lambda: SiteSettings.of(parts.config, parts.signer.fingerprint,
-                                                  parts.society.public_key), parts.store)
+                                                  parts.society.public_key), parts.store,
+                          activity=activity)
 
     async def handle(raw: bytes) -> Outcome:
-        outcome = await parts.society.handle(raw)
+        activity.begin()
+        try:
+            outcome = await parts.society.handle(raw)
+        finally:
+            activity.end()
         if outcome.appeal_id:
             publisher.mark(outcome.appeal_id)  # written by publisher.run, batched
         return outcome

@@ -261,3 +261,92 @@ async def test_a_site_that_cannot_be_written_is_logged_not_raised(tmp_path: Path
         assert (h.settings.dir / "appeals/ANYTOWN-2026-0001/index.html").is_file()
     finally:
         h.close()
+
+
+class _Recording:
+    """A Publisher whose passes are recorded (when, which appeals), not written."""
+
+    def __init__(self, **kw: float) -> None:
+        import asyncio
+        from masbot.publish.site import Activity, Publisher
+        self.activity = Activity()
+        self.passes: list[tuple[float, tuple[str, ...]]] = []
+        outer = self
+
+        class Recorder(Publisher):
+            async def publish(self, *appeal_ids: str) -> None:
+                outer.passes.append((asyncio.get_running_loop().time(), appeal_ids))
+
+        self.publisher = Recorder(lambda: None, None, activity=self.activity,  # type: ignore[arg-type]
+                                  **kw)
+
+
+async def test_the_site_waits_while_the_relay_is_busy_then_publishes_in_one_pass() -> None:
+    """A burst: messages are in hand for 1 s, appeals marked all along; no pass runs until
+    the relay has been quiet, then one pass publishes them all."""
+    import asyncio
+    rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=30.0)
+    runner = asyncio.create_task(rec.publisher.run())
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for n in range(10):
+        rec.activity.begin()
+        await asyncio.sleep(0.1)
+        rec.publisher.mark(f"A-{n}")
+        rec.activity.end()
+        rec.activity.begin()  # the next message is already in hand (a backlog)
+        rec.activity.end()
+    busy_until = loop.time()
+    await asyncio.sleep(0.6)
+    runner.cancel()
+    assert [ids for _, ids in rec.passes] == [tuple(f"A-{n}" for n in range(10))]
+    assert rec.passes[0][0] >= busy_until + 0.2 - 0.02  # after the quiet time
+    assert busy_until - began >= 0.9
+
+
+async def test_a_relay_busy_for_longer_than_max_lag_still_gets_its_pages() -> None:
+    import asyncio
+    rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=0.5)
+    runner = asyncio.create_task(rec.publisher.run())
+    loop = asyncio.get_running_loop()
+    rec.activity.begin()  # a message in hand for the whole test: a flood
+    marked = loop.time()
+    rec.publisher.mark("A-1")
+    await asyncio.sleep(1.0)
+    runner.cancel()
+    assert [ids for _, ids in rec.passes] == [("A-1",)]
+    assert 0.5 - 0.02 <= rec.passes[0][0] - marked < 0.8
+
+
+async def test_a_quiet_relay_publishes_after_the_delay_alone() -> None:
+    import asyncio
+    rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=30.0)
+    runner = asyncio.create_task(rec.publisher.run())
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0.3)  # quiet since the start
+    marked = loop.time()
+    rec.publisher.mark("A-1")
+    await asyncio.sleep(0.5)
+    runner.cancel()
+    assert [ids for _, ids in rec.passes] == [("A-1",)]
+    assert 0.2 - 0.02 <= rec.passes[0][0] - marked < 0.35
+
+
+async def test_posts_and_answers_still_leaving_hold_the_site_too() -> None:
+    """The messages are handled, but the outbox's transactions are still in flight (a
+    backlog's posts leave after their handling): the pass waits for them."""
+    import asyncio
+    sending = [True]
+    rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=30.0)
+    rec.activity.others.append(lambda: sending[0])
+    runner = asyncio.create_task(rec.publisher.run())
+    loop = asyncio.get_running_loop()
+    rec.publisher.mark("A-1")
+    await asyncio.sleep(0.8)
+    assert rec.passes == []
+    sending[0] = False
+    sent = loop.time()
+    await asyncio.sleep(0.5)
+    runner.cancel()
+    assert [ids for _, ids in rec.passes] == [("A-1",)]
+    assert rec.passes[0][0] - sent >= 0.2 - 0.02

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -167,16 +168,44 @@ class Snapshot:
         return list(self.records)
 
 
+class Activity:
+    """How busy the relay is: the messages in hand, and whatever else says it is busy (the
+    outbox's transactions, the answers being sent)."""
+
+    def __init__(self, *others: Callable[[], bool]) -> None:
+        self.in_hand = 0
+        self.others = list(others)
+
+    def begin(self) -> None:
+        """A message is being handled."""
+        self.in_hand += 1
+
+    def end(self) -> None:
+        """A message's handling ended (whatever its outcome)."""
+        self.in_hand -= 1
+
+    def busy(self) -> bool:
+        """True while a message is in hand or anything else is busy."""
+        return self.in_hand > 0 or any(other() for other in self.others)
+
+
 class Publisher:
     """What the daemon runs after a message was handled and the store committed: the pages of
     that message's appeal, the index and the feed, written in a worker thread one at a time.
+
+    The relay comes first: while messages are being handled (a burst, a backlog after an
+    outage), the pages wait until the relay has been quiet for :attr:`quiet` seconds, but
+    never more than :attr:`max_lag` seconds after the mark. The lists have the appeal as soon
+    as it is signed; the site follows when the burst is over, in one pass rather than one
+    every :attr:`pace` seconds, each competing with the posts for the interpreter.
 
     A failure to write is logged and never undoes or repeats the handling: the next publish
     or ``masbot publish`` writes the pages again.
     """
 
     def __init__(self, settings: Callable[[], SiteSettings], store: AppealSource,
-                 pace: float = 2.0, delay: float = 0.3) -> None:
+                 pace: float = 2.0, delay: float = 0.3, activity: Activity | None = None,
+                 quiet: float = 0.3, max_lag: float = 30.0) -> None:
         self.settings = settings
         self.store = store
         # Seconds between two passes: every pass writes the index and the feed of all appeals,
@@ -185,6 +214,9 @@ class Publisher:
         # Seconds from a mark to its pass: the post and the answer leave first, without a
         # pass competing with them for the interpreter.
         self.delay = delay
+        self.activity = activity
+        self.quiet = quiet
+        self.max_lag = max_lag
         self._lock: asyncio.Lock | None = None
         self._pending: set[str] = set()
         self._wake: asyncio.Event | None = None
@@ -206,10 +238,28 @@ class Publisher:
             self._wake = asyncio.Event()
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self.delay)
+            await self._until_quiet(time.monotonic())
             self._wake.clear()
             await self.flush()
             await asyncio.sleep(self.pace)
+
+    async def _until_quiet(self, marked: float) -> None:
+        """Return :attr:`delay` seconds after ``marked`` at the earliest, once the relay has
+        been seen quiet for :attr:`quiet` seconds, and :attr:`max_lag` seconds after
+        ``marked`` at the latest."""
+        if self.activity is None:
+            await asyncio.sleep(self.delay)
+            return
+        step = min(0.05, self.quiet / 4)
+        quiet_since: float | None = marked
+        while (now := time.monotonic()) < marked + self.max_lag:
+            if self.activity.busy():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= self.quiet and now - marked >= self.delay:
+                return
+            await asyncio.sleep(step)
 
     async def flush(self) -> None:
         """Publish every appeal marked and not yet published."""

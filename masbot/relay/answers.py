@@ -50,6 +50,7 @@ class AnswerSender:
         self._wake = asyncio.Event()
         self._sent_not_forgotten: set[int] = set()
         self._dirty: float | None = None  # when answers were deleted, WAL not truncated since
+        self._passing = False
         # Called (synchronously) whenever the list of answers sent but not yet forgotten grows:
         # the daemon writes it to its runtime file, so a restart forgets them, never resends.
         self.journal: Callable[[], None] | None = None
@@ -68,6 +69,10 @@ class AnswerSender:
         self._sent_not_forgotten |= taken
         return len(taken)
 
+    def busy(self) -> bool:
+        """True while answers are being sent."""
+        return self._passing
+
     def kick(self) -> None:
         """Look at the queue now."""
         self._wake.set()
@@ -76,11 +81,14 @@ class AnswerSender:
         """Send until cancelled."""
         while True:
             self._wake.clear()
+            self._passing = True
             try:
                 await self._pass()
             except StoreWriteError:
                 await self.store.health.until_writable(self.store.probe)
                 continue
+            finally:
+                self._passing = False
             nxt = self.store.next_answer_due()
             timeout = 60.0 if nxt is None else min(60.0, max(0.05, nxt - self.clock()))
             if self._dirty is not None:

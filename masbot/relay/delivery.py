@@ -78,6 +78,10 @@ class Deliverer:
         # unexpected error: that route rests instead of being dispatched again at once
         self._resting: dict[str, tuple[float, int]] = {}
 
+    def busy(self) -> bool:
+        """True while a transaction is in flight."""
+        return bool(self._tasks)
+
     def kick(self) -> None:
         """Look at the outbox now rather than at the next due time."""
         self._wake.set()
