@@ -151,14 +151,18 @@ def _md_link(part: view.Part | str) -> str:
 
 @cache
 def _environment(kind: str) -> jinja2.Environment:
+    # auto_reload off: the templates ship with masbot, and a stat per get_template (every
+    # include and import, so several per appeal) is not free.
     if kind == "html":
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                                 undefined=jinja2.StrictUndefined, trim_blocks=True,
-                                 lstrip_blocks=True, keep_trailing_newline=True)
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), auto_reload=False,
+                                 autoescape=True, undefined=jinja2.StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True,
+                                 keep_trailing_newline=True)
     else:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False,
-                                 finalize=escape_markdown, undefined=jinja2.StrictUndefined,
-                                 lstrip_blocks=True, keep_trailing_newline=True)
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), auto_reload=False,
+                                 autoescape=False, finalize=escape_markdown,
+                                 undefined=jinja2.StrictUndefined, lstrip_blocks=True,
+                                 keep_trailing_newline=True)
         env.filters["link"] = _md_link
         env.globals.update(br=Trusted("\\\n"), nl=Trusted("\n"))
     env.filters["url"] = _safe_url

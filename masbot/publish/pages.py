@@ -68,8 +68,10 @@ def tag(name: str, text: str, cls: str = "") -> Markup:
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+    # auto_reload off: the templates ship with masbot, and a stat per get_template (every
+    # include and import) is not free.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), auto_reload=False,
+                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["url"] = render._safe_url
     env.filters["spaced"] = spaced
