@@ -421,3 +421,14 @@ def test_a_message_id_that_is_garbage_is_dropped() -> None:
 def test_the_subject_is_kept_short() -> None:
     msg = intake.read(mail("x\n", subject="[bail] " + "very long " * 100))
     assert len(msg.subject) <= 300
+
+
+@pytest.mark.parametrize("subject, read", [
+    ("[bail]   Sam\r\n\tand   Alex", "[bail] Sam and Alex"),  # folded, spaced: one line
+    ("x" * 400, "x" * 300),
+    ("=?utf-8?q?=5Bbail=5D?= plain words", "[bail] plain words"),
+    ("Caf\u00e9 raw UTF-8", "Caf\u00e9 raw UTF-8"),
+])
+def test_subjects_plain_or_encoded_read_as_one_line(subject: str, read: str) -> None:
+    raw = mail("x\n", subject="PLACEHOLDER").replace(b"PLACEHOLDER", subject.encode("utf-8"))
+    assert intake.read(raw).subject == read

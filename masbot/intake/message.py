@@ -176,6 +176,8 @@ def _is_system_address(address: str) -> bool:
 
 def _subject(msg: Message) -> str:
     raw = next((value for key, value in msg.raw_items() if key.casefold() == "subject"), "")
+    if isinstance(raw, str) and raw.isascii() and "=?" not in raw:
+        return " ".join(raw.split())[:300]  # nothing to decode: no header object needed
     try:
         subject = str(email.policy.default.header_factory("subject", raw))
     except Exception:  # noqa: BLE001 - an undecodable subject is shown raw

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from typing import Callable, Iterable
 
@@ -129,8 +130,12 @@ def _issue(tr: Lang, message: str, line: int | None = None, field_name: str | No
 Check = Callable[[FieldSpec, str, _Context], checks.Result]
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", fold(text))
+@lru_cache(maxsize=4096)  # the spellings of every choice value, for each choice field
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(text)))
+
+
+_WORD = re.compile(r"[^\W_]+")
 
 
 def spellings(field_name: str, allowed: tuple[str, ...], vocabularies: Iterable[Words] = ()
