@@ -97,9 +97,9 @@ def main(directory: Path) -> None:
                 "the answer, as bytes"))
     text = "Appeal-ID: X\nTitle: y\n" + "words " * 300
     out.append((per(lambda _: signer.clearsign(text), range(50)),
-                "python-gnupg clearsign (this process only)"))
+                "gpg clearsign (this process only: the subprocess and its pipes)"))
     out.append((per(lambda _: signer.detach_sign(content), range(50)),
-                "python-gnupg detached signature (this process only)"))
+                "gpg detached signature (this process only)"))
     settings = dataclasses.replace(SiteSettings.of(cfg, signer.fingerprint, key),
                                    dir=Path(tempfile.mkdtemp(prefix="mb-stages-")))
     site = Site(settings, Snapshot(tuple(records)))
