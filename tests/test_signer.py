@@ -90,3 +90,21 @@ def test_gpg_that_cannot_start_is_an_error(home: GpgHome, tmp_path: Path) -> Non
     signer._gpg_binary = str(tmp_path / "no-such-gpg")
     with pytest.raises(SignerError, match="could not be started"):
         signer.detach_sign(b"data")
+
+
+def test_the_armor_checksum_is_rfc_4880_s_crc24(home: GpgHome) -> None:
+    """The table-driven CRC-24 gives what the RFC's bit-by-bit one gives, and what gpg
+    writes under a real signature's armor."""
+    import base64
+    import random
+    from masbot.signing import armor
+    rng = random.Random(4880)
+    for size in (0, 1, 2, 3, 57, 119, 1000):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert armor._crc24(data) == armor._crc24_bitwise(data)
+    home.gen_key("Society <s@example.org>")
+    sig = Signer(Path(home.path)).detach_sign(b"data").data.decode()
+    lines = [ln for ln in sig.splitlines() if ln and not ln.startswith("-----")]
+    packet = base64.b64decode("".join(ln for ln in lines if not ln.startswith("=")))
+    written = next(ln for ln in lines if ln.startswith("="))[1:]
+    assert base64.b64decode(written) == armor._crc24(packet).to_bytes(3, "big")

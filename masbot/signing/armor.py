@@ -93,7 +93,8 @@ def signature_from_packets(data: bytes) -> Signature:
     return Signature(packet=data, sig_type=body[1], hash_algo=body[3])
 
 
-def _crc24(data: bytes) -> int:
+def _crc24_bitwise(data: bytes) -> int:
+    """RFC 4880 section 6.1's CRC-24, bit by bit, as the RFC writes it."""
     crc = 0xB704CE
     for byte in data:
         crc ^= byte << 16
@@ -102,6 +103,30 @@ def _crc24(data: bytes) -> int:
             if crc & 0x1000000:
                 crc ^= 0x1864CFB
     return crc & 0xFFFFFF
+
+
+def _crc24_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+        table.append(crc & 0xFFFFFF)
+    return tuple(table)
+
+
+_CRC24_TABLE = _crc24_table()
+
+
+def _crc24(data: bytes) -> int:
+    """The same CRC-24 a byte at a time (eight times fewer steps: every appeal's two
+    signatures are checked)."""
+    crc, table = 0xB704CE, _CRC24_TABLE
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ byte]
+    return crc
 
 
 def _dearmor_body(lines: list[str], what: str) -> bytes:
