@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Awaitable, Callable, Mapping
 
 from masbot import logs
-from masbot.intake import listener
 from masbot.config.settings import Config, ConfigError, Problem, load_config
 from masbot.story.templates import check_directory
 from masbot.intake.inbox import ImapInbox
@@ -411,6 +410,7 @@ class Daemon:
         publisher, handle = publishing(parts)
         server = None
         if config.listener is not None:
+            from masbot.intake import listener  # aiosmtpd: only for a society that listens
             try:
                 server = await listener.serve(handle, config.listener.host,
                                               config.listener.port, lmtp=config.listener.lmtp,
