@@ -7,6 +7,9 @@ import threading
 from pathlib import Path
 
 
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
 def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True,
                  durable: bool = True) -> bool:
     """Put ``data`` at ``path`` whole or not at all: a temporary file in the same directory,
@@ -18,29 +21,35 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True,
     ``durable`` False: no fsync at all. A reader still sees the old file or the new one,
     never part of one; only a power cut can leave the file empty or old, for files that are
     rewritten from their source anyway (the site, at every start)."""
+    target = os.fspath(path)
     try:
-        if path.read_bytes() == data:
-            return False
+        with open(target, "rb") as old:
+            if old.read(len(data) + 1) == data:
+                return False
     except FileNotFoundError:
         pass
     # One temporary name per process and thread: no two writers share one, and a name left
     # by a crash is simply written over (no random names to try, as mkstemp does).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    head, name = os.path.split(target)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        fd = os.open(tmp, flags, 0o644)
+        fd = os.open(tmp, _FLAGS, 0o644)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, flags, 0o644)
+        os.makedirs(head, exist_ok=True)
+        fd = os.open(tmp, _FLAGS, 0o644)
     try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), 0o644)  # readable by the web server whatever the umask
-            out.write(data)
-            if durable:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(tmp, path)
+        os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if durable:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, target)
     except BaseException:
+        if fd >= 0:
+            os.close(fd)
         try:
             os.unlink(tmp)
         except FileNotFoundError:

@@ -85,6 +85,7 @@ class AnswerSender:
             try:
                 await self._pass()
             except StoreWriteError:
+                self._passing = False  # waiting for the disk is not sending
                 await self.store.health.until_writable(self.store.probe)
                 continue
             finally:
