@@ -397,7 +397,7 @@ def page(appeal: Appeal, *, url: str | None = None, catalogue: Catalogue | None 
     return _PAGES.keep(key, _page(appeal, url, catalogue, tr), catalogue)
 
 
-_PAGES: Recent[Page] = Recent(256)
+_PAGES: Recent[Page] = Recent(512)  # as many as render._RENDERED: a burst's site pass follows it
 
 
 def _page(appeal: Appeal, url: str | None, catalogue: Catalogue, tr: Lang) -> Page:
