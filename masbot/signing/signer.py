@@ -3,7 +3,7 @@
 Keys are made, listed and exported through python-gnupg. Signatures, made for every appeal,
 are asked of gpg directly (:func:`run_sign`): python-gnupg starts three threads and formats a
 debug line per call, which cost 0.85 ms of the daemon's CPU per signature against 0.3 ms for
-one ``subprocess.run`` (``bench/README.md``). Decisions are taken from gpg's machine-readable
+one ``subprocess.run`` (``docs/benchmarks.md``). Decisions are taken from gpg's machine-readable
 status lines (``SIG_CREATED``: type, hash algorithm, fingerprint), never from its
 human-readable output.
 """
