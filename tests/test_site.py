@@ -279,6 +279,8 @@ class _Recording:
 
         self.publisher = Recorder(lambda: None, None, activity=self.activity,  # type: ignore[arg-type]
                                   **kw)
+        self.loop = asyncio.get_running_loop()
+        self.runner = asyncio.create_task(self.publisher.run())  # cancelled by the test
 
 
 async def test_the_site_waits_while_the_relay_is_busy_then_publishes_in_one_pass() -> None:
@@ -286,8 +288,7 @@ async def test_the_site_waits_while_the_relay_is_busy_then_publishes_in_one_pass
     the relay has been quiet, then one pass publishes them all."""
     import asyncio
     rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=30.0)
-    runner = asyncio.create_task(rec.publisher.run())
-    loop = asyncio.get_running_loop()
+    loop = rec.loop
     began = loop.time()
     for n in range(10):
         rec.activity.begin()
@@ -298,7 +299,7 @@ async def test_the_site_waits_while_the_relay_is_busy_then_publishes_in_one_pass
         rec.activity.end()
     busy_until = loop.time()
     await asyncio.sleep(0.6)
-    runner.cancel()
+    rec.runner.cancel()
     assert [ids for _, ids in rec.passes] == [tuple(f"A-{n}" for n in range(10))]
     assert rec.passes[0][0] >= busy_until + 0.2 - 0.02  # after the quiet time
     assert busy_until - began >= 0.9
@@ -307,27 +308,25 @@ async def test_the_site_waits_while_the_relay_is_busy_then_publishes_in_one_pass
 async def test_a_relay_busy_for_longer_than_max_lag_still_gets_its_pages() -> None:
     import asyncio
     rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=0.5)
-    runner = asyncio.create_task(rec.publisher.run())
-    loop = asyncio.get_running_loop()
+    loop = rec.loop
     rec.activity.begin()  # a message in hand for the whole test: a flood
     marked = loop.time()
     rec.publisher.mark("A-1")
     await asyncio.sleep(1.0)
-    runner.cancel()
+    rec.runner.cancel()
     assert [ids for _, ids in rec.passes] == [("A-1",)]
     assert 0.5 - 0.02 <= rec.passes[0][0] - marked < 0.8
 
 
-async def test_a_quiet_relay_publishes_after_the_delay_alone() -> None:
+async def test_a_quiet_relay_publishes_after_the_quiet_time() -> None:
     import asyncio
     rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=30.0)
-    runner = asyncio.create_task(rec.publisher.run())
-    loop = asyncio.get_running_loop()
+    loop = rec.loop
     await asyncio.sleep(0.3)  # quiet since the start
     marked = loop.time()
     rec.publisher.mark("A-1")
     await asyncio.sleep(0.5)
-    runner.cancel()
+    rec.runner.cancel()
     assert [ids for _, ids in rec.passes] == [("A-1",)]
     assert 0.2 - 0.02 <= rec.passes[0][0] - marked < 0.35
 
@@ -339,14 +338,13 @@ async def test_posts_and_answers_still_leaving_hold_the_site_too() -> None:
     sending = [True]
     rec = _Recording(pace=0.1, delay=0.05, quiet=0.2, max_lag=30.0)
     rec.activity.others.append(lambda: sending[0])
-    runner = asyncio.create_task(rec.publisher.run())
-    loop = asyncio.get_running_loop()
+    loop = rec.loop
     rec.publisher.mark("A-1")
     await asyncio.sleep(0.8)
     assert rec.passes == []
     sending[0] = False
     sent = loop.time()
     await asyncio.sleep(0.5)
-    runner.cancel()
+    rec.runner.cancel()
     assert [ids for _, ids in rec.passes] == [("A-1",)]
     assert rec.passes[0][0] - sent >= 0.2 - 0.02
