@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -213,3 +216,19 @@ def titles_by_destination(sink, destinations) -> dict[str, Counter]:
                                                    policy=email.policy.default)["Subject"]
                 out[rcpt][subject.split("] ", 1)[1]] += 1
     return out
+
+
+def start_daemon(config: Path) -> subprocess.Popen:
+    """``masbot run -c config`` as a real process (its output discarded: a pipe nobody reads
+    could fill and stop it)."""
+    return subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_daemon(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped within 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    finally:
+        proc.kill()

@@ -15,24 +15,12 @@ import pytest
 from harness import mailbox
 from harness.dovecot import free_port
 from masbot.signing.signer import init_key
-from support import LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, write_config, wait_until, titles_by_destination
+from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, start_daemon,
+                     stop_daemon, titles_by_destination, wait_until, write_config)
 
 USER, PASSWORD = "society", "societypw"
 DESTINATIONS = [LOCAL_LIST, *PARTNERS.values()]
 FAST_RETRY = "delivery:\n  retry_first_seconds: 0.3\n  retry_max_seconds: 1\n"
-
-
-def start(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    finally:
-        proc.kill()
 
 
 
@@ -59,19 +47,19 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_once(society, dovecot
     rng = random.Random(20261123)
     kills = 0
     while kills < 20:
-        proc = start(files.config)
+        proc = start_daemon(files.config)
         time.sleep(rng.uniform(0.3, 1.5))  # startup takes ~0.4 s: some kills land before work
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     try:
         done = wait_until(lambda: mailbox.count(dovecot, USER, PASSWORD) == 0 and
                           len([m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS]) >= 600,
                           timeout=120)
         time.sleep(1.0)  # a late duplicate would arrive now
     finally:
-        stop(proc)
+        stop_daemon(proc)
     assert done, f"only {len(sink.deliveries)} deliveries, INBOX {mailbox.count(dovecot, USER, PASSWORD)}"
     resent = []
     for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
@@ -96,7 +84,7 @@ def test_an_outage_delays_only_the_partner_that_is_down(society, dovecot):
     files, sink = society(imap_port=dovecot.port)
     riverside = PARTNERS["riverside"]
     sink.rcpt_modes[riverside] = "tempfail"  # the smarthost cannot reach riverside: 451
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     try:
         for i in range(3):
             mailbox.append(dovecot, USER, PASSWORD,
@@ -116,7 +104,7 @@ def test_an_outage_delays_only_the_partner_that_is_down(society, dovecot):
         sink.reopen()
         assert wait_until(lambda: all(len(sink.for_rcpt(d)) == 4 for d in DESTINATIONS), 30)
     finally:
-        stop(proc)
+        stop_daemon(proc)
     for destination, counts in titles_by_destination(sink, DESTINATIONS).items():
         assert all(n == 1 for n in counts.values()) and len(counts) == 4, (destination, counts)
 
@@ -125,13 +113,13 @@ def test_permanent_failure_is_recorded_and_shown(society, dovecot):
     files, sink = society(imap_port=dovecot.port)
     valle = PARTNERS["valle"]
     sink.rcpt_modes[valle] = "permfail"
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     try:
         mailbox.append(dovecot, USER, PASSWORD, bail_request("perm@example.net"))
         assert wait_until(lambda: len(sink.for_rcpt(LOCAL_LIST)) == 1, 20)
         time.sleep(1)
     finally:
-        stop(proc)
+        stop_daemon(proc)
     status = subprocess.run([sys.executable, "-m", "masbot", "status", "-c", str(files.config)],
                             capture_output=True, text=True)
     assert f"{valle}: 0 pending, 1 failed; last error: recipient refused: 550" in status.stdout, \
@@ -145,7 +133,7 @@ def test_lmtp_250_survives_a_sigkill_right_after_the_answer(society):
     text = files.config.read_text().replace(f"  port: {port}\n", f"  port: {port}\n  lmtp: true\n")
     files.config.write_text(text)
     sink.mode = "tempfail"  # nothing can leave before the kill: only the store can save it
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     try:
         assert wait_until(lambda: _listening(port), 15)
         with smtplib.LMTP("127.0.0.1", port) as lmtp:
@@ -158,11 +146,11 @@ def test_lmtp_250_survives_a_sigkill_right_after_the_answer(society):
         proc.kill()
     assert [m for m in sink.deliveries if m.rcpt_tos[0] in DESTINATIONS] == []
     sink.mode = "accept"
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     try:
         assert wait_until(lambda: all(len(sink.for_rcpt(d)) == 1 for d in DESTINATIONS), 20)
     finally:
-        stop(proc)
+        stop_daemon(proc)
 
 
 def _listening(port: int) -> bool:

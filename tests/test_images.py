@@ -388,13 +388,28 @@ def noisy_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_path, gpg_home):
+async def _post_and_answer(tmp_path: Path, home: Path, rules: str,
+                           msg: email.message.EmailMessage, sender: str) -> tuple[bytes, str]:
+    """``msg`` sent to one society with these attachment ``rules``: its post to the local
+    list, and the text of the answer to ``sender``."""
     fed = Federation(tmp_path)
-    fed.add("alpha", Path(gpg_home().path))
+    fed.add("alpha", home)
     fed.router = Router(fed.members)
     fed.router.start()
-    fed.write_config("alpha", {}, rules="attachments:\n  images: keep\n  max_total_kb: 120\n"
-                                        "  max_images: 2\n")
+    fed.write_config("alpha", {}, rules=rules)
+    await fed.start()
+    try:
+        await fed.inject("alpha", msg.as_bytes(policy=email.policy.SMTP))
+        await until(lambda: fed.router.delivered["alpha"] and fed.router.answers)
+    finally:
+        await fed.stop()
+        fed.router.stop()
+    (answer,) = fed.router.answers[sender]
+    return (fed.router.delivered["alpha"][0],
+            email.message_from_bytes(answer, policy=email.policy.default).get_content())
+
+
+async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_path, gpg_home):
     small = io.BytesIO()
     Image.new("RGB", (20, 20), (200, 0, 0)).save(small, "PNG")
     text = bail_request("member@example.net").decode().replace("\r\n", "\n")
@@ -407,17 +422,12 @@ async def test_images_past_the_total_size_are_dropped_and_the_sender_told(tmp_pa
     for data in (junk, noisy_photo(1), noisy_photo(2), small.getvalue(), junk, junk):
         kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
         msg.add_attachment(data, maintype="image", subtype=kind, filename=f"x.{kind}")
-    await fed.start()
-    try:
-        await fed.inject("alpha", msg.as_bytes(policy=email.policy.SMTP))
-        await until(lambda: fed.router.delivered["alpha"] and fed.router.answers)
-    finally:
-        await fed.stop()
-        fed.router.stop()
-    names = [name for name, _ in image_parts(fed.router.delivered["alpha"][0])]
+    posted, text = await _post_and_answer(
+        tmp_path, Path(gpg_home().path),
+        "attachments:\n  images: keep\n  max_total_kb: 120\n  max_images: 2\n", msg,
+        "member@example.net")
+    names = [name for name, _ in image_parts(posted)]
     assert names == ["image-1.jpg", "image-2.png"], "the second noisy photo would pass 120 kB"
-    (answer,) = fed.router.answers["member@example.net"]
-    text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
     assert "2 images are published" in text
     assert "larger than 120 kB together" in text
     assert "an image was dropped: the attachment is not an image that can be read" in text
@@ -467,13 +477,7 @@ def test_an_update_lists_no_images_because_its_post_carries_none():
 
 async def test_a_spanish_member_is_told_about_attachments_in_spanish(tmp_path, gpg_home):
     """What happened to the attachments is part of the answer: in the member's language."""
-    from federation import Federation, Router
     from test_languages_federation import spanish_request
-    fed = Federation(tmp_path)
-    fed.add("alpha", Path(gpg_home().path))
-    fed.router = Router(fed.members)
-    fed.router.start()
-    fed.write_config("alpha", {}, rules="attachments:\n  images: keep\n  max_images: 1\n")
     msg = email.message_from_bytes(spanish_request("ana@example.net"),
                                    policy=email.policy.default)
     body = msg.get_content()
@@ -482,15 +486,9 @@ async def test_a_spanish_member_is_told_about_attachments_in_spanish(tmp_path, g
     for data in (b"not an image at all", noisy_photo(1)):
         kind = "jpeg" if data.startswith(b"\xff\xd8") else "png"
         msg.add_attachment(data, maintype="image", subtype=kind, filename=f"x.{kind}")
-    await fed.start()
-    try:
-        await fed.inject("alpha", msg.as_bytes(policy=email.policy.SMTP))
-        await until(lambda: fed.router.delivered["alpha"] and fed.router.answers)
-    finally:
-        await fed.stop()
-        fed.router.stop()
-    (answer,) = fed.router.answers["ana@example.net"]
-    text = email.message_from_bytes(answer, policy=email.policy.default).get_content()
+    _, text = await _post_and_answer(tmp_path, Path(gpg_home().path),
+                                     "attachments:\n  images: keep\n  max_images: 1\n", msg,
+                                     "ana@example.net")
     assert "Se publica 1 imagen con el llamado" in text
     assert "se descartó una imagen: el adjunto no es una imagen que se pueda leer" in text
     for english in ("published with the appeal", "was dropped", "attachment"):

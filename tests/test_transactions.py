@@ -23,8 +23,8 @@ from masbot.relay.delivery import Deliverer, RetryPolicy
 from masbot.relay.smtp import Accepted, DeliveryError, SmtpTransport
 from masbot.signing.signer import init_key
 from masbot.store import Answer, OutboxState, Store
-from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, until, wait_until,
-                     write_config)
+from support import (LOCAL_LIST, PARTNERS, SOCIETY_ADDRESS, bail_request, start_daemon,
+                     stop_daemon, until, wait_until, write_config)
 
 DESTINATIONS = [LOCAL_LIST, *PARTNERS.values()]
 RIVERSIDE, VALLE = PARTNERS["riverside"], PARTNERS["valle"]
@@ -281,7 +281,7 @@ def test_sigkill_between_the_server_s_250_and_the_commit_sends_nothing_twice(
         items = st.get("unrecorded_items")
         return isinstance(items, dict) and len(items) == 3 and bool(st.get("answers_sent"))
 
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     try:
         assert wait_until(journaled, 30), runtime.StateFile.read(state)
         assert len(sink.deliveries) == 4, "the post reached all three lists, the answer its member"
@@ -293,7 +293,7 @@ def test_sigkill_between_the_server_s_250_and_the_commit_sends_nothing_twice(
             conn.execute("ROLLBACK")
             conn.close()
     sink.on_data = None
-    proc = start(files.config)
+    proc = start_daemon(files.config)
     log = tmp_path / "masbot.log"
     try:
         assert wait_until(lambda: "recorded now and not sent again" in log.read_text()
@@ -303,23 +303,10 @@ def test_sigkill_between_the_server_s_250_and_the_commit_sends_nothing_twice(
         status = subprocess.run([sys.executable, "-m", "masbot", "status", "-c",
                                  str(files.config)], capture_output=True, text=True)
     finally:
-        stop(proc)
+        stop_daemon(proc)
     got = Counter(r for m in sink.messages for r in m.rcpt_tos)
     assert got == {**{d: 1 for d in DESTINATIONS}, MEMBER: 1}, got
     for destination in DESTINATIONS:
         assert f"{destination}: 0 pending, 0 failed\n  delivered: 1\n" in status.stdout, \
             status.stdout
     assert "answers waiting to be sent: 0" in status.stdout
-
-
-def start(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "masbot", "run", "-c", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    finally:
-        proc.kill()
