@@ -113,10 +113,17 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         time.sleep(1.2)  # the daemon's state (waiting in IDLE) is published before the fill
 
         filler = fill(small_disk)
+        # The answers wait at RCPT TO until a post has been accepted, so that the first write
+        # to fail is a delivery's: whichever write fails first pauses the others.
+        members = [f"early{i}@example.net" for i in range(3)]
+        sink.rcpt_modes.update(dict.fromkeys(members, "hold"))
         sink.reopen()  # the smarthost comes back while the disk is full
         # A destination accepts a post, then recording that fails: before the fix this sent
         # thousands of copies of one post.
-        assert wait_until(lambda: len(sink.deliveries) >= 1, 20)
+        assert wait_until(lambda: "(recorded once the store can write)" in log_file.read_text(),
+                          20), "no post was accepted while the disk was full"
+        for member in members:  # an answer in flight is accepted now and cannot be recorded
+            del sink.rcpt_modes[member]
         time.sleep(3)
         late = [f"Late appeal {i}" for i in range(2)]
         for i, title in enumerate(late):
@@ -156,8 +163,7 @@ def test_full_disk_pauses_the_flow_and_floods_nothing(tmp_path, gpg_home, smtp_s
         assert all(n == 1 for n in counts.values()), (destination, counts)
     # Each member got exactly one answer: queued while the smarthost was down, and one sent
     # while the disk was full is not sent again after a restart.
-    for member in [f"early{i}@example.net" for i in range(3)] + ["late0@example.net",
-                                                                   "late1@example.net"]:
+    for member in members + ["late0@example.net", "late1@example.net"]:
         assert len(sink.for_rcpt(member)) == 1, (member, len(sink.for_rcpt(member)))
     log = log_file.read_text()
     for text in (stderr_before, stderr, log):

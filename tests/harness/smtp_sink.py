@@ -13,13 +13,15 @@ Fault injection, changeable at runtime from the test thread:
   failure is answered to ``"rcpt"`` (every RCPT TO) or to ``"data"`` (end of DATA).
 * :attr:`SmtpSink.rcpt_modes` -- per-recipient override, e.g.
   ``{"partners@lists.example.net": "tempfail"}`` (always answered at RCPT), to
-  simulate one destination failing while others accept.
+  simulate one destination failing while others accept; ``"hold"`` keeps that RCPT TO
+  waiting (the client sees no reply) until the entry changes.
 * :meth:`SmtpSink.close_listener` / :meth:`SmtpSink.reopen` -- stop listening entirely
   (connections are refused) and come back on the same port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -32,7 +34,7 @@ from aiosmtpd.controller import Controller
 
 from .dovecot import free_port
 
-Mode = Literal["accept", "tempfail", "permfail"]
+Mode = Literal["accept", "tempfail", "permfail", "hold"]
 Stage = Literal["rcpt", "data"]
 
 TEMPFAIL_REPLY = "451 4.3.0 try later"
@@ -72,10 +74,8 @@ class _Handler:
         sink = self.sink
         with sink._cond:
             sink.attempts.append(("RCPT", address))
-            overrides = {k.lower(): v for k, v in sink.rcpt_modes.items()}
-            mode = overrides.get(address.lower())
-            if mode is None and sink.fail_stage == "rcpt":
-                mode = sink.mode
+        while (mode := sink._rcpt_mode(address)) == "hold":
+            await asyncio.sleep(0.05)
         if mode in _REPLIES:
             return _REPLIES[mode]
         envelope.rcpt_tos.append(address)
@@ -168,6 +168,15 @@ class SmtpSink:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def _rcpt_mode(self, address: str) -> str:
+        """What RCPT TO ``address`` is answered now: its override, else the sink's mode."""
+        with self._cond:
+            overrides = {k.lower(): v for k, v in self.rcpt_modes.items()}
+            mode = overrides.get(address.lower())
+            if mode is None:
+                mode = self.mode if self.fail_stage == "rcpt" else "accept"
+        return mode
 
     def close_listener(self) -> None:
         """Stop listening: new connections get ``ECONNREFUSED`` until :meth:`reopen`."""
