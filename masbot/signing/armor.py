@@ -224,14 +224,28 @@ class Clearsigned:
 
     def armored(self) -> bytes:
         """The block rebuilt from the parsed parts: the only form gpg is ever shown."""
-        body = "".join(("- " + line if line.startswith("-") else line) + "\n"
-                       for line in self.text[:-1].split("\n"))
-        b64 = base64.b64encode(self.signature.packet).decode("ascii")
-        sig = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
-        crc = base64.b64encode(_crc24(self.signature.packet).to_bytes(3, "big")).decode()
-        return (f"-----BEGIN PGP SIGNED MESSAGE-----\nHash: {self.hash_name}\n\n{body}"
-                f"-----BEGIN PGP SIGNATURE-----\n\n{sig}\n={crc}\n"
-                "-----END PGP SIGNATURE-----\n").encode("utf-8")
+        return clearsigned_block(self.text, self.hash_name, self.signature.packet).encode("utf-8")
+
+
+def armor_signature(packet: bytes) -> str:
+    """Binary signature ``packet`` in ASCII armor, as gpg writes it: 64 columns, then the
+    CRC-24 checksum."""
+    b64 = base64.b64encode(packet).decode("ascii")
+    lines = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+    crc = base64.b64encode(_crc24(packet).to_bytes(3, "big")).decode("ascii")
+    return f"-----BEGIN PGP SIGNATURE-----\n\n{lines}\n={crc}\n-----END PGP SIGNATURE-----\n"
+
+
+def clearsigned_block(text: str, hash_name: str, packet: bytes, *,
+                      escape_from: bool = False) -> str:
+    """A cleartext signature block: ``text`` (lines ending in ``\\n``, the last one too)
+    dash-escaped, then ``packet`` armored. ``escape_from`` also dash-escapes lines that begin
+    with ``From `` (as gpg does, so that no mailbox quotes them and breaks the signature)."""
+    body = "".join(("- " + line if line.startswith("-") or (escape_from and
+                                                            line.startswith("From "))
+                    else line) + "\n" for line in text[:-1].split("\n"))
+    return (f"-----BEGIN PGP SIGNED MESSAGE-----\nHash: {hash_name}\n\n{body}"
+            + armor_signature(packet))
 
 
 def parse_clearsigned(text: str) -> Clearsigned:

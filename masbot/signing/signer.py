@@ -1,11 +1,13 @@
 """The society's OpenPGP key, over the system gpg.
 
-Keys are made, listed and exported through python-gnupg. Signatures, made for every appeal,
-are asked of gpg directly (:func:`run_sign`): python-gnupg starts three threads and formats a
-debug line per call, which cost 0.85 ms of the daemon's CPU per signature against 0.3 ms for
-one ``subprocess.run`` (``docs/benchmarks.md``). Decisions are taken from gpg's machine-readable
-status lines (``SIG_CREATED``: type, hash algorithm, fingerprint), never from its
-human-readable output.
+Keys are made, listed and exported through python-gnupg. Signatures, two for every appeal,
+are asked of gpg-agent directly when the key allows it (:mod:`masbot.signing.agent`): a gpg
+started per signature costs the machine about ten times the agent's work. The first signature
+of each kind that way is verified by gpg before the way is trusted; when the agent cannot be
+used, gpg signs (:func:`run_sign`, one ``subprocess.run``: python-gnupg's threads and debug
+line cost three times as much, ``docs/benchmarks.md``). Decisions are taken from gpg's
+machine-readable status lines (``SIG_CREATED``, ``VALIDSIG``), never from its human-readable
+output.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gnupg
 
+from masbot.signing import packets
+from masbot.signing.agent import Agent, AgentError, AgentKey, agent_key
+from masbot.signing.armor import armor_signature, clearsigned_block
 from masbot.signing.fingerprints import normalise
 
 log = logging.getLogger(__name__)
@@ -136,10 +144,13 @@ def run_sign(gpg_binary: str, home: str, fingerprint: str, mode: str, data: byte
 
 
 class Signer:
-    """Signs with one secret key; safe to share between threads."""
+    """Signs with one secret key; safe to share between threads.
+
+    ``use_agent=False`` always starts gpg (the reference the agent's signatures are held to).
+    """
 
     def __init__(self, gnupghome: Path, fingerprint: str | None = None,
-                 passphrase: str | None = None) -> None:
+                 passphrase: str | None = None, *, use_agent: bool = True) -> None:
         self.gpg = open_home(gnupghome)
         secret = self.gpg.list_keys(secret=True)
         fprs = [k["fingerprint"] for k in secret]
@@ -159,19 +170,100 @@ class Signer:
 
         self._gpg_binary = require_gpg()
         self._home = str(Path(gnupghome))
+        # A passphrase gpg cannot be given is refused at each signature, by run_sign.
+        use_agent = use_agent and not (passphrase and ("\n" in passphrase or "\r" in passphrase))
+        self._agent_key: AgentKey | None = (agent_key(self._gpg_binary, self._home, fingerprint)
+                                            if use_agent else None)
+        self._agent = Agent(self._home, passphrase) if self._agent_key else None
+        self._verified: set[int] = set()  # signature types the agent's way was checked for
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def through_agent(self) -> bool:
+        """Whether signatures are asked of gpg-agent (False: gpg is started for each)."""
+        return self._agent_key is not None
 
     def _sign(self, data: bytes, mode: str) -> tuple[bytes, str]:
         return run_sign(self._gpg_binary, self._home, self.fingerprint, mode, data,
                         self._passphrase)
 
+    def _agent_packet(self, signed: bytes, sig_type: int) -> bytes | None:
+        """The signature packet over ``signed`` made by the agent, or None when gpg must sign
+        (no agent way for this key, the agent failed, or its first signature did not verify)."""
+        key, agent = self._agent_key, self._agent
+        if key is None or agent is None:
+            return None
+        fingerprint = bytes.fromhex(key.fingerprint)
+        hashed = packets.hashed_part(sig_type, key.pk_algo, int(time.time()), fingerprint)
+        digest = packets.digest(signed, hashed)
+        try:
+            values = agent.sign(key, digest)
+        except AgentError as exc:
+            self._say_once(f"{exc}; gpg signs instead")
+            return None
+        packet = packets.packet(hashed, digest, values, fingerprint)
+        if sig_type not in self._verified:
+            problem = self._gpg_verifies(packet, signed)
+            if problem:
+                log.error("a signature made through gpg-agent did not verify (%s): gpg signs "
+                          "every appeal from now on", problem)
+                self._agent_key = None
+                return None
+            self._verified.add(sig_type)
+        return packet
+
+    def _gpg_verifies(self, packet: bytes, signed: bytes) -> str | None:
+        """None when gpg says ``packet`` is a good signature by this key over ``signed``;
+        else what it said."""
+        with tempfile.TemporaryDirectory(prefix="masbot-check-") as tmp:
+            sig = Path(tmp) / "sig"
+            sig.write_bytes(packet)
+            try:
+                done = subprocess.run([self._gpg_binary, "--homedir", self._home, "--batch",
+                                       "--no-tty", "--status-fd", "1", "--verify", str(sig), "-"],
+                                      input=signed, capture_output=True, timeout=SIGN_TIMEOUT,
+                                      check=False)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"gpg could not check it: {exc}"
+        for line in done.stdout.splitlines():
+            fields = line.split()
+            if fields[:2] == [b"[GNUPG:]", b"VALIDSIG"] and len(fields) > 11 and (
+                    fields[11].decode("ascii", "replace") == self.fingerprint):
+                return None
+        return done.stderr.decode("utf-8", "replace").strip()[-300:] or "no VALIDSIG"
+
+    def _say_once(self, text: str) -> None:
+        with self._lock:
+            if text in self._said:
+                return
+            self._said.add(text)
+        log.warning("signing: %s", text)
+
     def clearsign(self, text: str) -> str:
         """``text`` clearsigned; ``text`` must be UTF-8 text without trailing whitespace."""
+        try:
+            shown, signed = packets.cleartext(text)
+        except ValueError:
+            packet = None
+        else:
+            packet = self._agent_packet(signed, packets.SIG_TEXT)
+        if packet is not None:
+            return clearsigned_block(shown, DIGEST, packet, escape_from=True)
         return self._sign(text.encode("utf-8"), "--clearsign")[0].decode("utf-8")
 
     def detach_sign(self, data: bytes) -> Signature:
         """An armored binary-mode detached signature over exactly ``data``."""
+        packet = self._agent_packet(data, packets.SIG_BINARY)
+        if packet is not None:
+            return Signature(armor_signature(packet).encode("ascii"), str(packets.HASH_SHA512))
         armored, hash_algo = self._sign(data, "--detach-sign")
         return Signature(data=armored, hash_algo=hash_algo)
+
+    def close(self) -> None:
+        """Close the connections kept open to gpg-agent."""
+        if self._agent is not None:
+            self._agent.close()
 
     def export_public(self) -> str:
         """The society's public key, ASCII-armored."""

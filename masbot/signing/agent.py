@@ -1,0 +1,259 @@
+"""Signatures asked of gpg-agent directly, over its Assuan socket.
+
+gpg itself, started once per signature, is most of what an appeal costs the machine: about
+5 ms of CPU for each of an appeal's two signatures, against a fraction of a millisecond for the
+agent to sign a digest (``docs/benchmarks.md``). So masbot computes the digest, asks the agent
+that holds the society's key to sign it (``SIGKEY``, ``SETHASH``, ``PKSIGN``, the commands gpg
+itself sends) and builds the packet (:mod:`masbot.signing.packets`). The key never leaves the
+agent, and a passphrase is given the way gpg gives it (loopback pinentry).
+
+Only a version 4 primary key whose secret the agent holds, Ed25519 or RSA, is signed with
+here; :func:`agent_key` says None for anything else and gpg signs as before.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+
+from masbot.signing import packets
+
+TIMEOUT = 60.0  # seconds; the agent answers in milliseconds when it is up
+
+
+class AgentError(Exception):
+    """The agent could not be reached, or it refused; the message says which."""
+
+
+@dataclass(frozen=True)
+class AgentKey:
+    """The society's key as the agent knows it."""
+
+    fingerprint: str
+    keygrip: str
+    pk_algo: int  # packets.PK_EDDSA or packets.PK_RSA
+
+
+def agent_key(gpg_binary: str, home: str, fingerprint: str) -> AgentKey | None:
+    """The agent's handle on primary key ``fingerprint`` in ``home``, or None when it is not a
+    key signed with here: not found, its secret not in the agent (a stub, a card), not a
+    version 4 key, or not Ed25519 or RSA."""
+    try:
+        done = subprocess.run([gpg_binary, "--homedir", home, "--batch", "--no-tty",
+                               "--with-colons", "--with-keygrip", "--list-secret-keys",
+                               fingerprint], capture_output=True, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    records = [line.split(":") for line in done.stdout.decode("utf-8", "replace").splitlines()]
+    for n, rec in enumerate(records):
+        if rec[0] != "sec" or len(rec) < 17:
+            continue
+        following = records[n + 1:n + 3]
+        fpr = next((r[9] for r in following if r[0] == "fpr" and len(r) > 9), "")
+        grip = next((r[9] for r in following if r[0] == "grp" and len(r) > 9), "")
+        algo = int(rec[3]) if rec[3].isdigit() else 0
+        usable = (fpr == fingerprint and len(fpr) == 40 and len(grip) == 40
+                  and rec[14] == "+" and rec[1] not in ("e", "r", "i", "d"))
+        if not usable:
+            return None
+        if algo == packets.PK_EDDSA and rec[16] == "ed25519":
+            return AgentKey(fpr, grip, algo)
+        if algo == packets.PK_RSA:
+            return AgentKey(fpr, grip, algo)
+        return None
+    return None
+
+
+def socket_path(home: str) -> str:
+    """Where the agent of ``home`` listens, started if it is not running."""
+    try:
+        subprocess.run(["gpgconf", "--homedir", home, "--launch", "gpg-agent"],
+                       capture_output=True, timeout=TIMEOUT, check=False)
+        done = subprocess.run(["gpgconf", "--homedir", home, "--list-dirs", "agent-socket"],
+                              capture_output=True, timeout=TIMEOUT, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AgentError(f"gpgconf could not name the agent's socket: {exc}") from None
+    return done.stdout.decode("utf-8", "replace").strip()
+
+
+def _escape(data: bytes) -> bytes:
+    return data.replace(b"%", b"%25").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+
+
+def _unescape(data: bytes) -> bytes:
+    if b"%" not in data:
+        return data
+    out, i = bytearray(), 0
+    while i < len(data):
+        if data[i] == 0x25 and i + 2 < len(data):
+            out.append(int(data[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(data[i])
+            i += 1
+    return bytes(out)
+
+
+def parse_sexp(data: bytes) -> list[object]:
+    """A canonical S-expression (``(7:sig-val(5:eddsa(1:r32:…)))``) as nested lists of bytes;
+    ValueError when it is not one."""
+    stack: list[list[object]] = [[]]
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x28:  # (
+            stack.append([])
+            i += 1
+        elif c == 0x29:  # )
+            if len(stack) < 2:
+                raise ValueError("unbalanced S-expression")
+            done = stack.pop()
+            stack[-1].append(done)
+            i += 1
+        elif 0x30 <= c <= 0x39:
+            colon = data.index(b":", i)
+            size = int(data[i:colon])
+            if colon + 1 + size > len(data):
+                raise ValueError("truncated S-expression")
+            stack[-1].append(data[colon + 1:colon + 1 + size])
+            i = colon + 1 + size
+        else:
+            raise ValueError(f"unexpected octet {c:#x} in S-expression")
+    if len(stack) != 1 or len(stack[0]) != 1 or not isinstance(stack[0][0], list):
+        raise ValueError("not one S-expression")
+    return stack[0][0]
+
+
+def signature_values(sexp: list[object], pk_algo: int) -> list[bytes]:
+    """The integers of the agent's ``sig-val`` in the order the packet carries them."""
+    if len(sexp) != 2 or sexp[0] != b"sig-val" or not isinstance(sexp[1], list):
+        raise ValueError("not a sig-val")
+    algo, *params = sexp[1]
+    values = {p[0]: p[1] for p in params
+              if isinstance(p, list) and len(p) == 2 and isinstance(p[1], bytes)}
+    names = {packets.PK_EDDSA: (b"eddsa", (b"r", b"s")), packets.PK_RSA: (b"rsa", (b"s",))}
+    name, wanted = names[pk_algo]
+    if algo != name or any(w not in values for w in wanted):
+        raise ValueError(f"a {algo!r} signature where {name!r} was asked for")
+    return [values[w] for w in wanted]
+
+
+class _Connection:
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
+        self.file = self.sock.makefile("rb")
+        self.ready = False
+
+    def line(self) -> bytes:
+        line = self.file.readline()
+        if not line.endswith(b"\n"):
+            raise AgentError("the agent closed the connection")
+        return line.rstrip(b"\n")
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+class Agent:
+    """Kept-open connections to one gpg-agent; safe to share between threads (each signature
+    takes a connection of its own)."""
+
+    def __init__(self, home: str, passphrase: str | None = None) -> None:
+        self.home = home
+        self.passphrase = passphrase
+        self._path: str | None = None
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+
+    def sign(self, key: AgentKey, signed_digest: bytes) -> list[bytes]:
+        """The agent's signature by ``key`` over SHA-512 ``signed_digest``, as the integers the
+        packet carries. AgentError when the agent cannot be reached or does not sign."""
+        conn = self._take()
+        try:
+            values = self._sign(conn, key, signed_digest)
+        except BaseException:
+            conn.close()
+            raise
+        with self._lock:
+            self._idle.append(conn)
+        return values
+
+    def close(self) -> None:
+        """Close every kept-open connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _take(self) -> _Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        if self._path is None:
+            self._path = socket_path(self.home)
+        try:
+            return _Connection(self._path)
+        except OSError:
+            self._path = socket_path(self.home)  # started again if it had stopped
+            try:
+                return _Connection(self._path)
+            except OSError as exc:
+                raise AgentError(f"cannot reach gpg-agent at {self._path}: {exc}") from None
+
+    def _sign(self, conn: _Connection, key: AgentKey, signed_digest: bytes) -> list[bytes]:
+        commands = []
+        if not conn.ready:
+            commands.append(b"OPTION pinentry-mode=loopback")
+        commands += [b"SIGKEY " + key.keygrip.encode("ascii"),
+                     b"SETHASH %d %s" % (packets.HASH_SHA512, signed_digest.hex().upper().encode()),
+                     b"PKSIGN"]
+        try:
+            conn.sock.sendall(b"\n".join(commands) + b"\n")
+            if not conn.ready:
+                greeting = conn.line()
+                if not greeting.startswith(b"OK"):
+                    raise AgentError(f"the agent greeted with {greeting[:80]!r}")
+            error = None
+            data = b""
+            asked = 0
+            for n in range(len(commands)):
+                while True:
+                    line = conn.line()
+                    if line.startswith(b"D "):
+                        data += _unescape(line[2:])
+                    elif line.startswith(b"INQUIRE PASSPHRASE"):
+                        asked += 1
+                        if self.passphrase is None or asked > 1:
+                            conn.sock.sendall(b"CAN\n")  # none, or it was wrong: never wait
+                        else:
+                            conn.sock.sendall(b"D " + _escape(self.passphrase.encode("utf-8"))
+                                              + b"\nEND\n")
+                    elif line.startswith(b"INQUIRE "):
+                        conn.sock.sendall(b"END\n")
+                    elif line == b"OK" or line.startswith(b"OK "):
+                        break
+                    elif line.startswith(b"ERR "):
+                        error = error or line[4:].decode("utf-8", "replace")
+                        break
+                    # S (status) and # (comment) lines say nothing we need
+        except OSError as exc:
+            raise AgentError(f"gpg-agent: {exc}") from None
+        conn.ready = True
+        if error is not None:
+            if asked > 1 or (asked and self.passphrase is None):
+                raise AgentError(f"gpg-agent did not sign: {error} (the key's passphrase is "
+                                 "missing or wrong)")
+            raise AgentError(f"gpg-agent did not sign: {error}")
+        try:
+            return signature_values(parse_sexp(data), key.pk_algo)
+        except (ValueError, KeyError) as exc:
+            raise AgentError(f"gpg-agent's answer is not a signature: {exc}") from None
