@@ -241,12 +241,14 @@ def publishing(parts: Parts) -> tuple[Publisher, Callable[[bytes], Awaitable[Out
 
 def warm_up(signer: Signer) -> None:
     """What the first appeal after a start would otherwise pay for: the templates compiled,
-    and gpg-agent started with the key loaded (one signature over a fixed text, never sent).
-    python-gnupg starts a gpg per signature, but the agent stays up for the daemon's life."""
+    and gpg-agent started with the key loaded, each kind of signature made once over a fixed
+    text and never sent (so the agent's way is checked by gpg now, see
+    :meth:`Signer._agent_packet`)."""
     render.warm()
     pages.warm()
     try:
         signer.detach_sign(b"masbot warm-up\r\n")
+        signer.clearsign("masbot warm-up\n")
     except SignerError as exc:  # the first appeal will say so, with its message
         log.warning("the signing key could not be used at start: %s", exc)
 
@@ -450,7 +452,8 @@ class Daemon:
             tasks.append(asyncio.create_task(self.inbox.run(), name="imap"))
         tasks.append(asyncio.create_task(self._publish_state(parts, state_file), name="state"))
         tasks.append(asyncio.create_task(self._housekeeping(parts.store), name="housekeeping"))
-        log.info("masbot running for %s (key %s)", config.society.name, parts.signer.fingerprint)
+        log.info("masbot running for %s (key %s, signing through %s)", config.society.name,
+                 parts.signer.fingerprint, "gpg-agent" if parts.signer.through_agent else "gpg")
         await self.stopping.wait()
         log.info("stopping")
         if server is not None:
@@ -483,5 +486,6 @@ class Daemon:
         parts.store.close()
         if parts.society.keyring is not None:
             parts.society.keyring.close()
+        parts.signer.close()
         log.info("stopped")
         return 0
