@@ -292,7 +292,7 @@ class Society:
     async def _issue(self, effect: flow.Issue, msg: intake.Inbound, now: datetime,
                      outcome: Outcome, answers: Sequence[Answer] = ()) -> None:
         appeal, decision = effect.appeal, effect.decision
-        signed_text = await asyncio.to_thread(self.signer.clearsign, appeal.canonical_text())
+        signed_text = await self.signer.aclearsign(appeal.canonical_text())
         data = None
         if decision.action == RelayAction.RELAY and decision.destinations:
             own = self.signer.fingerprint
@@ -400,7 +400,7 @@ class Society:
                                       site_url=cfg.publish.base_url,
                                       contact=cfg.society.contact,
                                       language=cfg.society.language)
-        signature = await asyncio.to_thread(self.signer.detach_sign, content)
+        signature = await self.signer.adetach_sign(content)
         envelope = post.Envelope(
             from_name=cfg.society.name, from_address=cfg.society.address, to=destinations,
             subject=f"[{record.appeal_id}] {title}", date=now, message_id=self._message_id(),

@@ -9,6 +9,7 @@ never in an unsigned or unverifiable post.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import subprocess
@@ -138,6 +139,46 @@ def test_keys_the_agent_way_does_not_handle_are_signed_by_gpg(home: GpgHome) -> 
     signer = Signer(Path(home.path))
     assert not signer.through_agent
     sig = signer.detach_sign(b"data")
+    assert sqop_verify(sig.data, b"data", home.export(fpr)).signed_by(fpr)
+
+
+def test_the_event_loop_s_way_signs_many_at_once_and_survives_a_stopped_agent(
+        home: GpgHome) -> None:
+    """The daemon's way (no thread per signature): many in flight on one loop, a second loop
+    later (its connections are not the first loop's), and an agent stopped in between."""
+    fpr = home.gen_key("Society <s@example.org>")
+    cert = home.export(fpr)
+    signer = Signer(Path(home.path))
+    signer.detach_sign(b"checked by gpg first")
+    signer.clearsign("checked by gpg first\n")
+
+    async def many() -> list:
+        return await asyncio.gather(*(signer.adetach_sign(b"post %d" % n) for n in range(12)),
+                                    *(signer.aclearsign(f"Appeal {n}\n- x\n") for n in range(4)))
+
+    results = asyncio.run(many())
+    assert signer.through_agent
+    for n, sig in enumerate(results[:12]):
+        assert sig.hash_algo == "10"
+        assert sqop_verify(sig.data, b"post %d" % n, cert).signed_by(fpr)
+    for n, text in enumerate(results[12:]):
+        assert sqop_inline_verify(text.encode(), cert).signed_by(fpr)
+        assert parse_clearsigned(text).text == f"Appeal {n}\n- x\n"
+    subprocess.run(["gpgconf", "--homedir", home.path, "--kill", "gpg-agent"],
+                   capture_output=True, check=True)
+    sig = asyncio.run(signer.adetach_sign(b"after"))
+    assert signer.through_agent
+    _three_verify_detached(sig.data, b"after", cert, fpr)
+
+
+def test_the_event_loop_s_way_checks_its_first_signature_too(home: GpgHome, monkeypatch) -> None:
+    fpr = home.gen_key("Society <s@example.org>")
+    signer = Signer(Path(home.path))
+    real = agent.Agent.sign
+    monkeypatch.setattr(agent.Agent, "sign",
+                        lambda self, key, digest: real(self, key, bytes(64)))
+    sig = asyncio.run(signer.adetach_sign(b"data"))
+    assert not signer.through_agent
     assert sqop_verify(sig.data, b"data", home.export(fpr)).signed_by(fpr)
 
 

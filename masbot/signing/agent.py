@@ -13,6 +13,7 @@ here; :func:`agent_key` says None for anything else and gpg signs as before.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import threading
@@ -140,6 +141,69 @@ def signature_values(sexp: list[object], pk_algo: int) -> list[bytes]:
     return [values[w] for w in wanted]
 
 
+class Dialogue:
+    """One signature's exchange with the agent, without I/O: what to send first, then each
+    line the agent says (:meth:`feed`), which may call for an answer (an ``INQUIRE``). The
+    commands are sent together (the agent reads them in order), so a signature costs one
+    round trip."""
+
+    def __init__(self, key: AgentKey, signed_digest: bytes, passphrase: str | None,
+                 greeted: bool) -> None:
+        self.key = key
+        self.passphrase = passphrase
+        self.greeted = greeted
+        commands = [] if greeted else [b"OPTION pinentry-mode=loopback"]
+        commands += [b"SIGKEY " + key.keygrip.encode("ascii"),
+                     b"SETHASH %d %s" % (packets.HASH_SHA512, signed_digest.hex().upper().encode()),
+                     b"PKSIGN"]
+        self.opening = b"\n".join(commands) + b"\n"
+        self._replies_due = len(commands)
+        self._error: str | None = None
+        self._data = b""
+        self._asked = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether every command has been answered."""
+        return self.greeted and self._replies_due == 0
+
+    def feed(self, line: bytes) -> bytes:
+        """Take one line from the agent (without its line end); return what to send back
+        (usually nothing)."""
+        if not self.greeted:
+            if not line.startswith(b"OK"):
+                raise AgentError(f"the agent greeted with {line[:80]!r}")
+            self.greeted = True
+        elif line.startswith(b"D "):
+            self._data += _unescape(line[2:])
+        elif line.startswith(b"INQUIRE PASSPHRASE"):
+            self._asked += 1
+            if self.passphrase is None or self._asked > 1:
+                return b"CAN\n"  # none, or it was wrong: never wait for a pinentry
+            return b"D " + _escape(self.passphrase.encode("utf-8")) + b"\nEND\n"
+        elif line.startswith(b"INQUIRE "):
+            return b"END\n"
+        elif line == b"OK" or line.startswith(b"OK "):
+            self._replies_due -= 1
+        elif line.startswith(b"ERR "):
+            self._replies_due -= 1
+            self._error = self._error or line[4:].decode("utf-8", "replace")
+        # S (status) and # (comment) lines say nothing needed here
+        return b""
+
+    def result(self) -> list[bytes]:
+        """The signature's integers, once :attr:`done`; AgentError when the agent refused."""
+        if self._error is not None:
+            if self._asked > 1 or (self._asked and self.passphrase is None):
+                raise AgentError(f"gpg-agent did not sign: {self._error} (the key's passphrase "
+                                 "is missing or wrong)")
+            raise AgentError(f"gpg-agent did not sign: {self._error}")
+        try:
+            return signature_values(parse_sexp(self._data), self.key.pk_algo)
+        except (ValueError, KeyError) as exc:
+            raise AgentError(f"gpg-agent's answer is not a signature: {exc}") from None
+
+
 class _Connection:
     def __init__(self, path: str) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -150,28 +214,41 @@ class _Connection:
             self.sock.close()
             raise
         self.file = self.sock.makefile("rb")
-        self.ready = False
-
-    def line(self) -> bytes:
-        line = self.file.readline()
-        if not line.endswith(b"\n"):
-            raise AgentError("the agent closed the connection")
-        return line.rstrip(b"\n")
+        self.greeted = False
 
     def close(self) -> None:
         self.file.close()
         self.sock.close()
 
 
+class _Stream:
+    """A connection for the event loop."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.loop = asyncio.get_running_loop()
+        self.greeted = False
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _line(raw: bytes) -> bytes:
+    if not raw.endswith(b"\n"):
+        raise AgentError("the agent closed the connection")
+    return raw[:-1]
+
+
 class Agent:
-    """Kept-open connections to one gpg-agent; safe to share between threads (each signature
-    takes a connection of its own)."""
+    """Kept-open connections to one gpg-agent: :meth:`sign` from any thread (each signature
+    takes a connection of its own), :meth:`asign` from the event loop."""
 
     def __init__(self, home: str, passphrase: str | None = None) -> None:
         self.home = home
         self.passphrase = passphrase
         self._path: str | None = None
         self._idle: list[_Connection] = []
+        self._streams: list[_Stream] = []
         self._lock = threading.Lock()
 
     def sign(self, key: AgentKey, signed_digest: bytes) -> list[bytes]:
@@ -179,12 +256,47 @@ class Agent:
         packet carries. AgentError when the agent cannot be reached or does not sign."""
         conn = self._take()
         try:
-            values = self._sign(conn, key, signed_digest)
+            talk = Dialogue(key, signed_digest, self.passphrase, conn.greeted)
+            conn.sock.sendall(talk.opening)
+            while not talk.done:
+                answer = talk.feed(_line(conn.file.readline()))
+                if answer:
+                    conn.sock.sendall(answer)
+            conn.greeted = True
+            values = talk.result()
+        except OSError as exc:
+            conn.close()
+            raise AgentError(f"gpg-agent: {exc}") from None
         except BaseException:
             conn.close()
             raise
         with self._lock:
             self._idle.append(conn)
+        return values
+
+    async def asign(self, key: AgentKey, signed_digest: bytes) -> list[bytes]:
+        """:meth:`sign` without blocking the event loop (and without a thread)."""
+        loop = asyncio.get_running_loop()
+        while self._streams and self._streams[-1].loop is not loop:
+            self._streams.pop()  # a loop that has ended (tests run several): its streams too
+        conn = self._streams.pop() if self._streams else await self._open_stream()
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                talk = Dialogue(key, signed_digest, self.passphrase, conn.greeted)
+                conn.writer.write(talk.opening)
+                while not talk.done:
+                    answer = talk.feed(_line(await conn.reader.readline()))
+                    if answer:
+                        conn.writer.write(answer)
+            conn.greeted = True
+            values = talk.result()
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a line over the limit
+            conn.close()
+            raise AgentError(f"gpg-agent: {exc or type(exc).__name__}") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._streams.append(conn)
         return values
 
     def close(self) -> None:
@@ -193,67 +305,34 @@ class Agent:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        streams, self._streams = self._streams, []
+        for stream in streams:
+            stream.close()
+
+    def _socket_path(self, again: bool) -> str:
+        if self._path is None or again:
+            self._path = socket_path(self.home)  # and started, if it had stopped
+        return self._path
 
     def _take(self) -> _Connection:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        if self._path is None:
-            self._path = socket_path(self.home)
         try:
-            return _Connection(self._path)
+            return _Connection(self._socket_path(False))
         except OSError:
-            self._path = socket_path(self.home)  # started again if it had stopped
             try:
-                return _Connection(self._path)
+                return _Connection(self._socket_path(True))
             except OSError as exc:
                 raise AgentError(f"cannot reach gpg-agent at {self._path}: {exc}") from None
 
-    def _sign(self, conn: _Connection, key: AgentKey, signed_digest: bytes) -> list[bytes]:
-        commands = []
-        if not conn.ready:
-            commands.append(b"OPTION pinentry-mode=loopback")
-        commands += [b"SIGKEY " + key.keygrip.encode("ascii"),
-                     b"SETHASH %d %s" % (packets.HASH_SHA512, signed_digest.hex().upper().encode()),
-                     b"PKSIGN"]
-        try:
-            conn.sock.sendall(b"\n".join(commands) + b"\n")
-            if not conn.ready:
-                greeting = conn.line()
-                if not greeting.startswith(b"OK"):
-                    raise AgentError(f"the agent greeted with {greeting[:80]!r}")
-            error = None
-            data = b""
-            asked = 0
-            for n in range(len(commands)):
-                while True:
-                    line = conn.line()
-                    if line.startswith(b"D "):
-                        data += _unescape(line[2:])
-                    elif line.startswith(b"INQUIRE PASSPHRASE"):
-                        asked += 1
-                        if self.passphrase is None or asked > 1:
-                            conn.sock.sendall(b"CAN\n")  # none, or it was wrong: never wait
-                        else:
-                            conn.sock.sendall(b"D " + _escape(self.passphrase.encode("utf-8"))
-                                              + b"\nEND\n")
-                    elif line.startswith(b"INQUIRE "):
-                        conn.sock.sendall(b"END\n")
-                    elif line == b"OK" or line.startswith(b"OK "):
-                        break
-                    elif line.startswith(b"ERR "):
-                        error = error or line[4:].decode("utf-8", "replace")
-                        break
-                    # S (status) and # (comment) lines say nothing we need
-        except OSError as exc:
-            raise AgentError(f"gpg-agent: {exc}") from None
-        conn.ready = True
-        if error is not None:
-            if asked > 1 or (asked and self.passphrase is None):
-                raise AgentError(f"gpg-agent did not sign: {error} (the key's passphrase is "
-                                 "missing or wrong)")
-            raise AgentError(f"gpg-agent did not sign: {error}")
-        try:
-            return signature_values(parse_sexp(data), key.pk_algo)
-        except (ValueError, KeyError) as exc:
-            raise AgentError(f"gpg-agent's answer is not a signature: {exc}") from None
+    async def _open_stream(self) -> _Stream:
+        for again in (False, True):
+            path = (await asyncio.to_thread(self._socket_path, again)
+                    if again or self._path is None else self._path)
+            try:
+                return _Stream(*await asyncio.open_unix_connection(path))
+            except OSError as exc:
+                if again:
+                    raise AgentError(f"cannot reach gpg-agent at {path}: {exc}") from None
+        raise AssertionError("unreachable")

@@ -12,6 +12,7 @@ output.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -188,15 +189,35 @@ class Signer:
         return run_sign(self._gpg_binary, self._home, self.fingerprint, mode, data,
                         self._passphrase)
 
+    def _hashed(self, key: AgentKey, signed: bytes, sig_type: int) -> tuple[bytes, bytes, bytes]:
+        """(fingerprint, hashed part, digest) of a new signature over ``signed``."""
+        fingerprint = bytes.fromhex(key.fingerprint)
+        hashed = packets.hashed_part(sig_type, key.pk_algo, int(time.time()), fingerprint)
+        return fingerprint, hashed, packets.digest(signed, hashed)
+
+    async def _agent_packet_async(self, signed: bytes, sig_type: int) -> bytes | None:
+        """:meth:`_agent_packet` on the event loop, once gpg has checked a signature of this
+        type made this way (before that, the checking one runs in a thread)."""
+        key, agent = self._agent_key, self._agent
+        if key is None or agent is None:
+            return None
+        if sig_type not in self._verified:
+            return await asyncio.to_thread(self._agent_packet, signed, sig_type)
+        fingerprint, hashed, digest = self._hashed(key, signed, sig_type)
+        try:
+            values = await agent.asign(key, digest)
+        except AgentError as exc:
+            self._say_once(f"{exc}; gpg signs instead")
+            return None
+        return packets.packet(hashed, digest, values, fingerprint)
+
     def _agent_packet(self, signed: bytes, sig_type: int) -> bytes | None:
         """The signature packet over ``signed`` made by the agent, or None when gpg must sign
         (no agent way for this key, the agent failed, or its first signature did not verify)."""
         key, agent = self._agent_key, self._agent
         if key is None or agent is None:
             return None
-        fingerprint = bytes.fromhex(key.fingerprint)
-        hashed = packets.hashed_part(sig_type, key.pk_algo, int(time.time()), fingerprint)
-        digest = packets.digest(signed, hashed)
+        fingerprint, hashed, digest = self._hashed(key, signed, sig_type)
         try:
             values = agent.sign(key, digest)
         except AgentError as exc:
@@ -258,6 +279,27 @@ class Signer:
         if packet is not None:
             return Signature(armor_signature(packet).encode("ascii"), str(packets.HASH_SHA512))
         armored, hash_algo = self._sign(data, "--detach-sign")
+        return Signature(data=armored, hash_algo=hash_algo)
+
+    async def aclearsign(self, text: str) -> str:
+        """:meth:`clearsign` for the event loop: through the agent without a thread."""
+        try:
+            shown, signed = packets.cleartext(text)
+        except ValueError:
+            packet = None
+        else:
+            packet = await self._agent_packet_async(signed, packets.SIG_TEXT)
+        if packet is not None:
+            return clearsigned_block(shown, DIGEST, packet, escape_from=True)
+        return (await asyncio.to_thread(self._sign, text.encode("utf-8"),
+                                        "--clearsign"))[0].decode("utf-8")
+
+    async def adetach_sign(self, data: bytes) -> Signature:
+        """:meth:`detach_sign` for the event loop: through the agent without a thread."""
+        packet = await self._agent_packet_async(data, packets.SIG_BINARY)
+        if packet is not None:
+            return Signature(armor_signature(packet).encode("ascii"), str(packets.HASH_SHA512))
+        armored, hash_algo = await asyncio.to_thread(self._sign, data, "--detach-sign")
         return Signature(data=armored, hash_algo=hash_algo)
 
     def close(self) -> None:
