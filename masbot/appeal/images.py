@@ -20,8 +20,11 @@ import math
 import warnings
 import zlib
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 from masbot.lang import N_
 from masbot.lang.sentence import Sentence
@@ -70,6 +73,13 @@ class Refused:
     reason: str  # a Sentence: logged in English, said in the sender's language
 
 
+def _pil() -> tuple[ModuleType, ModuleType, type[Exception]]:
+    """Pillow's Image and ImageOps, imported when an image first comes (most appeals have
+    none, and Pillow costs every start 20 ms of CPU)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    return Image, ImageOps, UnidentifiedImageError
+
+
 def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
           max_side: int = MAX_SIDE) -> CleanImage | Refused:
     """Decode ``data`` and re-encode its pixels alone as image number ``number``, scaled
@@ -79,6 +89,7 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
     :data:`ACCEPTED`, or more than ``max_pixels`` pixels is a :class:`Refused` with a reason.
     The result carries no EXIF, XMP, IPTC, ICC profile, comment, text chunk or animation.
     """
+    Image, _, UnidentifiedImageError = _pil()
     try:
         with warnings.catch_warnings():
             # Hostile EXIF makes Pillow warn; only the huge-image warning matters (an error).
@@ -120,12 +131,13 @@ def clean(data: bytes, number: int, *, max_pixels: int = MAX_PIXELS,
 def _upright(image: Image.Image) -> Image.Image:
     """The image turned as its EXIF orientation says (a broken EXIF block is ignored)."""
     try:
-        return ImageOps.exif_transpose(image) or image
+        return _pil()[1].exif_transpose(image) or image
     except Exception:  # noqa: BLE001 - the orientation is a nicety; the pixels are what matter
         return image
 
 
 def _encode(image: Image.Image, number: int, *, photo: bool, max_side: int) -> CleanImage:
+    Image = _pil()[0]
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info)
     mode = "RGB" if photo or not has_alpha else "RGBA"
@@ -181,6 +193,7 @@ def is_clean(data: bytes, *, max_pixels: int = MAX_PIXELS) -> bool:
         return False
     if not structure_ok:
         return False
+    Image = _pil()[0]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
