@@ -106,8 +106,11 @@ def masbot_sign_concurrency() -> tuple[int, str]:
 
 
 def signing_floor(gnupghome: Path, count: int) -> dict:
-    """python-gnupg detached signs per second (Ed25519, ~2 KB) with 1, 2 and masbot's number
-    of signs in flight (asyncio.to_thread on a default executor of that many threads)."""
+    """masbot's Signer: detached signs per second (Ed25519, ~2 KB) with 1, 2 and masbot's
+    number of signs in flight (asyncio.to_thread on a default executor of that many threads).
+    The Signer asks gpg-agent when it can (the daemon does so on its event loop, without the
+    threads), so this is the agent's floor, not a gpg started per signature as the thin bot's
+    python-gnupg does."""
     signer = Signer(gnupghome)
     payload = (("Appeal-ID: ANYTOWN-2026-0001\r\n" + "Sam cooks at our food share every week. "
                 * 2 + "\r\n") * 20).encode()[:2048]

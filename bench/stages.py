@@ -6,7 +6,7 @@
 
 Reads the store that phase left (its 500 appeals) and times, with ``time.process_time`` in
 one thread (so gpg's own processes are not counted), reading requests, classifying them, the
-post's reading parts and MIME, the answer, python-gnupg's two signatures, and the public site:
+post's reading parts and MIME, the answer, the two signatures (masbot's Signer), and the public site:
 an appeal's page and kit, a rebuild, and the parts of a pass that cover every appeal. The
 benchmark removed its GnuPG home; a throwaway key is made where the config points, which is
 enough to time signing. Figures are ms per appeal (per pass for the last three).
@@ -97,9 +97,9 @@ def main(directory: Path) -> None:
                 "the answer, as bytes"))
     text = "Appeal-ID: X\nTitle: y\n" + "words " * 300
     out.append((per(lambda _: signer.clearsign(text), range(50)),
-                "gpg clearsign (this process only: the subprocess and its pipes)"))
+                "clearsign, this process's part (through gpg-agent when it can)"))
     out.append((per(lambda _: signer.detach_sign(content), range(50)),
-                "gpg detached signature (this process only)"))
+                "detached signature, this process's part (through gpg-agent when it can)"))
     settings = dataclasses.replace(SiteSettings.of(cfg, signer.fingerprint, key),
                                    dir=Path(tempfile.mkdtemp(prefix="mb-stages-")))
     site = Site(settings, Snapshot(tuple(records)))
