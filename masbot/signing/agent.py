@@ -35,12 +35,19 @@ class AgentKey:
     fingerprint: str
     keygrip: str
     pk_algo: int  # packets.PK_EDDSA or packets.PK_RSA
+    expires: int | None = None  # seconds since the epoch
+
+    def expired(self, now: float) -> bool:
+        """Whether the key has expired at ``now`` (the agent would still sign with it)."""
+        return self.expires is not None and now >= self.expires
 
 
 def agent_key(gpg_binary: str, home: str, fingerprint: str) -> AgentKey | None:
     """The agent's handle on primary key ``fingerprint`` in ``home``, or None when it is not a
-    key signed with here: not found, its secret not in the agent (a stub, a card), not a
-    version 4 key, or not Ed25519 or RSA."""
+    key signed with here: not found; expired, revoked, invalid or disabled; not able to sign
+    itself; its secret not in the agent (a stub, a card); not a version 4 Ed25519 or RSA key.
+    gpg checks validity at each signature, the agent never does: call this again from time to
+    time (:class:`masbot.signing.signer.Signer` does)."""
     try:
         done = subprocess.run([gpg_binary, "--homedir", home, "--batch", "--no-tty",
                                "--with-colons", "--with-keygrip", "--list-secret-keys",
@@ -56,13 +63,15 @@ def agent_key(gpg_binary: str, home: str, fingerprint: str) -> AgentKey | None:
         grip = next((r[9] for r in following if r[0] == "grp" and len(r) > 9), "")
         algo = int(rec[3]) if rec[3].isdigit() else 0
         usable = (fpr == fingerprint and len(fpr) == 40 and len(grip) == 40
-                  and rec[14] == "+" and rec[1] not in ("e", "r", "i", "d"))
+                  and rec[14] == "+" and rec[1] not in ("e", "r", "i", "d", "n")
+                  and "s" in rec[11] and "D" not in rec[11])
+        expires = int(rec[6]) if rec[6].isdigit() else None
         if not usable:
             return None
         if algo == packets.PK_EDDSA and rec[16] == "ed25519":
-            return AgentKey(fpr, grip, algo)
+            return AgentKey(fpr, grip, algo, expires)
         if algo == packets.PK_RSA:
-            return AgentKey(fpr, grip, algo)
+            return AgentKey(fpr, grip, algo, expires)
         return None
     return None
 
@@ -83,13 +92,20 @@ def _escape(data: bytes) -> bytes:
     return data.replace(b"%", b"%25").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
 
 
+_HEX = frozenset(b"0123456789ABCDEFabcdef")
+
+
 def _unescape(data: bytes) -> bytes:
+    """A ``D`` line's data with its ``%XX`` escapes undone; ValueError for a broken one."""
     if b"%" not in data:
         return data
     out, i = bytearray(), 0
     while i < len(data):
-        if data[i] == 0x25 and i + 2 < len(data):
-            out.append(int(data[i + 1:i + 3], 16))
+        if data[i] == 0x25:
+            pair = data[i + 1:i + 3]
+            if len(pair) != 2 or not set(pair) <= _HEX:
+                raise ValueError(f"a broken escape {data[i:i + 3]!r} in the agent's data")
+            out.append(int(pair, 16))
             i += 3
         else:
             out.append(data[i])
@@ -132,8 +148,8 @@ def signature_values(sexp: list[object], pk_algo: int) -> list[bytes]:
     if len(sexp) != 2 or sexp[0] != b"sig-val" or not isinstance(sexp[1], list):
         raise ValueError("not a sig-val")
     algo, *params = sexp[1]
-    values = {p[0]: p[1] for p in params
-              if isinstance(p, list) and len(p) == 2 and isinstance(p[1], bytes)}
+    values = {p[0]: p[1] for p in params if isinstance(p, list) and len(p) == 2
+              and isinstance(p[0], bytes) and isinstance(p[1], bytes)}
     names = {packets.PK_EDDSA: (b"eddsa", (b"r", b"s")), packets.PK_RSA: (b"rsa", (b"s",))}
     name, wanted = names[pk_algo]
     if algo != name or any(w not in values for w in wanted):
@@ -143,37 +159,53 @@ def signature_values(sexp: list[object], pk_algo: int) -> list[bytes]:
 
 class Dialogue:
     """One signature's exchange with the agent, without I/O: what to send first, then each
-    line the agent says (:meth:`feed`), which may call for an answer (an ``INQUIRE``). The
-    commands are sent together (the agent reads them in order), so a signature costs one
-    round trip."""
+    line the agent says (:meth:`feed`), which may call for something to be sent back.
+
+    On a new connection the agent's greeting comes first and loopback pinentry is asked for
+    alone: an agent that refuses it would start a real pinentry for a protected key and wait,
+    so a refusal ends the agent's way (:class:`AgentUnusable`). Then the signing commands are
+    sent together (the agent reads them in order): one round trip a signature."""
 
     def __init__(self, key: AgentKey, signed_digest: bytes, passphrase: str | None,
                  greeted: bool) -> None:
         self.key = key
         self.passphrase = passphrase
-        self.greeted = greeted
-        commands = [] if greeted else [b"OPTION pinentry-mode=loopback"]
-        commands += [b"SIGKEY " + key.keygrip.encode("ascii"),
-                     b"SETHASH %d %s" % (packets.HASH_SHA512, signed_digest.hex().upper().encode()),
-                     b"PKSIGN"]
-        self.opening = b"\n".join(commands) + b"\n"
-        self._replies_due = len(commands)
+        self._signing = (b"SIGKEY " + key.keygrip.encode("ascii") + b"\n"
+                         + b"SETHASH %d %s\n" % (packets.HASH_SHA512,
+                                                 signed_digest.hex().upper().encode())
+                         + b"PKSIGN\n")
+        self._stage = "signing" if greeted else "greeting"
+        self.opening = self._signing if greeted else b"OPTION pinentry-mode=loopback\n"
+        self._replies_due = 3
         self._error: str | None = None
         self._data = b""
         self._asked = 0
 
     @property
     def done(self) -> bool:
-        """Whether every command has been answered."""
-        return self.greeted and self._replies_due == 0
+        """Whether every signing command has been answered."""
+        return self._stage == "signing" and self._replies_due == 0
+
+    @property
+    def greeted(self) -> bool:
+        """Whether the connection is past its greeting and set for loopback pinentry."""
+        return self._stage == "signing"
 
     def feed(self, line: bytes) -> bytes:
         """Take one line from the agent (without its line end); return what to send back
-        (usually nothing)."""
-        if not self.greeted:
+        (usually nothing). Raises AgentError for a greeting or an answer to the pinentry
+        option that is not OK."""
+        if self._stage == "greeting":
             if not line.startswith(b"OK"):
                 raise AgentError(f"the agent greeted with {line[:80]!r}")
-            self.greeted = True
+            self._stage = "option"
+        elif self._stage == "option":
+            if line.startswith(b"ERR"):
+                raise AgentUnusable("gpg-agent refuses loopback pinentry (allow-loopback-"
+                                    f"pinentry is off): {line[4:84].decode('utf-8', 'replace')}")
+            if line == b"OK" or line.startswith(b"OK "):
+                self._stage = "signing"
+                return self._signing
         elif line.startswith(b"D "):
             self._data += _unescape(line[2:])
         elif line.startswith(b"INQUIRE PASSPHRASE"):
@@ -200,8 +232,22 @@ class Dialogue:
             raise AgentError(f"gpg-agent did not sign: {self._error}")
         try:
             return signature_values(parse_sexp(self._data), self.key.pk_algo)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise AgentError(f"gpg-agent's answer is not a signature: {exc}") from None
+
+
+class AgentUnusable(AgentError):
+    """The agent will not serve masbot's way at all (not just this once)."""
+
+
+class _Lost(Exception):
+    """The connection failed (closed, reset): a kept one may have outlived its agent."""
+
+
+def _line(raw: bytes) -> bytes:
+    if not raw.endswith(b"\n"):
+        raise _Lost("the agent closed the connection")
+    return raw[:-1]
 
 
 class _Connection:
@@ -230,18 +276,19 @@ class _Stream:
         self.greeted = False
 
     def close(self) -> None:
-        self.writer.close()
+        try:
+            self.writer.close()
+        except RuntimeError:  # its loop has ended
+            pass
 
 
-def _line(raw: bytes) -> bytes:
-    if not raw.endswith(b"\n"):
-        raise AgentError("the agent closed the connection")
-    return raw[:-1]
+KEEP = 8  # kept-open connections at most, per driver
 
 
 class Agent:
     """Kept-open connections to one gpg-agent: :meth:`sign` from any thread (each signature
-    takes a connection of its own), :meth:`asign` from the event loop."""
+    takes a connection of its own), :meth:`asign` from the event loop. A kept connection
+    found dead (the agent was restarted) is replaced once, at once."""
 
     def __init__(self, home: str, passphrase: str | None = None) -> None:
         self.home = home
@@ -254,50 +301,72 @@ class Agent:
     def sign(self, key: AgentKey, signed_digest: bytes) -> list[bytes]:
         """The agent's signature by ``key`` over SHA-512 ``signed_digest``, as the integers the
         packet carries. AgentError when the agent cannot be reached or does not sign."""
-        conn = self._take()
-        try:
-            talk = Dialogue(key, signed_digest, self.passphrase, conn.greeted)
-            conn.sock.sendall(talk.opening)
-            while not talk.done:
-                answer = talk.feed(_line(conn.file.readline()))
-                if answer:
-                    conn.sock.sendall(answer)
-            conn.greeted = True
-            values = talk.result()
-        except OSError as exc:
-            conn.close()
-            raise AgentError(f"gpg-agent: {exc}") from None
-        except BaseException:
-            conn.close()
-            raise
-        with self._lock:
-            self._idle.append(conn)
-        return values
+        for last in (False, True):
+            conn, kept = self._take()
+            try:
+                talk = Dialogue(key, signed_digest, self.passphrase, conn.greeted)
+                conn.sock.sendall(talk.opening)
+                while not talk.done:
+                    answer = talk.feed(_line(conn.file.readline()))
+                    if answer:
+                        conn.sock.sendall(answer)
+                conn.greeted = True
+                values = talk.result()
+            except (OSError, _Lost) as exc:
+                conn.close()
+                if kept and not last:
+                    continue
+                raise AgentError(f"gpg-agent: {exc}") from None
+            except ValueError as exc:  # a broken escape
+                conn.close()
+                raise AgentError(f"gpg-agent: {exc}") from None
+            except BaseException:
+                conn.close()
+                raise
+            with self._lock:
+                keep = len(self._idle) < KEEP
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+            return values
+        raise AssertionError("unreachable")
 
     async def asign(self, key: AgentKey, signed_digest: bytes) -> list[bytes]:
         """:meth:`sign` without blocking the event loop (and without a thread)."""
         loop = asyncio.get_running_loop()
         while self._streams and self._streams[-1].loop is not loop:
-            self._streams.pop()  # a loop that has ended (tests run several): its streams too
-        conn = self._streams.pop() if self._streams else await self._open_stream()
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                talk = Dialogue(key, signed_digest, self.passphrase, conn.greeted)
-                conn.writer.write(talk.opening)
-                while not talk.done:
-                    answer = talk.feed(_line(await conn.reader.readline()))
-                    if answer:
-                        conn.writer.write(answer)
-            conn.greeted = True
-            values = talk.result()
-        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a line over the limit
-            conn.close()
-            raise AgentError(f"gpg-agent: {exc or type(exc).__name__}") from None
-        except BaseException:
-            conn.close()
-            raise
-        self._streams.append(conn)
-        return values
+            self._streams.pop().close()  # a loop that has ended (tests run several)
+        for last in (False, True):
+            kept = bool(self._streams)
+            conn = self._streams.pop() if kept else await self._open_stream()
+            try:
+                async with asyncio.timeout(TIMEOUT):
+                    talk = Dialogue(key, signed_digest, self.passphrase, conn.greeted)
+                    conn.writer.write(talk.opening)
+                    while not talk.done:
+                        answer = talk.feed(_line(await conn.reader.readline()))
+                        if answer:
+                            conn.writer.write(answer)
+                conn.greeted = True
+                values = talk.result()
+            except (OSError, _Lost) as exc:
+                conn.close()
+                if kept and not last:
+                    continue
+                raise AgentError(f"gpg-agent: {exc}") from None
+            except (TimeoutError, ValueError) as exc:  # ValueError: a broken escape, a long line
+                conn.close()
+                raise AgentError(f"gpg-agent: {exc or type(exc).__name__}") from None
+            except BaseException:
+                conn.close()
+                raise
+            if len(self._streams) < KEEP:
+                self._streams.append(conn)
+            else:
+                conn.close()
+            return values
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Close every kept-open connection."""
@@ -314,15 +383,16 @@ class Agent:
             self._path = socket_path(self.home)  # and started, if it had stopped
         return self._path
 
-    def _take(self) -> _Connection:
+    def _take(self) -> tuple[_Connection, bool]:
+        """A connection, and whether it was kept from before."""
         with self._lock:
             if self._idle:
-                return self._idle.pop()
+                return self._idle.pop(), True
         try:
-            return _Connection(self._socket_path(False))
+            return _Connection(self._socket_path(False)), False
         except OSError:
             try:
-                return _Connection(self._socket_path(True))
+                return _Connection(self._socket_path(True)), False
             except OSError as exc:
                 raise AgentError(f"cannot reach gpg-agent at {self._path}: {exc}") from None
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import gnupg
 
 from masbot.signing import packets
-from masbot.signing.agent import Agent, AgentError, AgentKey, agent_key
+from masbot.signing.agent import Agent, AgentError, AgentKey, AgentUnusable, agent_key
 from masbot.signing.armor import armor_signature, clearsigned_block
 from masbot.signing.fingerprints import normalise
 
@@ -99,6 +99,8 @@ def init_key(gnupghome: Path, name: str, address: str, passphrase: str | None = 
 
 
 SIGN_TIMEOUT = 60.0  # seconds; gpg-agent answers in milliseconds when it is up
+RECHECK = 600.0  # seconds between listings of the key while the agent signs with it
+GIVE_UP_AFTER = 5  # the agent's failures in a row before gpg signs for good
 
 
 def run_sign(gpg_binary: str, home: str, fingerprint: str, mode: str, data: bytes,
@@ -177,6 +179,8 @@ class Signer:
                                             if use_agent else None)
         self._agent = Agent(self._home, passphrase) if self._agent_key else None
         self._verified: set[int] = set()  # signature types the agent's way was checked for
+        self._checked_at = time.monotonic()  # when the key was last listed
+        self._failures = 0  # the agent's failures in a row
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
@@ -189,31 +193,50 @@ class Signer:
         return run_sign(self._gpg_binary, self._home, self.fingerprint, mode, data,
                         self._passphrase)
 
+    # -- the agent's way ---------------------------------------------------------------------
+    def _off(self, why: str) -> None:
+        """Sign through gpg from now on, and say why (once)."""
+        if self._agent_key is not None:
+            self._agent_key = None
+            log.error("signing: %s; gpg signs every appeal from now on", why)
+
+    def _due_check(self) -> bool:
+        key = self._agent_key
+        return key is not None and (key.expired(time.time())
+                                    or time.monotonic() - self._checked_at > RECHECK)
+
+    def _check_key(self) -> None:
+        """List the key again: the agent signs with an expired or revoked key, gpg does not."""
+        self._checked_at = time.monotonic()
+        fresh = agent_key(self._gpg_binary, self._home, self.fingerprint)
+        if fresh is None or fresh.expired(time.time()):
+            self._off("the key can no longer sign through gpg-agent (expired, revoked or "
+                      "changed)")
+        elif self._agent_key is not None:
+            self._agent_key = fresh
+
+    def _failed(self, exc: AgentError) -> None:
+        if isinstance(exc, AgentUnusable):
+            self._off(str(exc))
+            return
+        self._failures += 1
+        if self._failures >= GIVE_UP_AFTER:
+            self._off(f"gpg-agent failed {self._failures} times in a row (last: {exc})")
+        else:
+            self._say_once(f"{exc}; gpg signs instead")
+
     def _hashed(self, key: AgentKey, signed: bytes, sig_type: int) -> tuple[bytes, bytes, bytes]:
         """(fingerprint, hashed part, digest) of a new signature over ``signed``."""
         fingerprint = bytes.fromhex(key.fingerprint)
         hashed = packets.hashed_part(sig_type, key.pk_algo, int(time.time()), fingerprint)
         return fingerprint, hashed, packets.digest(signed, hashed)
 
-    async def _agent_packet_async(self, signed: bytes, sig_type: int) -> bytes | None:
-        """:meth:`_agent_packet` on the event loop, once gpg has checked a signature of this
-        type made this way (before that, the checking one runs in a thread)."""
-        key, agent = self._agent_key, self._agent
-        if key is None or agent is None:
-            return None
-        if sig_type not in self._verified:
-            return await asyncio.to_thread(self._agent_packet, signed, sig_type)
-        fingerprint, hashed, digest = self._hashed(key, signed, sig_type)
-        try:
-            values = await agent.asign(key, digest)
-        except AgentError as exc:
-            self._say_once(f"{exc}; gpg signs instead")
-            return None
-        return packets.packet(hashed, digest, values, fingerprint)
-
-    def _agent_packet(self, signed: bytes, sig_type: int) -> bytes | None:
+    def _agent_packet(self, signed: bytes, sig_type: int, shown: str | None = None) -> bytes | None:
         """The signature packet over ``signed`` made by the agent, or None when gpg must sign
-        (no agent way for this key, the agent failed, or its first signature did not verify)."""
+        (no agent way for this key, the agent failed, or its first signature of this type did
+        not verify). ``shown`` is a cleartext signature's text, checked with it."""
+        if self._due_check():
+            self._check_key()
         key, agent = self._agent_key, self._agent
         if key is None or agent is None:
             return None
@@ -221,38 +244,66 @@ class Signer:
         try:
             values = agent.sign(key, digest)
         except AgentError as exc:
-            self._say_once(f"{exc}; gpg signs instead")
+            self._failed(exc)
             return None
+        self._failures = 0
         packet = packets.packet(hashed, digest, values, fingerprint)
         if sig_type not in self._verified:
-            problem = self._gpg_verifies(packet, signed)
+            problem = self._gpg_verifies(packet, signed, shown)
             if problem:
-                log.error("a signature made through gpg-agent did not verify (%s): gpg signs "
-                          "every appeal from now on", problem)
-                self._agent_key = None
+                self._off(f"a signature made through gpg-agent did not verify ({problem})")
                 return None
             self._verified.add(sig_type)
         return packet
 
-    def _gpg_verifies(self, packet: bytes, signed: bytes) -> str | None:
-        """None when gpg says ``packet`` is a good signature by this key over ``signed``;
-        else what it said."""
+    async def _agent_packet_async(self, signed: bytes, sig_type: int,
+                                  shown: str | None = None) -> bytes | None:
+        """:meth:`_agent_packet` on the event loop. What runs gpg (the first signature of a
+        type, checked; the key listed again now and then) runs in a thread."""
+        if sig_type not in self._verified or self._due_check():
+            return await asyncio.to_thread(self._agent_packet, signed, sig_type, shown)
+        key, agent = self._agent_key, self._agent
+        if key is None or agent is None:
+            return None
+        fingerprint, hashed, digest = self._hashed(key, signed, sig_type)
+        try:
+            values = await agent.asign(key, digest)
+        except AgentError as exc:
+            self._failed(exc)
+            return None
+        self._failures = 0
+        return packets.packet(hashed, digest, values, fingerprint)
+
+    def _gpg_verifies(self, packet: bytes, signed: bytes, shown: str | None) -> str | None:
+        """None when gpg says ``packet`` is a good signature by this key over ``signed`` (and,
+        for a cleartext signature, that the block masbot builds around it shows exactly
+        ``shown``); else what is wrong."""
         with tempfile.TemporaryDirectory(prefix="masbot-check-") as tmp:
             sig = Path(tmp) / "sig"
-            sig.write_bytes(packet)
+            if shown is None:
+                sig.write_bytes(packet)
+                args, stdin = ["--verify", str(sig), "-"], signed
+            else:
+                sig.write_text(clearsigned_block(shown, DIGEST, packet, escape_from=True),
+                               encoding="utf-8")
+                args, stdin = ["--output", "-", "--decrypt", str(sig)], b""
             try:
                 done = subprocess.run([self._gpg_binary, "--homedir", self._home, "--batch",
-                                       "--no-tty", "--status-fd", "1", "--verify", str(sig), "-"],
-                                      input=signed, capture_output=True, timeout=SIGN_TIMEOUT,
+                                       "--no-tty", "--status-fd", "2", *args],
+                                      input=stdin, capture_output=True, timeout=SIGN_TIMEOUT,
                                       check=False)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"gpg could not check it: {exc}"
-        for line in done.stdout.splitlines():
+        if shown is not None and done.stdout != shown.encode("utf-8"):
+            return "the cleartext block does not show the signed text"
+        for line in done.stderr.splitlines():
             fields = line.split()
             if fields[:2] == [b"[GNUPG:]", b"VALIDSIG"] and len(fields) > 11 and (
                     fields[11].decode("ascii", "replace") == self.fingerprint):
                 return None
-        return done.stderr.decode("utf-8", "replace").strip()[-300:] or "no VALIDSIG"
+        errors = b"\n".join(line for line in done.stderr.splitlines()
+                            if not line.startswith(b"[GNUPG:]"))
+        return errors.decode("utf-8", "replace").strip()[-300:] or "no VALIDSIG"
 
     def _say_once(self, text: str) -> None:
         with self._lock:
@@ -261,6 +312,7 @@ class Signer:
             self._said.add(text)
         log.warning("signing: %s", text)
 
+    # -- what callers use ----------------------------------------------------------------------
     def clearsign(self, text: str) -> str:
         """``text`` clearsigned; ``text`` must be UTF-8 text without trailing whitespace."""
         try:
@@ -268,7 +320,7 @@ class Signer:
         except ValueError:
             packet = None
         else:
-            packet = self._agent_packet(signed, packets.SIG_TEXT)
+            packet = self._agent_packet(signed, packets.SIG_TEXT, shown)
         if packet is not None:
             return clearsigned_block(shown, DIGEST, packet, escape_from=True)
         return self._sign(text.encode("utf-8"), "--clearsign")[0].decode("utf-8")
@@ -288,7 +340,7 @@ class Signer:
         except ValueError:
             packet = None
         else:
-            packet = await self._agent_packet_async(signed, packets.SIG_TEXT)
+            packet = await self._agent_packet_async(signed, packets.SIG_TEXT, shown)
         if packet is not None:
             return clearsigned_block(shown, DIGEST, packet, escape_from=True)
         return (await asyncio.to_thread(self._sign, text.encode("utf-8"),
