@@ -278,15 +278,15 @@ class Signer:
         """None when gpg says ``packet`` is a good signature by this key over ``signed`` (and,
         for a cleartext signature, that the block masbot builds around it shows exactly
         ``shown``); else what is wrong."""
+        # Only the signature packet goes to a file: the text goes through a pipe.
         with tempfile.TemporaryDirectory(prefix="masbot-check-") as tmp:
             sig = Path(tmp) / "sig"
             if shown is None:
                 sig.write_bytes(packet)
                 args, stdin = ["--verify", str(sig), "-"], signed
             else:
-                sig.write_text(clearsigned_block(shown, DIGEST, packet, escape_from=True),
-                               encoding="utf-8")
-                args, stdin = ["--output", "-", "--decrypt", str(sig)], b""
+                args = ["--output", "-", "--decrypt"]
+                stdin = clearsigned_block(shown, DIGEST, packet, escape_from=True).encode("utf-8")
             try:
                 done = subprocess.run([self._gpg_binary, "--homedir", self._home, "--batch",
                                        "--no-tty", "--status-fd", "2", *args],
