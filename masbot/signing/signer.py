@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -278,22 +277,29 @@ class Signer:
         """None when gpg says ``packet`` is a good signature by this key over ``signed`` (and,
         for a cleartext signature, that the block masbot builds around it shows exactly
         ``shown``); else what is wrong."""
-        # Only the signature packet goes to a file: the text goes through a pipe.
-        with tempfile.TemporaryDirectory(prefix="masbot-check-") as tmp:
-            sig = Path(tmp) / "sig"
+        # Nothing is written to disk: the text comes on stdin, a detached signature through a
+        # pipe of its own (gpg's "-&FD"; a packet is far smaller than a pipe's buffer).
+        read_end, write_end = os.pipe()
+        try:
             if shown is None:
-                sig.write_bytes(packet)
-                args, stdin = ["--verify", str(sig), "-"], signed
+                os.write(write_end, packet)
+                args = ["--enable-special-filenames", "--verify", "--", f"-&{read_end}", "-"]
+                stdin = signed
             else:
                 args = ["--output", "-", "--decrypt"]
                 stdin = clearsigned_block(shown, DIGEST, packet, escape_from=True).encode("utf-8")
-            try:
-                done = subprocess.run([self._gpg_binary, "--homedir", self._home, "--batch",
-                                       "--no-tty", "--status-fd", "2", *args],
-                                      input=stdin, capture_output=True, timeout=SIGN_TIMEOUT,
-                                      check=False)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                return f"gpg could not check it: {exc}"
+            os.close(write_end)
+            write_end = -1
+            done = subprocess.run([self._gpg_binary, "--homedir", self._home, "--batch",
+                                   "--no-tty", "--status-fd", "2", *args],
+                                  input=stdin, capture_output=True, timeout=SIGN_TIMEOUT,
+                                  check=False, pass_fds=(read_end,))
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"gpg could not check it: {exc}"
+        finally:
+            os.close(read_end)
+            if write_end >= 0:
+                os.close(write_end)
         if shown is not None and done.stdout != shown.encode("utf-8"):
             return "the cleartext block does not show the signed text"
         for line in done.stderr.splitlines():
