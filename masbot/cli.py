@@ -602,6 +602,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                   f"{_ago(int(str(live.get('at', 0))))} ago by pid {live.get('pid')}{gone})")
             if live.get("unrecorded"):
                 print(f"deliveries accepted but not yet recorded: {live.get('unrecorded')}")
+            if live.get("signing") == "gpg":
+                print("signing: through gpg, a process per signature (gpg-agent is not used: "
+                      "see the log's 'signing:' lines)")
+            elif live.get("signing"):
+                print(f"signing: through {live.get('signing')}")
         states = store.states()
         for key, (value, at) in sorted(states.items()):
             if key in ("daemon", "restart-settings", "store-probe"):

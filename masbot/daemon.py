@@ -337,7 +337,9 @@ class Daemon:
         state_file.write({"store": parts.store.health.describe(), "imap": self._imap_state(),
                           "unrecorded": parts.deliverer.unrecorded,
                           "unrecorded_items": parts.deliverer.unrecorded_items(),
-                          "answers_sent": parts.answers.sent_not_forgotten[:200], **extra})
+                          "answers_sent": parts.answers.sent_not_forgotten[:200],
+                          "signing": "gpg-agent" if parts.signer.through_agent else "gpg",
+                          **extra})
 
     async def _publish_state(self, parts: Parts, state_file: runtime.StateFile) -> None:
         store = parts.store

@@ -42,6 +42,7 @@ def test_status_follows_the_daemon_and_failed_posts_can_be_retried_or_dropped(
         status = masbot("status", "-c", config)
         assert status.returncode == 0, status.stdout
         assert f"daemon: running (pid {proc.pid})" in status.stdout
+        assert "signing: through gpg-agent\n" in status.stdout, status.stdout
         assert re.search(r"^imap: waiting", status.stdout, re.M), status.stdout
 
         # A second daemon on the same data_dir: one line, exit 2, the first one untouched.
@@ -90,3 +91,21 @@ def test_status_follows_the_daemon_and_failed_posts_can_be_retried_or_dropped(
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_status_says_when_gpg_signs_instead_of_the_agent(tmp_path, gpg_home, dovecot, smtp_sink):
+    """A key the agent's way does not handle (NIST P-256): the daemon signs through gpg, and
+    says so in its log and in status."""
+    from support import start_daemon, stop_daemon
+    home = gpg_home()
+    home.gen_key(f"Anytown Mutual Aid Society <{SOCIETY_ADDRESS}>", algo="nistp256")
+    files = write_config(tmp_path, Path(home.path), smtp_port=smtp_sink().port,
+                         imap_port=dovecot.port)
+    log = tmp_path / "masbot.log"
+    proc = start_daemon(files.config)
+    try:
+        assert wait_until(lambda: log.exists() and "signing through gpg)" in log.read_text())
+        assert wait_until(lambda: "signing: through gpg," in
+                          masbot("status", "-c", str(files.config)).stdout)
+    finally:
+        stop_daemon(proc)
